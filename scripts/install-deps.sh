@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs hyscale's build and test dependencies from Debian's packages.
+# Idempotent: does nothing when every package is already installed. Needs root (apt-get).
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config
+  libcsv-dev libcjson-dev libcriterion-dev libopenblas-dev liblbfgs-dev
+  libplplot-dev plplot-driver-cairo libcurl4-openssl-dev libarchive-dev
+  python3
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo for apt-get" >&2; exit 1; }
+  SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done" >&2

@@ -1,0 +1,113 @@
+/* manifest.c: the run manifest and JSON file helpers on cJSON (manifest.h). */
+#include "hyscale/manifest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+cJSON *hs_manifest_new(const char *command, int argc, char **argv)
+{
+    cJSON *m = cJSON_CreateObject();
+    if (!m)
+        return NULL;
+    cJSON_AddStringToObject(m, "tool", "hyscale");
+    cJSON_AddStringToObject(m, "command", command);
+    cJSON *av = cJSON_AddArrayToObject(m, "argv");
+    for (int i = 0; i < argc; i++)
+        cJSON_AddItemToArray(av, cJSON_CreateString(argv[i]));
+    cJSON_AddStringToObject(m, "version", HS_VERSION);
+    cJSON_AddStringToObject(m, "git_revision", HS_GIT_REV);
+    char host[256] = "unknown";
+    gethostname(host, sizeof host - 1);
+    cJSON_AddStringToObject(m, "host", host);
+    char when[64];
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    cJSON_AddStringToObject(m, "started_utc", when);
+    return m;
+}
+
+void hs_manifest_set_device(cJSON *m, hs_device dev)
+{
+    cJSON_DeleteItemFromObject(m, "device");
+    cJSON *d = cJSON_AddObjectToObject(m, "device");
+    cJSON_AddStringToObject(d, "name", hs_device_name(dev));
+    cJSON_AddStringToObject(d, "description", hs_device_describe(dev));
+}
+
+cJSON *hs_manifest_section(cJSON *m, const char *key)
+{
+    cJSON *s = cJSON_GetObjectItemCaseSensitive(m, key);
+    if (!s)
+        s = cJSON_AddObjectToObject(m, key);
+    return s;
+}
+
+hs_status hs_json_write(hs_outset *os, const char *name, const cJSON *j)
+{
+    char *text = cJSON_Print(j);
+    if (!text)
+        return hs_error_set(HS_ERR_NOMEM, "%s: out of memory while formatting JSON", name);
+    FILE *f;
+    hs_status st = hs_outset_file(os, name, &f, NULL);
+    if (st == HS_OK) {
+        fputs(text, f);
+        fputc('\n', f);
+    }
+    cJSON_free(text);
+    return st;
+}
+
+hs_status hs_json_read(const char *path, cJSON **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return hs_error_set(HS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) {
+            fclose(f);
+            return hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
+        }
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        cap *= 2;
+        char *nb = realloc(buf, cap);
+        if (!nb)
+            free(buf);
+        buf = nb;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return hs_error_set(HS_ERR_IO, "%s: read failed", path);
+    }
+    const char *end = NULL;
+    /* ParseWithLengthOpts with return_parse_end: thread-safe, unlike cJSON_GetErrorPtr. */
+    cJSON *j = cJSON_ParseWithLengthOpts(buf, n, &end, 0);
+    if (!j) {
+        long line = 1, col = 1;
+        for (const char *p = buf; end && p < end && p < buf + n; p++) {
+            if (*p == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        free(buf);
+        return hs_error_set(HS_ERR_INPUT, "%s:%ld:%ld: invalid JSON", path, line, col);
+    }
+    free(buf);
+    *out = j;
+    return HS_OK;
+}

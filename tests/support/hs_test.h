@@ -1,0 +1,43 @@
+/* hs_test.h: helpers shared by the Criterion tests.
+ *
+ * - hs_test_close(): the one float comparison helper (atol + rtol*|ref|), reporting the worst
+ *   index and values (Criterion's float asserts are absolute only).
+ * - hs_test_shared_data(): $HYSCALE_SHARED_DATA, else <source>/../shared/data; NULL when absent.
+ * - hs_test_run(): runs the hyscale binary with arguments, capturing exit code and stderr.
+ * - hs_test_tmpdir(): a fresh temporary folder for one test.
+ */
+#ifndef HS_TEST_H
+#define HS_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 1 when every |got - ref| <= atol + rtol*|ref| (NaN never passes); otherwise 0 and a message
+ * naming the worst index is written to msg. */
+int hs_test_close(const float *got, const float *ref, int64_t n, double atol, double rtol, char *msg, size_t cap);
+int hs_test_close_d(const double *got, const double *ref, int64_t n, double atol, double rtol, char *msg,
+                    size_t cap);
+
+/* The shared data folder, or NULL (and a message on stderr) when it is absent. Static buffer. */
+const char *hs_test_shared_data(void);
+
+/* Path of a file in the shared data folder, or NULL when absent. Static buffer (one at a time). */
+const char *hs_test_shared_file(const char *rel);
+
+/* Runs `hyscale <args...>` (NULL-terminated). Returns the exit code; *err (may be NULL) gets
+ * stderr's text, malloc'd, caller frees. */
+int hs_test_run(char **err, const char *arg0, ...);
+
+/* Makes a fresh temporary folder; returns a malloc'd path. */
+char *hs_test_tmpdir(const char *tag);
+
+/* Writes text to path (whole file). Returns 0 on success. */
+int hs_test_write_file(const char *path, const char *text);
+
+/* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
+char *hs_test_read_file(const char *path, size_t *len);
+
+/* Number of entries in a folder, not counting . and .. (-1 when it does not exist). */
+int hs_test_count_entries(const char *dir);
+
+#endif
