@@ -31,7 +31,8 @@ typedef struct hs_download_config {
     int day_first, day_last; /* 1..14 */
     const char *out_dir;
     int quiet;
-    int keep_archive; /* keep the .tar.xz after extraction (default: keep, so reruns skip fetching) */
+    int keep_archive; /* 1: keep the .tar.xz after extraction, so reruns skip fetching (the CLI's
+                       * default); 0 (a designated initialiser's default): remove it once extracted */
 } hs_download_config;
 
 typedef struct hs_download_summary {

@@ -4,8 +4,13 @@
  *     hs_plot_line ln[2] = {{x, y, n, "actual", HS_COLOR_BLACK}, {x, yhat, n, "fit", HS_COLOR_BLUE}};
  *     hs_plot_lines_png(tmp_path, "title", "minute", "invocations", ln, 2);
  *
+ *     hs_plot_forecast_png(tmp_path, "LSTM", x, y, n, x_fc, yhat, lo, hi, k);
+ *
  * Every function writes one PNG at `path` (the caller passes a temporary path from
- * hs_outset_path) and returns HS_ERR_IO with a message when PLplot cannot.
+ * hs_outset_path) and returns HS_ERR_IO with a message when the path cannot be written or PLplot
+ * produced no file, HS_ERR_INPUT for an empty series. Each call opens and ends its own PLplot
+ * stream, so many plots per process are fine; PLplot's state is process-wide, so call these from
+ * one thread at a time. Non-finite values are skipped (lines break there).
  */
 #ifndef HYSCALE_PLOT_H
 #define HYSCALE_PLOT_H
@@ -45,6 +50,15 @@ hs_status hs_plot_lines_png(const char *path, const char *title, const char *xla
  * marked; bottom left, the mean daily profile (by minute of day); bottom right, the mean weekly
  * profile (by hour of week), each from the cleaned series. */
 hs_status hs_plot_series_png(const char *path, const hs_series *s, const char *title);
+
+/* A forecast against actuals, two panels: top, the whole span; bottom, the forecast window
+ * zoomed (with one window's width of history before it). Actuals (x, y_actual: n_actual) in
+ * black, the forecast (x_fc, yhat: n_fc) in blue, and [lower, upper] (n_fc) as a light-blue
+ * band; lower and upper may both be NULL for no band. x is in whatever unit the caller uses
+ * (labelled "time"); x_fc should be increasing for the band to be drawn sensibly. */
+hs_status hs_plot_forecast_png(const char *path, const char *title, const double *x, const double *y_actual,
+                               int64_t n_actual, const double *x_fc, const double *yhat, const double *lower,
+                               const double *upper, int64_t n_fc);
 
 #ifdef __cplusplus
 }

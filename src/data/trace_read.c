@@ -1,0 +1,446 @@
+/* trace_read.c: streams trace files of every layout into a sink, validating each field
+ * (trace.h). Counts are parsed while libcsv hands over each field; a row reaches the sink only
+ * once it is complete and valid, so a skipped row leaves no trace in the totals. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hyscale/csvread.h"
+#include "hyscale/series.h"
+#include "hyscale/trace.h"
+
+#define HS_ID_MAX 256 /* longest id kept; the traces' hashes are 64 characters */
+
+const char *hs_bad_cause_name(hs_bad_cause c)
+{
+    static const char *const names[HS_BAD_NCAUSES] = {
+        "wrong_column_count", "non_numeric", "negative", "fractional", "duplicate_function", "truncated_last_line",
+        "bad_timestamp", "duplicate_timestamp"};
+    return c >= 0 && c < HS_BAD_NCAUSES ? names[c] : "unknown";
+}
+
+typedef struct hs_rd {
+    hs_trace_file *file;
+    int file_index;
+    hs_trace_reader_config *rc;
+    const hs_trace_sink *sink;
+    hs_csv_handlers *h;
+    hs_layout layout;
+    int idcols;       /* leading id columns of a wide layout (4 or 3) */
+    int ncols;        /* expected columns */
+    int first_minute; /* minute number of the first count column (wide) */
+    int nmin;         /* count columns (wide) */
+    int64_t minute0;  /* global minute of the first count column */
+    int wide_body;    /* a wide layout past its header: the fast path applies */
+    int hdr_bad;      /* header minute columns broken */
+    int64_t hdr_next; /* expected next minute number while reading the header */
+    char hdr_badname[64];
+    /* the current row */
+    char id[4][HS_ID_MAX]; /* owner, app, func, trigger (wide); app, func (log); raw text (plain) */
+    double num[2];
+    uint32_t *cnt; /* (nmin) */
+    int bad;
+    hs_bad_cause cause;
+    int bad_col;
+    char bad_val[48];
+} hs_rd;
+
+/* Parses a count: digits, optionally ".0..." Returns -1 when ok, else the bad cause. */
+static int hs_parse_count(const char *s, size_t len, uint32_t *out)
+{
+    if (len == 0)
+        return HS_BAD_NON_NUMERIC;
+    size_t i = 0;
+    if (s[0] == '-') {
+        if (len == 1)
+            return HS_BAD_NON_NUMERIC;
+        for (i = 1; i < len; i++)
+            if ((s[i] < '0' || s[i] > '9') && s[i] != '.')
+                return HS_BAD_NON_NUMERIC;
+        for (i = 1; i < len; i++)
+            if (s[i] >= '1' && s[i] <= '9')
+                return HS_BAD_NEGATIVE;
+        *out = 0; /* "-0" */
+        return -1;
+    }
+    uint64_t v = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        v = v * 10 + (uint64_t)(s[i] - '0');
+        if (v > UINT32_MAX)
+            return HS_BAD_NON_NUMERIC;
+    }
+    if (i < len) {
+        if (s[i] != '.' || i == 0)
+            return HS_BAD_NON_NUMERIC;
+        int frac = 0;
+        for (i++; i < len; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return HS_BAD_NON_NUMERIC;
+            frac |= s[i] != '0';
+        }
+        if (frac)
+            return HS_BAD_FRACTIONAL;
+    }
+    *out = (uint32_t)v;
+    return -1;
+}
+
+/* Parses a finite real number; returns -1 when ok, else HS_BAD_NON_NUMERIC. */
+static int hs_parse_real(const char *s, size_t len, double *out)
+{
+    char buf[64];
+    if (len == 0 || len >= sizeof buf)
+        return HS_BAD_NON_NUMERIC;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    char *end;
+    double v = strtod(buf, &end);
+    if (*end != '\0' || !isfinite(v))
+        return HS_BAD_NON_NUMERIC;
+    *out = v;
+    return -1;
+}
+
+static void hs_rd_mark(hs_rd *r, int cause, int col, const char *s, size_t len)
+{
+    if (r->bad)
+        return;
+    r->bad = 1;
+    r->cause = (hs_bad_cause)cause;
+    r->bad_col = col;
+    size_t n = len < sizeof r->bad_val - 1 ? len : sizeof r->bad_val - 1;
+    memcpy(r->bad_val, s, n);
+    r->bad_val[n] = '\0';
+}
+
+static void hs_copy_id(char *dst, const char *s, size_t len)
+{
+    size_t n = len < HS_ID_MAX - 1 ? len : HS_ID_MAX - 1;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+}
+
+/* ---- header (line 1) ---------------------------------------------------------------------- */
+
+static void hs_rd_header_field(hs_rd *r, int col, const char *s, size_t len)
+{
+    if (r->layout != HS_LAYOUT_AZURE2019 && r->layout != HS_LAYOUT_INVITRO)
+        return;
+    if (col < r->idcols || r->hdr_bad)
+        return;
+    const char *p = s;
+    size_t n = len;
+    if (r->layout == HS_LAYOUT_INVITRO) {
+        if (n < 8 || memcmp(p, "minute_", 7) != 0)
+            goto bad;
+        p += 7;
+        n -= 7;
+    }
+    int64_t m = 0;
+    if (n == 0 || n > 5)
+        goto bad;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            goto bad;
+        m = m * 10 + (p[i] - '0');
+    }
+    if (col == r->idcols) {
+        if (m < 1 || m > 1440)
+            goto bad;
+        r->first_minute = (int)m;
+    } else if (m != r->hdr_next) {
+        goto bad;
+    }
+    r->hdr_next = m + 1;
+    if (m > 1440)
+        goto bad;
+    return;
+bad:
+    r->hdr_bad = col + 1;
+    hs_copy_id(r->hdr_badname, s, len < 40 ? len : 40);
+}
+
+static int hs_rd_header_row(hs_rd *r, int ncols)
+{
+    const char *path = r->file->path;
+    switch (r->layout) {
+    case HS_LAYOUT_AZURE2019:
+    case HS_LAYOUT_INVITRO:
+        if (r->hdr_bad) {
+            r->h->stop_status = hs_error_set(HS_ERR_INPUT,
+                                             "%s:1: column %d: header '%s' breaks the run of minute columns "
+                                             "(expected contiguous minute numbers within 1..1440)",
+                                             path, r->hdr_bad, r->hdr_badname);
+            return 1;
+        }
+        r->ncols = ncols;
+        r->nmin = ncols - r->idcols;
+        r->minute0 = (int64_t)r->file->day * 1440 + r->first_minute - 1;
+        r->cnt = malloc((size_t)r->nmin * sizeof *r->cnt);
+        if (!r->cnt) {
+            r->h->stop_status = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
+            return 1;
+        }
+        if (r->sink->cover)
+            r->sink->cover(r->sink->ctx, r->file_index, r->minute0, r->nmin);
+        r->wide_body = 1;
+        break;
+    case HS_LAYOUT_AZURE2021:
+        r->ncols = 4;
+        break;
+    default:
+        r->ncols = 2;
+        break;
+    }
+    return 0;
+}
+
+/* ---- data rows ------------------------------------------------------------------------------ */
+
+static int hs_rd_field(void *ctx, int col, const char *s, size_t len, int64_t line)
+{
+    hs_rd *r = ctx;
+    if (r->wide_body && col >= r->idcols && col < r->ncols) {
+        /* the hot path: one count of a wide row; plain digits parsed inline */
+        uint32_t v = 0;
+        size_t i = 0;
+        for (; i < len && i < 9 && (unsigned)(s[i] - '0') < 10u; i++)
+            v = v * 10 + (uint32_t)(s[i] - '0');
+        if (i == len && len > 0) {
+            r->cnt[col - r->idcols] = v;
+            return 0;
+        }
+        int c = hs_parse_count(s, len, &r->cnt[col - r->idcols]);
+        if (c >= 0)
+            hs_rd_mark(r, c, col, s, len);
+        return 0;
+    }
+    if (line == 1) {
+        hs_rd_header_field(r, col, s, len);
+        return 0;
+    }
+    if (col >= r->ncols)
+        return 0; /* the row is too long: reported at its end */
+    switch (r->layout) {
+    case HS_LAYOUT_AZURE2019:
+    case HS_LAYOUT_INVITRO:
+        if (col >= r->idcols) {
+            int c = hs_parse_count(s, len, &r->cnt[col - r->idcols]);
+            if (c >= 0)
+                hs_rd_mark(r, c, col, s, len);
+        } else {
+            /* map to owner, app, func, trigger */
+            static const int map2019[4] = {0, 1, 2, 3}, mapvitro[3] = {2, 0, 1};
+            int slot = r->layout == HS_LAYOUT_AZURE2019 ? map2019[col] : mapvitro[col];
+            hs_copy_id(r->id[slot], s, len);
+        }
+        break;
+    case HS_LAYOUT_AZURE2021:
+        if (col < 2) {
+            hs_copy_id(r->id[col + 1], s, len); /* app, func */
+        } else {
+            int c = hs_parse_real(s, len, &r->num[col - 2]);
+            if (c >= 0)
+                hs_rd_mark(r, c, col, s, len);
+            else if (r->num[col - 2] < 0)
+                hs_rd_mark(r, HS_BAD_NEGATIVE, col, s, len);
+        }
+        break;
+    case HS_LAYOUT_DS_Y:
+        if (col == 0) {
+            hs_copy_id(r->id[0], s, len);
+            int64_t t;
+            if (hs_parse_time(r->id[0], &t) != 0)
+                hs_rd_mark(r, HS_BAD_TIMESTAMP, col, s, len);
+            r->num[0] = (double)t;
+        } else {
+            int c = hs_parse_real(s, len, &r->num[1]);
+            if (c >= 0)
+                hs_rd_mark(r, c, col, s, len);
+            else if (r->num[1] < 0)
+                hs_rd_mark(r, HS_BAD_NEGATIVE, col, s, len);
+        }
+        break;
+    case HS_LAYOUT_MINUTE: {
+        uint32_t v;
+        int c = hs_parse_count(s, len, &v);
+        if (c >= 0)
+            hs_rd_mark(r, c, col, s, len);
+        r->num[col] = v;
+        break;
+    }
+    default:
+        break;
+    }
+    return 0;
+}
+
+static const char *hs_rd_column_name(const hs_rd *r, int col, char *buf, size_t cap)
+{
+    static const char *const n2019[4] = {"HashOwner", "HashApp", "HashFunction", "Trigger"};
+    static const char *const nvitro[3] = {"HashFunction", "HashOwner", "HashApp"};
+    static const char *const n2021[4] = {"app", "func", "end_timestamp", "duration"};
+    static const char *const nds[2] = {"ds", "y"}, *const nmin[2] = {"minute", "invocations"};
+    switch (r->layout) {
+    case HS_LAYOUT_AZURE2019:
+        if (col < 4)
+            return n2019[col];
+        snprintf(buf, cap, "%d", r->first_minute + col - 4);
+        return buf;
+    case HS_LAYOUT_INVITRO:
+        if (col < 3)
+            return nvitro[col];
+        snprintf(buf, cap, "minute_%d", r->first_minute + col - 3);
+        return buf;
+    case HS_LAYOUT_AZURE2021: return n2021[col & 3];
+    case HS_LAYOUT_DS_Y: return nds[col & 1];
+    case HS_LAYOUT_MINUTE: return nmin[col & 1];
+    default: return "?";
+    }
+}
+
+/* A bad row: count it, or stop with a message naming the file, line, column and value. */
+static int hs_rd_reject(hs_rd *r, int64_t line, int ncols, int terminated)
+{
+    hs_trace_reader_config *rc = r->rc;
+    rc->skips[r->cause]++;
+    if (rc->skip_bad_rows)
+        return 0;
+    const char *path = r->file->path;
+    char nb[32];
+    switch (r->cause) {
+    case HS_BAD_COLUMN_COUNT:
+        r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: wrong column count: expected %d columns, found %d",
+                                         path, (long long)line, r->ncols, ncols);
+        break;
+    case HS_BAD_TRUNCATED_LINE:
+        r->h->stop_status = hs_error_set(HS_ERR_INPUT,
+                                         "%s:%lld: truncated last line: %d of %d columns and no line end%s", path,
+                                         (long long)line, ncols, r->ncols, terminated ? "" : "");
+        break;
+    case HS_BAD_DUPLICATE_FUNCTION:
+        r->h->stop_status = hs_error_set(HS_ERR_INPUT,
+                                         "%s:%lld: column %d (HashFunction): duplicate function id '%s' within "
+                                         "one day",
+                                         path, (long long)line, r->bad_col + 1, r->id[2]);
+        break;
+    case HS_BAD_DUPLICATE_TIME:
+        r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: column 1 (%s): duplicate time '%s'", path,
+                                         (long long)line, hs_rd_column_name(r, 0, nb, sizeof nb), r->bad_val);
+        break;
+    default: {
+        static const char *const what[HS_BAD_NCAUSES] = {
+            "", "non-numeric value", "negative value", "fractional count", "", "", "unparsable timestamp", ""};
+        r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): %s '%s'", path, (long long)line,
+                                         r->bad_col + 1, hs_rd_column_name(r, r->bad_col, nb, sizeof nb),
+                                         what[r->cause], r->bad_val);
+        break;
+    }
+    }
+    return 1;
+}
+
+static int hs_rd_emit(hs_rd *r, int64_t line)
+{
+    const hs_trace_sink *k = r->sink;
+    int ret = 0;
+    switch (r->layout) {
+    case HS_LAYOUT_AZURE2019:
+    case HS_LAYOUT_INVITRO: {
+        hs_trace_fn fn = {r->id[0], r->id[1], r->id[2], r->layout == HS_LAYOUT_AZURE2019 ? r->id[3] : "unknown"};
+        ret = k->counts(k->ctx, &fn, r->file_index, r->minute0, r->cnt, r->nmin);
+        if (ret == HS_SINK_DUPLICATE) {
+            r->bad_col = r->layout == HS_LAYOUT_AZURE2019 ? 2 : 0;
+            r->cause = HS_BAD_DUPLICATE_FUNCTION;
+        }
+        break;
+    }
+    case HS_LAYOUT_AZURE2021: {
+        hs_trace_fn fn = {"", r->id[1], r->id[2], "unknown"};
+        double start = r->num[0] - r->num[1];
+        int64_t minute = (int64_t)floor(start / 60.0);
+        if (minute < 0) {
+            minute = 0;
+            r->rc->starts_before_trace++;
+        }
+        static const uint32_t one = 1;
+        ret = k->counts(k->ctx, &fn, r->file_index, minute, &one, 1);
+        break;
+    }
+    case HS_LAYOUT_DS_Y:
+    case HS_LAYOUT_MINUTE: {
+        int64_t t = r->layout == HS_LAYOUT_DS_Y ? (int64_t)r->num[0]
+                                                 : hs_layout_nominal_start(r->layout) + (int64_t)r->num[0] * 60;
+        ret = k->point(k->ctx, t, r->num[1]);
+        if (ret == HS_SINK_DUPLICATE) {
+            r->cause = HS_BAD_DUPLICATE_TIME;
+            if (r->layout == HS_LAYOUT_MINUTE)
+                snprintf(r->bad_val, sizeof r->bad_val, "%.0f", r->num[0]);
+            else
+                hs_copy_id(r->bad_val, r->id[0], strnlen(r->id[0], sizeof r->bad_val - 1));
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    if (ret == HS_SINK_DUPLICATE) {
+        r->bad = 1;
+        return hs_rd_reject(r, line, r->ncols, 1);
+    }
+    if (ret != 0) {
+        r->h->stop_status = (hs_status)ret;
+        return 1;
+    }
+    return 0;
+}
+
+static int hs_rd_row(void *ctx, int ncols, int64_t line, int terminated)
+{
+    hs_rd *r = ctx;
+    if (line == 1)
+        return hs_rd_header_row(r, ncols);
+    int stop = 0;
+    if (ncols != r->ncols) {
+        r->bad = 1;
+        r->cause = terminated ? HS_BAD_COLUMN_COUNT : HS_BAD_TRUNCATED_LINE;
+    }
+    if (r->bad)
+        stop = hs_rd_reject(r, line, ncols, terminated);
+    else {
+        stop = hs_rd_emit(r, line);
+        r->file->rows++;
+    }
+    r->bad = 0;
+    return stop;
+}
+
+hs_status hs_trace_read(hs_trace_files *fs, hs_trace_reader_config *rc, const hs_trace_sink *sink)
+{
+    for (int c = 0; c < HS_BAD_NCAUSES; c++)
+        rc->skips[c] = 0;
+    rc->starts_before_trace = 0;
+    hs_status st = HS_OK;
+    int64_t base = 0;
+    for (int i = 0; i < fs->count && st == HS_OK; base += fs->f[i].bytes, i++) {
+        hs_rd r;
+        memset(&r, 0, sizeof r);
+        hs_csv_handlers h = {.ctx = &r, .field = hs_rd_field, .row = hs_rd_row, .stop_status = HS_OK,
+                             .progress = rc->progress, .progress_what = fs->f[i].path,
+                             .progress_base = base};
+        r.file = &fs->f[i];
+        r.file->rows = 0;
+        r.file_index = i;
+        r.rc = rc;
+        r.sink = sink;
+        r.h = &h;
+        r.layout = fs->f[i].layout;
+        r.idcols = r.layout == HS_LAYOUT_AZURE2019 ? 4 : 3;
+        st = hs_csv_stream(fs->f[i].path, &h, NULL);
+        if (st == HS_OK && r.ncols == 0)
+            st = hs_error_set(HS_ERR_INPUT, "%s: empty file (no header)", fs->f[i].path);
+        free(r.cnt);
+    }
+    return st;
+}

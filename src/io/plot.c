@@ -1,0 +1,601 @@
+/* plot.c: PNG figures on PLplot's pngcairo driver (plot.h).
+ *
+ * Why: the preprocessing and forecasting stages leave figures beside their CSV files so that a
+ * person can check the cleaning and the fits at a glance. Each call makes its own PLplot stream
+ * (plmkstrm) and ends only that stream (plend1), so any number of plots per process work and a
+ * caller's own stream is left current afterwards. PLplot calls exit() when it cannot open its
+ * output file, and asks on stdin when the driver is missing, so both are checked before plinit.
+ */
+#include "hyscale/plot.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <plplot.h>
+
+enum { HS_PLOT_WIDTH = 1400, HS_PLOT_HEIGHT = 900 };
+
+/* Text heights as multiples of PLplot's default, which is large at this page size. */
+#define HS_TEXT_TICK 0.5
+#define HS_TEXT_LABEL 0.55
+#define HS_TEXT_PANEL 0.6
+#define HS_TEXT_PAGE 0.75
+#define HS_TEXT_LEGEND 0.55 /* pllegend scales the default height, not the current one */
+
+/* Room above the data for a legend, as a fraction of the data's span. */
+#define HS_HEADROOM 0.15
+
+/* Colour map 0: index 0 is the background, hs_color c is index 1 + c, then two helpers. */
+enum { HS_COL_BG = 0, HS_COL_FIRST = 1, HS_COL_BAND = 8, HS_COL_GRID = 9, HS_COL_N = 10 };
+
+/* Above this many points the series panel is min/max-decimated per column: the picture is the
+ * same at 1400 px wide and a 40k-point series still renders in well under a second. */
+enum { HS_SERIES_MAX_POINTS = 6000 };
+
+typedef struct hs_range {
+    double lo, hi;
+} hs_range;
+
+typedef struct hs_plot_session {
+    PLINT prev; /* the caller's current stream, restored at the end */
+    PLINT strm; /* ours */
+} hs_plot_session;
+
+static PLINT hs_plot_col(hs_color c)
+{
+    return HS_COL_FIRST + (PLINT)c;
+}
+
+static int hs_plot_have_pngcairo(void)
+{
+    enum { CAP = 256 };
+    const char *menu[CAP], *names[CAP];
+    const char **pm = menu, **pn = names;
+    int n = CAP;
+    plgDevs(&pm, &pn, &n);
+    for (int i = 0; i < n; i++)
+        if (names[i] && strcmp(names[i], "pngcairo") == 0)
+            return 1;
+    return 0;
+}
+
+/* Opens a fresh stream writing a PNG to path. On failure nothing is left open. */
+static hs_status hs_plot_begin(hs_plot_session *ps, const char *path)
+{
+    static const PLINT r[HS_COL_N] = {255, 0, 31, 214, 44, 148, 255, 127, 173, 220};
+    static const PLINT g[HS_COL_N] = {255, 0, 119, 39, 160, 103, 127, 127, 216, 220};
+    static const PLINT b[HS_COL_N] = {255, 0, 180, 40, 44, 189, 14, 127, 240, 220};
+
+    HS_ASSERT(path);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return hs_error_set(HS_ERR_IO, "%s: cannot write plot: %s", path, strerror(errno));
+    fclose(f);
+    if (!hs_plot_have_pngcairo()) {
+        remove(path);
+        return hs_error_set(HS_ERR_IO, "%s: PLplot's pngcairo driver is not installed (plplot-driver-cairo)",
+                            path);
+    }
+
+    plgstrm(&ps->prev);
+    plmkstrm(&ps->strm);
+    if (ps->strm < 0) {
+        plsstrm(ps->prev);
+        remove(path);
+        return hs_error_set(HS_ERR_INTERNAL, "%s: PLplot has no free stream", path);
+    }
+    plsdev("pngcairo");
+    /* PLplot reads a file name of "-" as standard output. */
+    plsfnam(strcmp(path, "-") == 0 ? "./-" : path);
+    plspage(0, 0, HS_PLOT_WIDTH, HS_PLOT_HEIGHT, 0, 0);
+    plscmap0(r, g, b, HS_COL_N);
+    plscolbg(255, 255, 255);
+    plinit();
+    pladv(0);
+    return HS_OK;
+}
+
+/* Ends our stream (which writes the PNG), restores the caller's and checks the file. */
+static hs_status hs_plot_end(hs_plot_session *ps, const char *path)
+{
+    plend1();
+    plsstrm(ps->prev);
+    struct stat sb;
+    if (stat(path, &sb) != 0 || sb.st_size == 0)
+        return hs_error_set(HS_ERR_IO, "%s: PLplot wrote no image", path);
+    return HS_OK;
+}
+
+static hs_range hs_range_empty(void)
+{
+    hs_range r = {INFINITY, -INFINITY};
+    return r;
+}
+
+/* Widens r by the finite y[i] whose x[i] lies in [xlo, xhi] (x may be NULL: every point). */
+static void hs_range_add(hs_range *r, const double *x, const double *y, int64_t n, double xlo, double xhi)
+{
+    if (!y)
+        return;
+    for (int64_t i = 0; i < n; i++) {
+        if (x && !(x[i] >= xlo && x[i] <= xhi))
+            continue;
+        if (isfinite(y[i])) {
+            r->lo = fmin(r->lo, y[i]);
+            r->hi = fmax(r->hi, y[i]);
+        }
+    }
+}
+
+/* A range for an axis: padded by 5% (and `top` more above); kept at 0 when the data are
+ * non-negative; [0, 1] when empty. */
+static hs_range hs_range_axis(hs_range r, double top)
+{
+    if (!(r.lo <= r.hi))
+        return (hs_range){0, 1};
+    if (r.hi == r.lo) {
+        double d = r.lo == 0 ? 1 : 0.5 * fabs(r.lo);
+        return (hs_range){r.lo - d, r.hi + d};
+    }
+    double pad = 0.05 * (r.hi - r.lo);
+    hs_range o = {r.lo - pad, r.hi + pad + top * (r.hi - r.lo)};
+    if (r.lo >= 0 && o.lo < 0)
+        o.lo = 0;
+    return o;
+}
+
+/* Draws the runs of points with finite x and y as lines; a run of one point as a dot. */
+static void hs_plot_polyline(const double *x, const double *y, int64_t n)
+{
+    int64_t i = 0;
+    while (i < n) {
+        while (i < n && !(isfinite(x[i]) && isfinite(y[i])))
+            i++;
+        int64_t j = i;
+        while (j < n && isfinite(x[j]) && isfinite(y[j]))
+            j++;
+        if (j - i == 1)
+            plstring(1, x + i, y + i, "•");
+        else if (j - i > 1)
+            plline((PLINT)(j - i), x + i, y + i);
+        i = j;
+    }
+}
+
+/* Fills the band between lo and hi over the runs where all three are finite. poly holds 2n. */
+static void hs_plot_band(const double *x, const double *lo, const double *hi, int64_t n, double *px, double *py)
+{
+    int64_t i = 0;
+    while (i < n) {
+        while (i < n && !(isfinite(x[i]) && isfinite(lo[i]) && isfinite(hi[i])))
+            i++;
+        int64_t j = i;
+        while (j < n && isfinite(x[j]) && isfinite(lo[j]) && isfinite(hi[j]))
+            j++;
+        int64_t m = j - i;
+        if (m > 1) {
+            for (int64_t k = 0; k < m; k++) {
+                px[k] = x[i + k];
+                py[k] = hi[i + k];
+                px[2 * m - 1 - k] = x[i + k];
+                py[2 * m - 1 - k] = lo[i + k];
+            }
+            plfill((PLINT)(2 * m), px, py);
+        }
+        i = j;
+    }
+}
+
+/* Sets the viewport and window, draws a light grid, the black frame and the labels. */
+static void hs_plot_panel(double vx0, double vx1, double vy0, double vy1, hs_range xr, hs_range yr, double xtick,
+                          PLINT nxsub, const char *xlabel, const char *ylabel, const char *title)
+{
+    plvpor(vx0, vx1, vy0, vy1);
+    plwind(xr.lo, xr.hi, yr.lo, yr.hi);
+    plschr(0, HS_TEXT_TICK);
+    plwidth(1);
+    plcol0(HS_COL_GRID);
+    plbox("g", xtick, nxsub, "g", 0, 0);
+    plcol0(hs_plot_col(HS_COLOR_BLACK));
+    plsyax(7, 0);
+    plbox("bcnst", xtick, nxsub, "bcnstv", 0, 0);
+    plschr(0, HS_TEXT_LABEL);
+    pllab(xlabel, ylabel, "");
+    plschr(0, HS_TEXT_PANEL);
+    plmtex("t", 0.8, 0.5, 0.5, title);
+    plschr(0, HS_TEXT_TICK);
+}
+
+/* The figure's title, centred above every panel. */
+static void hs_plot_page_title(const char *title)
+{
+    plvpor(0, 1, 0, 1);
+    plwind(0, 1, 0, 1);
+    plcol0(hs_plot_col(HS_COLOR_BLACK));
+    plschr(0, HS_TEXT_PAGE);
+    plptex(0.5, 0.962, 1, 0, 0.5, title);
+    plschr(0, HS_TEXT_TICK);
+}
+
+/* A one-row legend inside the current viewport's top-right corner, over the headroom that
+ * hs_range_axis leaves. kinds[i] is PL_LEGEND_LINE, PL_LEGEND_SYMBOL or PL_LEGEND_COLOR_BOX;
+ * n <= 8. */
+static void hs_plot_legend(int n, const PLINT *kinds, const PLINT *colors, const char *const *text)
+{
+    enum { MAXN = 8 };
+    PLINT text_colors[MAXN], styles[MAXN], patterns[MAXN], numbers[MAXN];
+    PLFLT widths[MAXN], scales[MAXN], box_widths[MAXN];
+    const char *symbols[MAXN];
+    HS_ASSERT(n > 0 && n <= MAXN);
+    for (int i = 0; i < n; i++) {
+        text_colors[i] = hs_plot_col(HS_COLOR_BLACK);
+        styles[i] = 1;
+        patterns[i] = 0;
+        numbers[i] = 3;
+        widths[i] = 2;
+        scales[i] = 1;
+        box_widths[i] = 1;
+        symbols[i] = "•";
+    }
+    PLFLT lw, lh;
+    plschr(0, HS_TEXT_TICK);
+    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+             PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.01, 0.02, 0.04, HS_COL_BG,
+             hs_plot_col(HS_COLOR_BLACK), 1, 1, n, n, kinds, 0.8, HS_TEXT_LEGEND, 2.0, 0.0, text_colors, text, colors,
+             patterns, scales, box_widths, colors, styles, widths, colors, scales, numbers, symbols);
+}
+
+/* Writes "YYYY-MM-DD HH:MM" (UTC) into buf (>= 32 bytes). */
+static void hs_plot_format_time(int64_t unix_seconds, char *buf, size_t cap)
+{
+    time_t t = (time_t)unix_seconds;
+    struct tm tm;
+    if (gmtime_r(&t, &tm))
+        strftime(buf, cap, "%Y-%m-%d %H:%M", &tm);
+    else
+        snprintf(buf, cap, "%lld s", (long long)unix_seconds);
+}
+
+static int64_t hs_mod(int64_t a, int64_t m)
+{
+    int64_t r = a % m;
+    return r < 0 ? r + m : r;
+}
+
+/* Copies y (n, step dx from x0) into (ox, oy), keeping each of cap/2 columns' minimum and maximum
+ * in time order so spikes survive; a column with no finite value becomes NaN (a break). Returns
+ * the number of points written (<= cap). */
+static int64_t hs_plot_decimate(const float *y, int64_t n, double x0, double dx, int64_t cap, double *ox, double *oy)
+{
+    if (n <= cap) {
+        for (int64_t i = 0; i < n; i++) {
+            ox[i] = x0 + dx * (double)i;
+            oy[i] = y[i];
+        }
+        return n;
+    }
+    int64_t cols = cap / 2, m = 0;
+    for (int64_t c = 0; c < cols; c++) {
+        int64_t a = n * c / cols, e = n * (c + 1) / cols, imin = -1, imax = -1;
+        for (int64_t i = a; i < e; i++) {
+            if (!isfinite(y[i]))
+                continue;
+            if (imin < 0 || y[i] < y[imin])
+                imin = i;
+            if (imax < 0 || y[i] > y[imax])
+                imax = i;
+        }
+        if (imin < 0) {
+            ox[m] = x0 + dx * (double)a;
+            oy[m++] = NAN;
+            continue;
+        }
+        int64_t first = imin < imax ? imin : imax, second = imin < imax ? imax : imin;
+        ox[m] = x0 + dx * (double)first;
+        oy[m++] = y[first];
+        if (second != first) {
+            ox[m] = x0 + dx * (double)second;
+            oy[m++] = y[second];
+        }
+    }
+    return m;
+}
+
+/* Mean of clipped per bucket of `period` seconds split into nb buckets, by time of point; empty
+ * buckets are NaN. offset shifts the clock (the weekly profile starts on Monday). Returns the
+ * number of non-empty buckets. */
+static int64_t hs_plot_profile(const hs_series *s, int64_t period, int64_t offset, int64_t nb, double *mean,
+                               int64_t *count)
+{
+    for (int64_t b = 0; b < nb; b++) {
+        mean[b] = 0;
+        count[b] = 0;
+    }
+    for (int64_t i = 0; i < s->n; i++) {
+        if (!isfinite(s->clipped[i]))
+            continue;
+        int64_t t = hs_mod(s->start_unix + i * s->step_seconds + offset, period);
+        int64_t b = t * nb / period;
+        mean[b] += s->clipped[i];
+        count[b]++;
+    }
+    int64_t filled = 0;
+    for (int64_t b = 0; b < nb; b++) {
+        if (count[b]) {
+            mean[b] /= (double)count[b];
+            filled++;
+        } else {
+            mean[b] = NAN;
+        }
+    }
+    return filled;
+}
+
+/* Buckets for a profile of `period` seconds: one per `unit` seconds, fewer when points are sparser. */
+static int64_t hs_plot_buckets(int64_t period, int64_t unit, int64_t step)
+{
+    if (step <= unit)
+        return period / unit;
+    int64_t nb = period / step;
+    return nb > 0 ? nb : 1;
+}
+
+hs_status hs_plot_series_png(const char *path, const hs_series *s, const char *title)
+{
+    enum { DAY = 86400, WEEK = 7 * 86400 };
+    HS_ASSERT(path && s);
+    if (s->n <= 0)
+        return hs_error_set(HS_ERR_INPUT, "%s: cannot plot an empty series", path);
+    HS_ASSERT(s->invocations && s->clipped && s->step_seconds > 0);
+
+    const int64_t n = s->n, step = s->step_seconds;
+    const int64_t cap = n < HS_SERIES_MAX_POINTS ? n : HS_SERIES_MAX_POINTS;
+    const int64_t nbd = hs_plot_buckets(DAY, 60, step), nbw = hs_plot_buckets(WEEK, 3600, step);
+    int64_t nspike = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (s->invocations[i] > s->clipped[i])
+            nspike++;
+
+    double *rx = malloc((size_t)cap * sizeof *rx), *ry = malloc((size_t)cap * sizeof *ry);
+    double *cx = malloc((size_t)cap * sizeof *cx), *cy = malloc((size_t)cap * sizeof *cy);
+    double *sx = malloc((size_t)(nspike ? nspike : 1) * sizeof *sx);
+    double *sy = malloc((size_t)(nspike ? nspike : 1) * sizeof *sy);
+    double *dx = malloc((size_t)nbd * sizeof *dx), *dy = malloc((size_t)nbd * sizeof *dy);
+    double *wx = malloc((size_t)nbw * sizeof *wx), *wy = malloc((size_t)nbw * sizeof *wy);
+    int64_t *cnt = malloc((size_t)(nbd > nbw ? nbd : nbw) * sizeof *cnt);
+    hs_status st = HS_OK;
+    if (!rx || !ry || !cx || !cy || !sx || !sy || !dx || !dy || !wx || !wy || !cnt) {
+        st = hs_error_set(HS_ERR_NOMEM, "%s: out of memory for a plot of %lld points", path, (long long)n);
+        goto done;
+    }
+
+    const double dday = (double)step / DAY;
+    const int64_t nr = hs_plot_decimate(s->invocations, n, 0, dday, cap, rx, ry);
+    const int64_t nc = hs_plot_decimate(s->clipped, n, 0, dday, cap, cx, cy);
+    nspike = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (s->invocations[i] > s->clipped[i]) {
+            sx[nspike] = dday * (double)i;
+            sy[nspike++] = s->invocations[i];
+        }
+    hs_plot_profile(s, DAY, 0, nbd, dy, cnt);
+    for (int64_t b = 0; b < nbd; b++)
+        dx[b] = 24.0 * (double)b / (double)nbd;
+    /* 1970-01-01 was a Thursday: shifting by three days puts Monday 00:00 UTC at 0. */
+    const int64_t wfilled = hs_plot_profile(s, WEEK, 3 * DAY, nbw, wy, cnt);
+    for (int64_t b = 0; b < nbw; b++)
+        wx[b] = 7.0 * (double)b / (double)nbw;
+
+    char buf[512], when[64], ylabel[96], dtitle[160], wtitle[160], slot[48];
+    const double span_days = (double)n * dday;
+    hs_plot_format_time(s->start_unix, when, sizeof when);
+    if (step == 60)
+        snprintf(ylabel, sizeof ylabel, "invocations per minute");
+    else
+        snprintf(ylabel, sizeof ylabel, "invocations per %lld s", (long long)step);
+    if (nbd == DAY / 60)
+        snprintf(slot, sizeof slot, "minute");
+    else
+        snprintf(slot, sizeof slot, "%lld-s slot", (long long)(DAY / nbd));
+    if (n * step >= DAY)
+        snprintf(dtitle, sizeof dtitle, "mean daily profile (clipped, by %s of day)", slot);
+    else
+        snprintf(dtitle, sizeof dtitle, "mean daily profile (by %s): only %.1f hours of data, partial day", slot,
+                 24 * span_days);
+    if (nbw == WEEK / 3600)
+        snprintf(slot, sizeof slot, "hour");
+    else
+        snprintf(slot, sizeof slot, "%lld-s slot", (long long)(WEEK / nbw));
+    if (n * step >= WEEK && wfilled == nbw)
+        snprintf(wtitle, sizeof wtitle, "mean weekly profile (clipped, by %s of week)", slot);
+    else
+        snprintf(wtitle, sizeof wtitle, "mean weekly profile (by %s): only %.1f days of data, partial week", slot,
+                 span_days);
+
+    hs_plot_session ps;
+    st = hs_plot_begin(&ps, path);
+    if (st)
+        goto done;
+
+    snprintf(buf, sizeof buf, "%s: %lld points every %lld s from %s UTC (%.1f days)", title ? title : "series",
+             (long long)n, (long long)step, when, span_days);
+    hs_plot_page_title(buf);
+
+    hs_range yr = hs_range_empty();
+    hs_range_add(&yr, NULL, ry, nr, 0, 0);
+    hs_range_add(&yr, NULL, cy, nc, 0, 0);
+    const hs_range xr = {0, span_days};
+    const int daily_ticks = span_days >= 2 && span_days <= 21;
+    snprintf(buf, sizeof buf, "invocations: raw and spike-clipped (%lld of %lld points clipped)",
+             (long long)nspike, (long long)n);
+    hs_plot_panel(0.07, 0.97, 0.57, 0.90, xr, hs_range_axis(yr, HS_HEADROOM), daily_ticks ? 1.0 : 0.0,
+                  daily_ticks ? 4 : 0, "days since start", ylabel, buf);
+    plwidth(1.0);
+    plcol0(hs_plot_col(HS_COLOR_GREY));
+    hs_plot_polyline(rx, ry, nr);
+    plcol0(hs_plot_col(HS_COLOR_BLUE));
+    hs_plot_polyline(cx, cy, nc);
+    plcol0(hs_plot_col(HS_COLOR_RED));
+    if (nspike)
+        plstring((PLINT)nspike, sx, sy, "•");
+    {
+        const PLINT kinds[3] = {PL_LEGEND_LINE, PL_LEGEND_LINE, PL_LEGEND_SYMBOL};
+        const PLINT colors[3] = {hs_plot_col(HS_COLOR_GREY), hs_plot_col(HS_COLOR_BLUE), hs_plot_col(HS_COLOR_RED)};
+        const char *text[3] = {"raw", "clipped", "clipped points (raw value)"};
+        hs_plot_legend(3, kinds, colors, text);
+    }
+
+    yr = hs_range_empty();
+    hs_range_add(&yr, NULL, dy, nbd, 0, 0);
+    hs_plot_panel(0.07, 0.48, 0.08, 0.43, (hs_range){0, 24}, hs_range_axis(yr, 0), 3, 3, "hour of day (UTC)", ylabel,
+                  dtitle);
+    plwidth(1.5);
+    plcol0(hs_plot_col(HS_COLOR_BLUE));
+    hs_plot_polyline(dx, dy, nbd);
+
+    yr = hs_range_empty();
+    hs_range_add(&yr, NULL, wy, nbw, 0, 0);
+    hs_plot_panel(0.56, 0.97, 0.08, 0.43, (hs_range){0, 7}, hs_range_axis(yr, 0), 1, 4,
+                  "days since Monday 00:00 UTC", ylabel, wtitle);
+    plwidth(1.5);
+    plcol0(hs_plot_col(HS_COLOR_PURPLE));
+    hs_plot_polyline(wx, wy, nbw);
+
+    st = hs_plot_end(&ps, path);
+done:
+    free(rx);
+    free(ry);
+    free(cx);
+    free(cy);
+    free(sx);
+    free(sy);
+    free(dx);
+    free(dy);
+    free(wx);
+    free(wy);
+    free(cnt);
+    return st;
+}
+
+hs_status hs_plot_lines_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                            const hs_plot_line *lines, int nlines)
+{
+    enum { MAXLEG = 8 };
+    HS_ASSERT(path && (lines || nlines == 0) && nlines >= 0);
+    hs_range xr = hs_range_empty(), yr = hs_range_empty();
+    for (int k = 0; k < nlines; k++) {
+        HS_ASSERT(lines[k].n == 0 || (lines[k].x && lines[k].y));
+        hs_range_add(&xr, NULL, lines[k].x, lines[k].n, 0, 0);
+        hs_range_add(&yr, NULL, lines[k].y, lines[k].n, 0, 0);
+    }
+    if (!(xr.lo < xr.hi))
+        xr = hs_range_axis(xr, 0);
+    PLINT kinds[MAXLEG], colors[MAXLEG];
+    const char *text[MAXLEG];
+    int nleg = 0;
+    for (int k = 0; k < nlines && nleg < MAXLEG; k++)
+        if (lines[k].label) {
+            kinds[nleg] = PL_LEGEND_LINE;
+            colors[nleg] = hs_plot_col(lines[k].color);
+            text[nleg++] = lines[k].label;
+        }
+
+    hs_plot_session ps;
+    HS_TRY(hs_plot_begin(&ps, path));
+    hs_plot_page_title(title ? title : "");
+    hs_plot_panel(0.08, 0.96, 0.10, 0.90, xr, hs_range_axis(yr, nleg ? HS_HEADROOM : 0), 0, 0, xlabel ? xlabel : "",
+                  ylabel ? ylabel : "", "");
+    plwidth(1.5);
+    for (int k = 0; k < nlines; k++) {
+        plcol0(hs_plot_col(lines[k].color));
+        hs_plot_polyline(lines[k].x, lines[k].y, lines[k].n);
+    }
+    if (nleg)
+        hs_plot_legend(nleg, kinds, colors, text);
+    return hs_plot_end(&ps, path);
+}
+
+/* One forecast panel over the x range xr; y is scaled to what falls inside it. */
+static void hs_plot_forecast_panel(double vy0, double vy1, hs_range xr, const char *title, const double *x,
+                                   const double *y, int64_t na, const double *xf, const double *yhat,
+                                   const double *lo, const double *hi, int64_t nf, double *px, double *py)
+{
+    hs_range yr = hs_range_empty();
+    hs_range_add(&yr, x, y, na, xr.lo, xr.hi);
+    hs_range_add(&yr, xf, yhat, nf, xr.lo, xr.hi);
+    hs_range_add(&yr, xf, lo, nf, xr.lo, xr.hi);
+    hs_range_add(&yr, xf, hi, nf, xr.lo, xr.hi);
+    hs_plot_panel(0.07, 0.97, vy0, vy1, xr, hs_range_axis(yr, HS_HEADROOM), 0, 0, "time", "value", title);
+    if (lo && hi) {
+        plcol0(HS_COL_BAND);
+        hs_plot_band(xf, lo, hi, nf, px, py);
+    }
+    plwidth(1.2);
+    plcol0(hs_plot_col(HS_COLOR_BLACK));
+    hs_plot_polyline(x, y, na);
+    plwidth(1.8);
+    plcol0(hs_plot_col(HS_COLOR_BLUE));
+    hs_plot_polyline(xf, yhat, nf);
+
+    const PLINT kinds[3] = {PL_LEGEND_LINE, PL_LEGEND_LINE, PL_LEGEND_COLOR_BOX};
+    const PLINT colors[3] = {hs_plot_col(HS_COLOR_BLACK), hs_plot_col(HS_COLOR_BLUE), HS_COL_BAND};
+    const char *text[3] = {"actual", "forecast", "interval"};
+    hs_plot_legend(lo && hi ? 3 : 2, kinds, colors, text);
+}
+
+hs_status hs_plot_forecast_png(const char *path, const char *title, const double *x, const double *y_actual,
+                               int64_t n_actual, const double *x_fc, const double *yhat, const double *lower,
+                               const double *upper, int64_t n_fc)
+{
+    HS_ASSERT(path && n_actual >= 0 && n_fc >= 0);
+    HS_ASSERT(n_actual == 0 || (x && y_actual));
+    HS_ASSERT(n_fc == 0 || (x_fc && yhat));
+    HS_ASSERT((lower == NULL) == (upper == NULL));
+    if (n_actual == 0 && n_fc == 0)
+        return hs_error_set(HS_ERR_INPUT, "%s: nothing to plot (no actuals and no forecast)", path);
+
+    hs_range all = hs_range_empty(), fc = hs_range_empty();
+    hs_range_add(&all, NULL, x, n_actual, 0, 0);
+    hs_range_add(&fc, NULL, x_fc, n_fc, 0, 0);
+    all.lo = fmin(all.lo, fc.lo);
+    all.hi = fmax(all.hi, fc.hi);
+    if (!(all.lo < all.hi))
+        all = hs_range_axis(all, 0);
+    hs_range zoom = all;
+    if (fc.lo < fc.hi) {
+        zoom.hi = fc.hi;
+        zoom.lo = fmax(all.lo, fc.lo - (fc.hi - fc.lo));
+    }
+
+    double *px = NULL, *py = NULL;
+    if (lower) {
+        px = malloc((size_t)(2 * n_fc + 1) * sizeof *px);
+        py = malloc((size_t)(2 * n_fc + 1) * sizeof *py);
+        if (!px || !py) {
+            free(px);
+            free(py);
+            return hs_error_set(HS_ERR_NOMEM, "%s: out of memory for a forecast plot", path);
+        }
+    }
+
+    hs_plot_session ps;
+    hs_status st = hs_plot_begin(&ps, path);
+    if (st == HS_OK) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s: forecast of %lld points", title ? title : "forecast", (long long)n_fc);
+        hs_plot_page_title(buf);
+        hs_plot_forecast_panel(0.57, 0.90, all, "whole span", x, y_actual, n_actual, x_fc, yhat, lower, upper, n_fc,
+                               px, py);
+        hs_plot_forecast_panel(0.08, 0.43, zoom, "forecast window", x, y_actual, n_actual, x_fc, yhat, lower, upper,
+                               n_fc, px, py);
+        st = hs_plot_end(&ps, path);
+    }
+    free(px);
+    free(py);
+    return st;
+}
