@@ -70,16 +70,24 @@ enum { HS_SYNTH_S_FN = 1, HS_SYNTH_S_GROUP, HS_SYNTH_S_DAY, HS_SYNTH_S_HASH_OWNE
  * mean session length in minutes (1 + exponential), AR(1) noise of the log rate (coefficient and
  * sigma range), diurnal amplitude (uniform 0..2x this multiple of the aggregate's amplitude;
  * functions in other time zones flatten the sum) and the spread of peak hours. */
-#define HS_SYNTH_RANDOM 0.15
-#define HS_SYNTH_ON_RATE 1.0
-#define HS_SYNTH_ON_RATE_SIGMA 0.7
+#define HS_SYNTH_RANDOM 0.25
+#define HS_SYNTH_ON_RATE 0.8
+#define HS_SYNTH_ON_RATE_SIGMA 1.2
 #define HS_SYNTH_SESSION_EXTRA 0.5
 #define HS_SYNTH_MIN_ON 16
+#define HS_SYNTH_SCATTER_MAX 64
 #define HS_SYNTH_NOISE_PHI 0.95
 #define HS_SYNTH_NOISE_SIGMA_LO 0.1
 #define HS_SYNTH_NOISE_SIGMA_HI 0.5
 #define HS_SYNTH_DIURNAL_MULT 1.6
 #define HS_SYNTH_PEAK_SPREAD_H 3.0
+/* Busy windows: share of traffic functions active mostly within a window of some hours (a
+ * working day, a nightly batch), its length range in hours, and the highest rate factor outside
+ * it (uniform from 0). Many real rows switch on and off for hours. */
+#define HS_SYNTH_WINDOW 0.3
+#define HS_SYNTH_WINDOW_LO_H 3.0
+#define HS_SYNTH_WINDOW_HI_H 16.0
+#define HS_SYNTH_WINDOW_OUT 0.3
 /* Bursts: share of traffic functions that burst, their expected bursts a day, the burst's mean
  * length in minutes, and its size as a share of the day's volume (log-normal median, sigma),
  * on top of the day's volume. */
@@ -111,6 +119,8 @@ typedef struct hs_synth_fn {
     double noise_sigma; /* stationary sigma of the AR(1) log-rate noise */
     double amp;         /* diurnal amplitude, 0..1 */
     double peak;        /* minute of the diurnal peak */
+    int win_start, win_len; /* busy window (minutes; win_len 0: none); outside it the rate drops */
+    double win_out;         /* rate factor outside the window */
     double bursts;      /* expected bursts a day */
     int random;         /* 1: Poisson counts per minute; 0: spread evenly (regular) */
 } hs_synth_fn;
@@ -223,6 +233,12 @@ static void hs_synth_draw_fn(uint64_t seed, uint32_t i, hs_synth_fn *f)
     f->amp = f->amp > 0.9 ? 0.9 : f->amp;
     double peak_h = HS_SYNTH_CAL_DIURNAL_PEAK_HOUR + HS_SYNTH_PEAK_SPREAD_H * hs_synth_normal(&r);
     f->peak = fmod(fmod(peak_h * 60.0, HS_SYNTH_MINUTES) + HS_SYNTH_MINUTES, HS_SYNTH_MINUTES);
+    if (hs_rng_next_double(&r) < HS_SYNTH_WINDOW) {
+        double h = HS_SYNTH_WINDOW_LO_H + hs_rng_next_double(&r) * (HS_SYNTH_WINDOW_HI_H - HS_SYNTH_WINDOW_LO_H);
+        f->win_len = (int)(h * 60.0);
+        f->win_start = (int)(hs_rng_next_double(&r) * HS_SYNTH_MINUTES);
+        f->win_out = HS_SYNTH_WINDOW_OUT * hs_rng_next_double(&r);
+    }
     f->random = hs_rng_next_double(&r) < HS_SYNTH_RANDOM;
     f->bursts = hs_rng_next_double(&r) < HS_SYNTH_BURSTY ? HS_SYNTH_BURSTS_PER_DAY : 0.0;
 }
@@ -311,6 +327,8 @@ static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, doubl
     int n_on = 0;
     for (int m = 0; m < HS_SYNTH_MINUTES; m++) {
         double d = 1.0 + f->amp * cos(2.0 * HS_SYNTH_PI * ((double)m - f->peak) / HS_SYNTH_MINUTES);
+        if (f->win_len && (m - f->win_start + HS_SYNTH_MINUTES) % HS_SYNTH_MINUTES >= f->win_len)
+            d *= f->win_out;
         z = phi * z + innov * hs_synth_normal(r);
         rate[m] = on ? d * exp(z) : 0.0;
         wsum += rate[m];
@@ -329,7 +347,23 @@ static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, doubl
         wsum += 1.0;
         n_on++;
     }
-    if (k > 0.0 && f->random) {
+    if (k > 0.0 && k <= HS_SYNTH_SCATTER_MAX) {
+        /* few invocations: each lands on its own draw from the rate profile (exact K) */
+        for (int m = 1; m < HS_SYNTH_MINUTES; m++)
+            rate[m] += rate[m - 1];
+        for (int j = 0; j < (int)k; j++) {
+            double u = hs_rng_next_double(r) * rate[HS_SYNTH_MINUTES - 1];
+            int lo = 0, hi = HS_SYNTH_MINUTES - 1;
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (rate[mid] > u)
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            counts[lo]++;
+        }
+    } else if (k > 0.0 && f->random) {
         for (int m = 0; m < HS_SYNTH_MINUTES; m++)
             if (rate[m] > 0.0)
                 counts[m] = hs_synth_poisson(r, k * rate[m] / wsum);

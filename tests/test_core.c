@@ -1,0 +1,203 @@
+/* test_core.c: the shared foundations: Philox known answers, percentiles, time stamps,
+ * spike clipping, splits, series.csv round trip, the safetensors layout and output sets. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hs_test.h"
+#include "hyscale/math/rng.h"
+#include "hyscale/outfiles.h"
+#include "hyscale/safetensors.h"
+#include "hyscale/series.h"
+
+/* Random123 tests/kat_vectors, the three "philox4x32 10" lines: ctr[4] key[2] -> result[4]. */
+Test(rng, philox4x32_10_known_answers)
+{
+    static const uint32_t kat[3][10] = {
+        {0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+        {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d, 0x41c83b0e, 0xa20bc7c6,
+         0x6d5451fd},
+        {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb, 0x5001e420,
+         0x24126ea1},
+    };
+    for (int k = 0; k < 3; k++) {
+        hs_u32x4 c = {{kat[k][0], kat[k][1], kat[k][2], kat[k][3]}};
+        hs_u32x4 r = hs_philox4x32_10(c, kat[k][4], kat[k][5]);
+        for (int w = 0; w < 4; w++)
+            cr_assert_eq(r.v[w], kat[k][6 + w], "vector %d word %d: %08x != %08x", k, w, r.v[w], kat[k][6 + w]);
+    }
+}
+
+Test(rng, streams_are_independent_and_uniform)
+{
+    double sum = 0;
+    int n = 200000;
+    hs_rng r = hs_rng_make(7, 0);
+    for (int i = 0; i < n; i++) {
+        double u = hs_rng_next_double(&r);
+        cr_assert(u >= 0 && u < 1);
+        sum += u;
+    }
+    /* mean of n uniforms: sd = sqrt(1/12/n) ~ 6.5e-4; 5 sd */
+    cr_assert(fabs(sum / n - 0.5) < 5 * sqrt(1.0 / 12 / n), "mean %g", sum / n);
+    cr_assert_neq(hs_rng_uniform(7, 0, 0, 0), hs_rng_uniform(7, 1, 0, 0));
+    cr_assert_eq(hs_rng_uniform(7, 3, 9, 2), hs_rng_uniform(7, 3, 9, 2));
+}
+
+Test(series, percentile_matches_numpy_linear)
+{
+    float x[5] = {5, 1, 4, 2, 3};
+    /* numpy.percentile([5,1,4,2,3], [0, 50, 90, 99, 100]) = 1, 3, 4.6, 4.96, 5 */
+    cr_assert_float_eq(hs_percentile(x, 5, 0), 1.0, 1e-9);
+    cr_assert_float_eq(hs_percentile(x, 5, 50), 3.0, 1e-9);
+    cr_assert_float_eq(hs_percentile(x, 5, 90), 4.6, 1e-6);
+    cr_assert_float_eq(hs_percentile(x, 5, 99), 4.96, 1e-6);
+    cr_assert_float_eq(hs_percentile(x, 5, 100), 5.0, 1e-9);
+}
+
+Test(series, time_round_trip)
+{
+    int64_t t;
+    char buf[24];
+    cr_assert_eq(hs_parse_time("2019-07-01 00:00:00", &t), 0);
+    cr_assert_eq(t, 1561939200);
+    cr_assert_eq(hs_parse_time("2024-02-29T23:59:59Z", &t), 0);
+    hs_format_time(t, buf);
+    cr_assert_str_eq(buf, "2024-02-29 23:59:59");
+    cr_assert_eq(hs_parse_time("2007-12-10", &t), 0);
+    hs_format_time(t, buf);
+    cr_assert_str_eq(buf, "2007-12-10 00:00:00");
+    cr_assert_eq(hs_parse_time("1969-12-31 23:00:00", &t), 0);
+    cr_assert_eq(t, -3600);
+    hs_format_time(t, buf);
+    cr_assert_str_eq(buf, "1969-12-31 23:00:00");
+    cr_assert_eq(hs_parse_time("2023-02-29", &t), -1);
+    cr_assert_eq(hs_parse_time("2023-1-01", &t), -1);
+    cr_assert_eq(hs_parse_time("2023-01-01 12", &t), -1);
+    cr_assert_eq(hs_parse_time("2023-01-01x", &t), -1);
+}
+
+Test(series, clipping_caps_spikes_only)
+{
+    enum { N = 600 };
+    float x[N], out[N];
+    hs_rng r = hs_rng_make(3, 0);
+    for (int i = 0; i < N; i++)
+        x[i] = 100 + (float)(20 * hs_rng_next_double(&r)); /* uniform noise, MAD ~ 5 */
+    x[100] = 5000;
+    x[400] = 2000;
+    hs_clip_config cfg = HS_CLIP_DEFAULTS;
+    int64_t c = hs_clip_spikes(x, N, &cfg, out);
+    cr_assert_eq(c, 2, "clipped %lld points", (long long)c);
+    cr_assert(out[100] < 200 && out[100] > 110, "spike clipped to %g", out[100]);
+    cr_assert(out[400] < 200);
+    for (int i = 0; i < N; i++)
+        if (i != 100 && i != 400)
+            cr_assert_eq(out[i], x[i], "point %d changed", i);
+    /* a flat zero stretch with a single 1: the scale floor keeps it */
+    float z[61] = {0}, zo[61];
+    z[30] = 1;
+    cr_assert_eq(hs_clip_spikes(z, 61, &cfg, zo), 0);
+}
+
+Test(series, split_by_minutes)
+{
+    hs_split s;
+    cr_assert_eq(hs_split_make(1000, 100, 0.1, &s), HS_OK);
+    cr_assert_eq(s.val_end, 900);
+    cr_assert_eq(s.train_end, 810);
+    cr_assert_neq(hs_split_make(100, 100, 0.1, &s), HS_OK);
+    cr_assert_neq(hs_split_make(100, 10, 1.0, &s), HS_OK);
+}
+
+Test(series, csv_round_trip)
+{
+    hs_series s, t;
+    cr_assert_eq(hs_series_init(&s, 50, 300, 1561939200), HS_OK);
+    for (int i = 0; i < 50; i++)
+        s.invocations[i] = (float)(i * i % 17) + 0.25f;
+    hs_clip_config cfg = HS_CLIP_DEFAULTS;
+    hs_series_clean(&s, &cfg);
+    char *dir = hs_test_tmpdir("csvrt");
+    hs_outset *os;
+    cr_assert_eq(hs_outset_open(dir, &os), HS_OK);
+    FILE *f;
+    const char *tmp;
+    cr_assert_eq(hs_outset_file(os, "series.csv", &f, &tmp), HS_OK);
+    cr_assert_eq(hs_series_write_csv(&s, f, tmp), HS_OK);
+    cr_assert_eq(hs_outset_commit(os), HS_OK);
+    char path[512];
+    snprintf(path, sizeof path, "%s/series.csv", hs_outset_dir(os));
+    cr_assert_eq(hs_series_read_csv(path, &t), HS_OK, "%s", hs_error_message());
+    hs_outset_free(os);
+    cr_assert_eq(t.n, 50);
+    cr_assert_eq(t.step_seconds, 300);
+    cr_assert_eq(t.start_unix, 1561939200);
+    char msg[256];
+    /* %.9g keeps a float exactly */
+    cr_assert(hs_test_close(t.invocations, s.invocations, 50, 0, 0, msg, sizeof msg), "%s", msg);
+    cr_assert(hs_test_close(t.log1p, s.log1p, 50, 0, 0, msg, sizeof msg), "%s", msg);
+    hs_series_free(&s);
+    hs_series_free(&t);
+}
+
+Test(outfiles, abort_leaves_nothing_and_commit_renames)
+{
+    char *dir = hs_test_tmpdir("outset");
+    char sub[512];
+    snprintf(sub, sizeof sub, "%s/new/run", dir);
+    hs_outset *os;
+    cr_assert_eq(hs_outset_open(sub, &os), HS_OK);
+    FILE *f;
+    cr_assert_eq(hs_outset_file(os, "a.txt", &f, NULL), HS_OK);
+    fputs("hello", f);
+    cr_assert_eq(hs_test_count_entries(sub), 1); /* only the temporary file */
+    hs_outset_free(os);                          /* not committed: aborts */
+    cr_assert_eq(hs_test_count_entries(sub), -1);
+    cr_assert_eq(hs_outset_open(sub, &os), HS_OK);
+    cr_assert_eq(hs_outset_file(os, "a.txt", &f, NULL), HS_OK);
+    fputs("hello", f);
+    cr_assert_eq(hs_outset_commit(os), HS_OK);
+    hs_outset_free(os);
+    char p[600];
+    snprintf(p, sizeof p, "%s/a.txt", sub);
+    char *text = hs_test_read_file(p, NULL);
+    cr_assert_str_eq(text, "hello");
+    free(text);
+    cr_assert_eq(hs_test_count_entries(sub), 1);
+}
+
+Test(safetensors, layout)
+{
+    float data[6] = {1, 2, 3, 4, 5, 6};
+    hs_st_tensor t = {"invocations", data, 2, {2, 3, 0, 0}};
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "format", "test");
+    char *dir = hs_test_tmpdir("st");
+    char p[512];
+    snprintf(p, sizeof p, "%s/t.safetensors", dir);
+    FILE *f = fopen(p, "wb");
+    cr_assert_eq(hs_safetensors_write(f, p, &t, 1, meta), HS_OK);
+    fclose(f);
+    cJSON_Delete(meta);
+    size_t len;
+    unsigned char *b = (unsigned char *)hs_test_read_file(p, &len);
+    uint64_t hl = 0;
+    for (int i = 0; i < 8; i++)
+        hl |= (uint64_t)b[i] << (8 * i);
+    cr_assert_eq(hl % 8, 0);
+    cr_assert_eq(len, 8 + hl + 24);
+    cJSON *h = cJSON_ParseWithLength((const char *)b + 8, hl);
+    cr_assert(h);
+    cJSON *e = cJSON_GetObjectItem(h, "invocations");
+    cr_assert_str_eq(cJSON_GetObjectItem(e, "dtype")->valuestring, "F32");
+    cr_assert_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(e, "shape"), 1)->valueint, 3);
+    cr_assert_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(e, "data_offsets"), 1)->valueint, 24);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "__metadata__"), "format")->valuestring, "test");
+    float back[6];
+    memcpy(back, b + 8 + hl, 24);
+    cr_assert_eq(memcmp(back, data, 24), 0);
+    cJSON_Delete(h);
+    free(b);
+}
