@@ -303,21 +303,25 @@ STAMP_UTC=$(date -u +%Y%m%dT%H%M%SZ)
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 GIT_REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 GIT_DIRTY=$([[ -n "$(git -C "$REPO" status --porcelain 2>/dev/null)" ]] && echo true || echo false)
-PD_VERSION=$("$PY" -c 'import pandas; print(pandas.__version__)')
-NP_VERSION=$("$PY" -c 'import numpy; print(numpy.__version__)')
-PY_VERSION=$("$PY" -c 'import sys; print(sys.version.split()[0])')
 META="$RUNS/meta.json"
-"$PY" - "$META" <<PYEOF
-import json, sys
+B_DATE=$STAMP_UTC B_CPU=$CPU B_NCPU=$(getconf _NPROCESSORS_ONLN) B_CORE=$CORE B_KERNEL=$(uname -r) B_GIT=$GIT_REV \
+B_DIRTY=$GIT_DIRTY B_HSV=$HS_VERSION B_HS=$HS B_BUILD=$BUILD_TYPE B_DAYS=$DAYS B_FUNCS=$FUNCS \
+B_SEED=$SEED B_REPS=$REPS B_TOPN=$TOPN B_TRACE=$TRACE "$PY" - "$META" <<'PYEOF'
+import json, os, sys
+import numpy, pandas
+e = os.environ
 json.dump({
-  "benchmark": "preprocess", "date_utc": "$STAMP_UTC",
-  "cpu": """$CPU""", "cpus_online": $(nproc), "pinned_core": $CORE, "kernel": "$(uname -r)",
-  "git_revision": "$GIT_REV", "git_dirty": $([[ $GIT_DIRTY == true ]] && echo True || echo False),
-  "hyscale_version": """$HS_VERSION""", "hyscale_binary": """$HS""", "build_type": "$BUILD_TYPE",
-  "pandas_version": "$PD_VERSION", "numpy_version": "$NP_VERSION", "python_version": "$PY_VERSION",
-  "params": {"days": $DAYS, "functions": $FUNCS, "seed": $SEED, "reps": $REPS, "warmup": 1,
-             "top_n": $TOPN, "trace": "$TRACE", "synthetic": True},
-  "validation": "PASS: per-minute aggregate equal to pandas on every minute",
+    "benchmark": "preprocess", "date_utc": e["B_DATE"],
+    "cpu": e["B_CPU"], "cpus_online": int(e["B_NCPU"]), "pinned_core": int(e["B_CORE"]),
+    "kernel": e["B_KERNEL"], "git_revision": e["B_GIT"], "git_dirty": e["B_DIRTY"] == "true",
+    "hyscale_version": e["B_HSV"], "hyscale_binary": e["B_HS"], "build_type": e["B_BUILD"],
+    "pandas_version": pandas.__version__, "numpy_version": numpy.__version__,
+    "python_version": sys.version.split()[0],
+    "params": {"days": int(e["B_DAYS"]), "functions": int(e["B_FUNCS"]), "seed": int(e["B_SEED"]),
+               "reps": int(e["B_REPS"]), "warmup": 1, "top_n": int(e["B_TOPN"]),
+               "trace": e["B_TRACE"], "synthetic": True},
+    "threads": "taskset -c CORE; OMP/OPENBLAS/MKL/NUMEXPR_NUM_THREADS=1",
+    "validation": "PASS: hyscale series.csv invocations == pandas per-minute sum on every minute",
 }, open(sys.argv[1], "w"), indent=1)
 PYEOF
 "$PY" "$HELP" report "$META" "$REPO/bench/results/preprocess_$STAMP_UTC.json" \

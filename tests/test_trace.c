@@ -9,6 +9,7 @@
 
 #include "hs_test.h"
 #include "hyscale/manifest.h"
+#include "hyscale/math/rng.h"
 #include "hyscale/series.h"
 
 /* A day file in the 2019 layout with minutes [m0, m1] and rows "owner,app,func,trigger" each
@@ -478,4 +479,55 @@ Test(real_data, nasa_per_minute_ds_y)
         tot += s.invocations[i];
     cr_assert_eq(tot, 1891713.0); /* summed independently with Python's csv module */
     hs_series_free(&s);
+}
+
+/* The fast line path (quote-free wide rows) and libcsv (rows with quotes) must agree. */
+Test(layouts, fast_path_matches_libcsv_path)
+{
+    char *dir = hs_test_tmpdir("fast");
+    const char *variants[3] = {"plain", "quoted", "crlf"};
+    char *outs[3];
+    for (int v = 0; v < 3; v++) {
+        char sub[512];
+        snprintf(sub, sizeof sub, "%s/%s", dir, variants[v]);
+        cr_assert_eq(hs_test_count_entries(sub), -1);
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "mkdir -p %s", sub);
+        cr_assert_eq(system(cmd), 0);
+        char *p = path_in(sub, "t.d01.csv");
+        FILE *f = fopen(p, "w");
+        const char *eol = v == 2 ? "\r\n" : "\n";
+        fprintf(f, "HashOwner,HashApp,HashFunction,Trigger");
+        for (int m = 1; m <= 60; m++)
+            fprintf(f, ",%d", m);
+        fputs(eol, f);
+        hs_rng r = hs_rng_make(5, 0);
+        for (int i = 0; i < 40; i++) {
+            if (v == 1)
+                fprintf(f, "\"o%d\",\"a%d\",\"f%d\",\"timer\"", i % 7, i % 11, i);
+            else
+                fprintf(f, "o%d,a%d,f%d,timer", i % 7, i % 11, i);
+            for (int m = 1; m <= 60; m++)
+                fprintf(f, ",%u", (unsigned)(hs_rng_next_u32(&r) % 1000) * (i % 3));
+            fputs(eol, f);
+        }
+        fclose(f);
+        outs[v] = path_in(sub, "out");
+        char *err;
+        cr_assert_eq(hs_test_run(&err, "preprocess", "--input", p, "--out", outs[v], "--functions", "10", "--no-plot",
+                                 NULL),
+                     0, "%s", err);
+        free(err);
+    }
+    const char *files[] = {"series.csv", "functions.csv", "functions.safetensors"};
+    for (int v = 1; v < 3; v++)
+        for (int k = 0; k < 3; k++) {
+            char *a = path_in(outs[0], files[k]), *b = path_in(outs[v], files[k]);
+            size_t la, lb;
+            char *ta = hs_test_read_file(a, &la), *tb = hs_test_read_file(b, &lb);
+            cr_assert(ta && tb);
+            cr_assert(la == lb && memcmp(ta, tb, la) == 0, "%s differs between plain and %s", files[k], variants[v]);
+            free(ta);
+            free(tb);
+        }
 }

@@ -1,6 +1,7 @@
 /* csvread.h: streaming CSV reading on libcsv, with record numbers for error messages.
  *
- * The file is read in 1 MiB chunks and handed to libcsv (strict quoting); each field reaches
+ * The file is read in 1 MiB chunks and split into lines; libcsv (strict quoting) parses each
+ * line the optional fast `line` handler declines (see below); each field reaches
  * `field` as (column, bytes, length) while it is parsed, each record end reaches `row`. Memory
  * stays constant whatever the file size. A record ended by the end of the file without a line
  * terminator reaches `row` with terminated = 0 (the caller decides whether it is truncated).
@@ -30,6 +31,10 @@ typedef struct hs_csv_handlers {
     /* col: 0-based; line: 1-based record number (the line number when no record spans lines). */
     int (*field)(void *ctx, int col, const char *s, size_t len, int64_t line);
     int (*row)(void *ctx, int ncols, int64_t line, int terminated);
+    /* Optional fast path: a whole quote-free line (without its '\n') at a record boundary.
+     * Returns 0 when it handled the record, 1 to stop, -1 to decline: the line then goes
+     * through libcsv and the field/row handlers as usual (so errors are reported there). */
+    int (*line)(void *ctx, const char *s, size_t len, int64_t line);
     hs_status stop_status;   /* what to return when a handler stops the stream */
     hs_progress *progress;   /* optional: updated with bytes read */
     const char *progress_what; /* text after the percentage, e.g. the file name */

@@ -101,6 +101,9 @@ typedef struct hs_trace_sink {
     int (*point)(void *ctx, int64_t t, double y);
     /* Wide layouts: file `file_index` covers global minutes [minute0, minute0 + n). Optional. */
     void (*cover)(void *ctx, int file_index, int64_t minute0, int64_t n);
+    /* Optional: 1 when a well-formed wide row of this function is not needed (its counts are
+     * then not parsed; rows with any defect still reach `counts` through the checks). */
+    int (*skip)(void *ctx, const hs_trace_fn *fn);
 } hs_trace_sink;
 
 typedef struct hs_trace_reader_config {

@@ -147,6 +147,14 @@ static int hs_mat_counts(void *ctx, const hs_trace_fn *fn, int file_index, int64
     return 0;
 }
 
+/* Pass 2 parses only the rows of kept functions. */
+static int hs_mat_skip(void *ctx, const hs_trace_fn *fn)
+{
+    hs_agg *a = ctx;
+    int64_t i = hs_fnmap_find(a->fns, fn->owner, fn->app, fn->func);
+    return i >= 0 && hs_fnmap_at(a->fns, i)->row < 0;
+}
+
 /* ---- building the series -------------------------------------------------------------------- */
 
 static int hs_cmp_pt(const void *x, const void *y)
@@ -323,7 +331,7 @@ hs_status hs_preprocess_run(const hs_preprocess_config *cfg, cJSON *manifest, hs
     memset(&rc, 0, sizeof rc);
     rc.skip_bad_rows = cfg->skip_bad_rows;
     rc.progress = &prog;
-    hs_trace_sink sink1 = {&a, hs_agg_counts, hs_agg_point, hs_agg_cover};
+    hs_trace_sink sink1 = {&a, hs_agg_counts, hs_agg_point, hs_agg_cover, NULL};
     if (st == HS_OK)
         st = hs_trace_read(&files, &rc, &sink1);
     if (st == HS_OK && a.err)
@@ -351,7 +359,7 @@ hs_status hs_preprocess_run(const hs_preprocess_config *cfg, cJSON *manifest, hs
             rc2.progress = &prog;
             prog.total = 0; /* the second pass: no percentage, the label says it */
             prog.label = "preprocess (functions)";
-            hs_trace_sink sink2 = {&a, hs_mat_counts, hs_agg_point, NULL};
+            hs_trace_sink sink2 = {&a, hs_mat_counts, hs_agg_point, NULL, hs_mat_skip};
             st = hs_trace_read(&files, &rc2, &sink2);
         }
     }

@@ -71,11 +71,11 @@ enum { HS_SYNTH_S_FN = 1, HS_SYNTH_S_GROUP, HS_SYNTH_S_DAY, HS_SYNTH_S_HASH_OWNE
  * sigma range), diurnal amplitude (uniform 0..2x this multiple of the aggregate's amplitude;
  * functions in other time zones flatten the sum) and the spread of peak hours. */
 #define HS_SYNTH_RANDOM 0.25
-#define HS_SYNTH_ON_RATE 0.8
+#define HS_SYNTH_ON_RATE 0.5
 #define HS_SYNTH_ON_RATE_SIGMA 1.2
-#define HS_SYNTH_SESSION_EXTRA 0.5
+#define HS_SYNTH_SESSION_EXTRA 2.0
 #define HS_SYNTH_MIN_ON 16
-#define HS_SYNTH_SCATTER_MAX 64
+#define HS_SYNTH_SCATTER_MAX 256
 #define HS_SYNTH_NOISE_PHI 0.95
 #define HS_SYNTH_NOISE_SIGMA_LO 0.1
 #define HS_SYNTH_NOISE_SIGMA_HI 0.5
@@ -91,11 +91,13 @@ enum { HS_SYNTH_S_FN = 1, HS_SYNTH_S_GROUP, HS_SYNTH_S_DAY, HS_SYNTH_S_HASH_OWNE
 /* Bursts: share of traffic functions that burst, their expected bursts a day, the burst's mean
  * length in minutes, and its size as a share of the day's volume (log-normal median, sigma),
  * on top of the day's volume. */
-#define HS_SYNTH_BURSTY 0.15
+#define HS_SYNTH_BURSTY 0.25
 #define HS_SYNTH_BURSTS_PER_DAY 1.0
+#define HS_SYNTH_BURSTS_SIGMA 1.0
 #define HS_SYNTH_BURST_LEN 4.0
-#define HS_SYNTH_BURST_SHARE 0.05
-#define HS_SYNTH_BURST_SHARE_SIGMA 1.0
+#define HS_SYNTH_BURST_SHARE 0.2
+#define HS_SYNTH_BURST_SHARE_SIGMA 1.5
+#define HS_SYNTH_BURST_SHARE_MAX 0.3
 
 enum { HS_SYNTH_TRAFFIC = 0, HS_SYNTH_TIMER = 1 };
 
@@ -134,6 +136,25 @@ static double hs_synth_normal(hs_rng *r)
 {
     double u1 = hs_rng_next_double(r), u2 = hs_rng_next_double(r);
     return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * HS_SYNTH_PI * u2);
+}
+
+/* Normals in pairs (both Box-Muller outputs) for the per-minute loops, where they dominate. */
+typedef struct hs_synth_gauss {
+    double spare;
+    int has;
+} hs_synth_gauss;
+
+static double hs_synth_gauss_next(hs_rng *r, hs_synth_gauss *g)
+{
+    if (g->has) {
+        g->has = 0;
+        return g->spare;
+    }
+    double u1 = hs_rng_next_double(r), u2 = hs_rng_next_double(r);
+    double rad = sqrt(-2.0 * log(1.0 - u1)), th = 2.0 * HS_SYNTH_PI * u2;
+    g->spare = rad * sin(th);
+    g->has = 1;
+    return rad * cos(th);
 }
 
 /* Poisson(mu): inversion below 30, a rounded normal above (relative error of the shape < 1%). */
@@ -240,7 +261,8 @@ static void hs_synth_draw_fn(uint64_t seed, uint32_t i, hs_synth_fn *f)
         f->win_out = HS_SYNTH_WINDOW_OUT * hs_rng_next_double(&r);
     }
     f->random = hs_rng_next_double(&r) < HS_SYNTH_RANDOM;
-    f->bursts = hs_rng_next_double(&r) < HS_SYNTH_BURSTY ? HS_SYNTH_BURSTS_PER_DAY : 0.0;
+    double bursty = hs_rng_next_double(&r) < HS_SYNTH_BURSTY;
+    f->bursts = bursty ? HS_SYNTH_BURSTS_PER_DAY * exp(HS_SYNTH_BURSTS_SIGMA * hs_synth_normal(&r)) : 0.0;
 }
 
 /* Owner and app indices for all functions: sequential groups (see HS_SYNTH_P_NEW_APP). */
@@ -299,12 +321,14 @@ static double hs_synth_weekly(int day)
     return dow == 5 ? HS_SYNTH_SATURDAY : dow == 6 ? HS_SYNTH_SUNDAY : 1.0;
 }
 
-/* One traffic function's counts for a day. rate: (1440) scratch; counts: (1440)
+/* One traffic function's counts for a day. day_cos, day_sin: (1440) cos and sin of 2 pi m / 1440;
+ * rate: (1440) scratch; counts: (1440)
  * The day's total K is drawn first (volume x weekly factor x day noise, rounded at random), so
  * low totals keep the real distribution (1, 2, 3 invocations a day); K is then spread over the
  * minutes in proportion to rate = on/off x diurnal x noise: evenly (systematic sampling, exact K)
  * for regular functions, as independent Poisson counts for random ones. Bursts come on top. */
-static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, double *rate, uint32_t *counts)
+static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, const double *day_cos,
+                                 const double *day_sin, double *rate, uint32_t *counts)
 {
     double vol = f->volume * hs_synth_weekly(day) *
                  exp(HS_SYNTH_DAY_SIGMA * hs_synth_normal(r) - 0.5 * HS_SYNTH_DAY_SIGMA * HS_SYNTH_DAY_SIGMA);
@@ -325,11 +349,15 @@ static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, doubl
     double innov = sig * sqrt(1.0 - phi * phi), z = sig * hs_synth_normal(r);
     double wsum = 0.0;
     int n_on = 0;
+    hs_synth_gauss g = {0.0, 0};
+    double ca = f->amp * cos(2.0 * HS_SYNTH_PI * f->peak / HS_SYNTH_MINUTES);
+    double sa = f->amp * sin(2.0 * HS_SYNTH_PI * f->peak / HS_SYNTH_MINUTES);
     for (int m = 0; m < HS_SYNTH_MINUTES; m++) {
-        double d = 1.0 + f->amp * cos(2.0 * HS_SYNTH_PI * ((double)m - f->peak) / HS_SYNTH_MINUTES);
+        /* 1 + amp cos(2 pi (m - peak) / 1440), from the day's cos/sin tables */
+        double d = 1.0 + ca * day_cos[m] + sa * day_sin[m];
         if (f->win_len && (m - f->win_start + HS_SYNTH_MINUTES) % HS_SYNTH_MINUTES >= f->win_len)
             d *= f->win_out;
-        z = phi * z + innov * hs_synth_normal(r);
+        z = phi * z + innov * hs_synth_gauss_next(r, &g);
         rate[m] = on ? d * exp(z) : 0.0;
         wsum += rate[m];
         n_on += on;
@@ -348,18 +376,26 @@ static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, doubl
         n_on++;
     }
     if (k > 0.0 && k <= HS_SYNTH_SCATTER_MAX) {
-        /* few invocations: each lands on its own draw from the rate profile (exact K) */
+        /* few invocations: each lands on a draw from the rate profile (exact K), redrawn a few
+         * times when the minute is taken (the real rows with a few invocations a day hold one
+         * per minute) */
         for (int m = 1; m < HS_SYNTH_MINUTES; m++)
             rate[m] += rate[m - 1];
         for (int j = 0; j < (int)k; j++) {
-            double u = hs_rng_next_double(r) * rate[HS_SYNTH_MINUTES - 1];
-            int lo = 0, hi = HS_SYNTH_MINUTES - 1;
-            while (lo < hi) {
-                int mid = (lo + hi) / 2;
-                if (rate[mid] > u)
-                    hi = mid;
-                else
-                    lo = mid + 1;
+            int lo = 0;
+            for (int t = 0; t < 4; t++) {
+                double u = hs_rng_next_double(r) * rate[HS_SYNTH_MINUTES - 1];
+                int hi = HS_SYNTH_MINUTES - 1;
+                lo = 0;
+                while (lo < hi) {
+                    int mid = (lo + hi) / 2;
+                    if (rate[mid] > u)
+                        hi = mid;
+                    else
+                        lo = mid + 1;
+                }
+                if (!counts[lo])
+                    break;
             }
             counts[lo]++;
         }
@@ -379,8 +415,9 @@ static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, doubl
     uint32_t nb = f->bursts > 0.0 ? hs_synth_poisson(r, f->bursts) : 0;
     for (uint32_t b = 0; b < nb; b++) {
         int start = (int)(hs_rng_next_double(r) * HS_SYNTH_MINUTES);
-        int len = 1 + (int)(-HS_SYNTH_BURST_LEN * log(1.0 - hs_rng_next_double(r)));
-        double size = vol * HS_SYNTH_BURST_SHARE * exp(HS_SYNTH_BURST_SHARE_SIGMA * hs_synth_normal(r));
+        int len = 2 + (int)(-HS_SYNTH_BURST_LEN * log(1.0 - hs_rng_next_double(r)));
+        double share = HS_SYNTH_BURST_SHARE * exp(HS_SYNTH_BURST_SHARE_SIGMA * hs_synth_normal(r));
+        double size = vol * (share < HS_SYNTH_BURST_SHARE_MAX ? share : HS_SYNTH_BURST_SHARE_MAX);
         /* triangular spike over len minutes: weights 1, 2, .., peak, .., 2, 1 summing to wt */
         double wt = 0.0;
         for (int j = 0; j < len; j++)
@@ -461,7 +498,7 @@ static hs_status hs_synth_write_day(hs_outset *os, const hs_synth_config *cfg, c
         if (f->kind == HS_SYNTH_TIMER)
             hs_synth_timer_day(f, &r, counts);
         else
-            hs_synth_traffic_day(f, day, &r, rate, counts);
+            hs_synth_traffic_day(f, day, &r, rate + HS_SYNTH_MINUTES, rate + 2 * HS_SYNTH_MINUTES, rate, counts);
         int64_t tot = 0;
         for (int m = 0; m < HS_SYNTH_MINUTES; m++)
             tot += counts[m];
@@ -545,7 +582,7 @@ hs_status hs_synth_generate(const hs_synth_config *cfg, const char *out_dir, hs_
     hs_synth_out o;
     memset(&o, 0, sizeof o);
     hs_synth_fn *fns = calloc((size_t)cfg->functions, sizeof *fns);
-    double *rate = malloc(HS_SYNTH_MINUTES * sizeof *rate);       /* (1440) */
+    double *rate = malloc(3 * HS_SYNTH_MINUTES * sizeof *rate);   /* (3, 1440): scratch, cos, sin */
     uint32_t *counts = malloc(HS_SYNTH_MINUTES * sizeof *counts); /* (1440) */
     o.cap = HS_SYNTH_CHUNK + HS_SYNTH_ROW_MAX;
     o.buf = malloc(o.cap);
@@ -558,6 +595,10 @@ hs_status hs_synth_generate(const hs_synth_config *cfg, const char *out_dir, hs_
     for (int i = 0; i < cfg->functions; i++)
         hs_synth_draw_fn(cfg->seed, (uint32_t)i, &fns[i]);
     hs_synth_group(cfg->seed, cfg->functions, fns);
+    for (int m = 0; m < HS_SYNTH_MINUTES; m++) {
+        rate[HS_SYNTH_MINUTES + m] = cos(2.0 * HS_SYNTH_PI * m / HS_SYNTH_MINUTES);
+        rate[2 * HS_SYNTH_MINUTES + m] = sin(2.0 * HS_SYNTH_PI * m / HS_SYNTH_MINUTES);
+    }
 
     hs_progress prog;
     hs_progress_start(&prog, "generate", (double)cfg->days * cfg->functions, cfg->quiet);

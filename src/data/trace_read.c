@@ -410,8 +410,58 @@ static int hs_rd_row(void *ctx, int ncols, int64_t line, int terminated)
         stop = hs_rd_reject(r, line, ncols, terminated);
     else {
         stop = hs_rd_emit(r, line);
-        r->file->rows++;
+        r->file->rows += !r->bad;
     }
+    r->bad = 0;
+    return stop;
+}
+
+/* The fast path for a wide layout's body line (csvread.h): ids, then every count as plain
+ * digits. Anything else (spaces, signs, decimals, a wrong column count) is declined, so libcsv
+ * and the field handlers above judge the line and report it exactly as they always do. */
+static int hs_rd_line(void *ctx, const char *s, size_t len, int64_t line)
+{
+    hs_rd *r = ctx;
+    if (!r->wide_body)
+        return -1;
+    const char *p = s, *end = s + len;
+    if (end > p && end[-1] == '\r')
+        end--;
+    static const int map2019[4] = {0, 1, 2, 3}, mapvitro[3] = {2, 0, 1};
+    for (int c = 0; c < r->idcols; c++) {
+        const char *q = memchr(p, ',', (size_t)(end - p));
+        if (!q)
+            return -1;
+        hs_copy_id(r->id[r->layout == HS_LAYOUT_AZURE2019 ? map2019[c] : mapvitro[c]], p, (size_t)(q - p));
+        p = q + 1;
+    }
+    if (r->sink->skip) {
+        hs_trace_fn fn = {r->id[0], r->id[1], r->id[2], r->layout == HS_LAYOUT_AZURE2019 ? r->id[3] : "unknown"};
+        if (r->sink->skip(r->sink->ctx, &fn)) {
+            r->file->rows++;
+            return 0;
+        }
+    }
+    uint32_t *cnt = r->cnt;
+    int nmin = r->nmin;
+    for (int k = 0; k < nmin; k++) {
+        const char *b = p;
+        uint32_t v = 0;
+        while (p < end && (unsigned)(*p - '0') < 10u && p - b < 9)
+            v = v * 10 + (uint32_t)(*p++ - '0');
+        if (p == b)
+            return -1;
+        cnt[k] = v;
+        if (k + 1 < nmin) {
+            if (p >= end || *p != ',')
+                return -1;
+            p++;
+        }
+    }
+    if (p != end)
+        return -1;
+    int stop = hs_rd_emit(r, line);
+    r->file->rows += !r->bad;
     r->bad = 0;
     return stop;
 }
@@ -426,7 +476,7 @@ hs_status hs_trace_read(hs_trace_files *fs, hs_trace_reader_config *rc, const hs
     for (int i = 0; i < fs->count && st == HS_OK; base += fs->f[i].bytes, i++) {
         hs_rd r;
         memset(&r, 0, sizeof r);
-        hs_csv_handlers h = {.ctx = &r, .field = hs_rd_field, .row = hs_rd_row, .stop_status = HS_OK,
+        hs_csv_handlers h = {.ctx = &r, .field = hs_rd_field, .row = hs_rd_row, .line = hs_rd_line, .stop_status = HS_OK,
                              .progress = rc->progress, .progress_what = fs->f[i].path,
                              .progress_base = base};
         r.file = &fs->f[i];

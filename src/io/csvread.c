@@ -53,6 +53,19 @@ static int64_t hs_csv_line_at(const char *path, int64_t upto)
     return line;
 }
 
+/* Feeds bytes to libcsv; on a parse error records the message (line of the failing byte). */
+static int hs_csv_feed(struct csv_parser *p, const char *path, const char *b, size_t n, int64_t off,
+                       hs_csv_state *st, hs_status *ret)
+{
+    size_t used = csv_parse(p, b, n, hs_csv_on_field, hs_csv_on_row, st);
+    if (used != n && !st->stopped) {
+        *ret = hs_error_set(HS_ERR_INPUT, "%s:%lld: malformed CSV (%s)", path,
+                            (long long)hs_csv_line_at(path, off + (int64_t)used), csv_strerror(csv_error(p)));
+        return -1;
+    }
+    return 0;
+}
+
 hs_status hs_csv_stream(const char *path, hs_csv_handlers *h, hs_csv_info *info)
 {
     FILE *f = fopen(path, "rb");
@@ -69,7 +82,8 @@ hs_status hs_csv_stream(const char *path, hs_csv_handlers *h, hs_csv_info *info)
         fclose(f);
         return hs_error_set(HS_ERR_NOMEM, "%s: cannot start the CSV parser", path);
     }
-    char *buf = malloc(HS_CSV_CHUNK);
+    size_t cap = HS_CSV_CHUNK, have = 0;
+    char *buf = malloc(cap);
     if (!buf) {
         csv_free(&p);
         fclose(f);
@@ -77,27 +91,62 @@ hs_status hs_csv_stream(const char *path, hs_csv_handlers *h, hs_csv_info *info)
     }
     hs_csv_state st = {h, 0, 1, 0};
     hs_status ret = HS_OK;
-    int64_t done = 0;
+    int64_t off = 0; /* file offset of buf[0] */
     int any = 0;
-    size_t n;
-    while (!st.stopped && (n = fread(buf, 1, HS_CSV_CHUNK, f)) > 0) {
-        any = 1;
-        size_t used = csv_parse(&p, buf, n, hs_csv_on_field, hs_csv_on_row, &st);
-        if (st.stopped)
-            break;
-        if (used != n) {
-            ret = hs_error_set(HS_ERR_INPUT, "%s:%lld: malformed CSV (%s)", path,
-                               (long long)hs_csv_line_at(path, done + (int64_t)used), csv_strerror(csv_error(&p)));
-            break;
+    for (;;) {
+        size_t n = fread(buf + have, 1, cap - have, f);
+        any |= n > 0;
+        have += n;
+        size_t pos = 0;
+        /* Whole lines: a quote-free line at a record boundary goes to the fast line handler
+         * when there is one; everything else (and whatever it declines) goes to libcsv. */
+        while (!st.stopped && ret == HS_OK) {
+            char *nl = memchr(buf + pos, '\n', have - pos);
+            if (!nl)
+                break;
+            size_t len = (size_t)(nl - (buf + pos));
+            const char *ln = buf + pos;
+            int handled = -1;
+            if (h->line && p.pstate == 0 && len > 0 && !memchr(ln, '"', len))
+                handled = h->line(h->ctx, ln, len, st.line);
+            if (handled == 0)
+                st.line++;
+            else if (handled > 0)
+                st.stopped = 1;
+            else
+                hs_csv_feed(&p, path, ln, len + 1, off + (int64_t)pos, &st, &ret);
+            pos += len + 1;
         }
-        done += (int64_t)n;
+        if (st.stopped || ret != HS_OK)
+            break;
+        memmove(buf, buf + pos, have - pos);
+        have -= pos;
+        off += (int64_t)pos;
         if (h->progress)
-            hs_progress_update(h->progress, (double)(h->progress_base + done), "%s", h->progress_what ? h->progress_what : path);
+            hs_progress_update(h->progress, (double)(h->progress_base + off), "%s",
+                               h->progress_what ? h->progress_what : path);
+        if (n == 0)
+            break; /* end of file: `have` bytes of an unterminated last line remain */
+        if (have == cap) {
+            if (cap >= ((size_t)1 << 28)) {
+                ret = hs_error_set(HS_ERR_INPUT, "%s:%lld: a line longer than 256 MiB", path, (long long)st.line);
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                ret = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
     }
     if (ret == HS_OK && !st.stopped && ferror(f))
         ret = hs_error_set(HS_ERR_IO, "%s: read failed: %s", path, strerror(errno));
     if (ret == HS_OK && !st.stopped && !any)
         ret = hs_error_set(HS_ERR_INPUT, "%s: empty file", path);
+    if (ret == HS_OK && !st.stopped && have > 0)
+        hs_csv_feed(&p, path, buf, have, off, &st, &ret);
     if (ret == HS_OK && !st.stopped && csv_fini(&p, hs_csv_on_field, hs_csv_on_row, &st) != 0)
         ret = hs_error_set(HS_ERR_INPUT, "%s:%lld: truncated last line (unterminated quoted field)", path,
                            (long long)st.line);
