@@ -127,6 +127,14 @@ typedef struct hs_synth_fn {
     int random;         /* 1: Poisson counts per minute; 0: spread evenly (regular) */
 } hs_synth_fn;
 
+/* Scratch for one function-day, allocated once per run. */
+typedef struct hs_synth_work {
+    double rate[HS_SYNTH_MINUTES];     /* (1440) a traffic function's rate profile, then its CDF */
+    double cos_m[HS_SYNTH_MINUTES];    /* (1440) cos(2 pi m / 1440) */
+    double sin_m[HS_SYNTH_MINUTES];    /* (1440) sin(2 pi m / 1440) */
+    uint32_t counts[HS_SYNTH_MINUTES]; /* (1440) one function's counts for the day */
+} hs_synth_work;
+
 static uint64_t hs_synth_stream(int purpose, int day, uint32_t fn)
 {
     return ((uint64_t)purpose << 56) | ((uint64_t)(uint32_t)day << 32) | fn;
@@ -321,15 +329,15 @@ static double hs_synth_weekly(int day)
     return dow == 5 ? HS_SYNTH_SATURDAY : dow == 6 ? HS_SYNTH_SUNDAY : 1.0;
 }
 
-/* One traffic function's counts for a day. day_cos, day_sin: (1440) cos and sin of 2 pi m / 1440;
- * rate: (1440) scratch; counts: (1440)
+/* One traffic function's counts for a day, into w->counts (w->rate is scratch).
  * The day's total K is drawn first (volume x weekly factor x day noise, rounded at random), so
  * low totals keep the real distribution (1, 2, 3 invocations a day); K is then spread over the
  * minutes in proportion to rate = on/off x diurnal x noise: evenly (systematic sampling, exact K)
  * for regular functions, as independent Poisson counts for random ones. Bursts come on top. */
-static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, const double *day_cos,
-                                 const double *day_sin, double *rate, uint32_t *counts)
+static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, hs_synth_work *w)
 {
+    double *rate = w->rate;
+    uint32_t *counts = w->counts;
     double vol = f->volume * hs_synth_weekly(day) *
                  exp(HS_SYNTH_DAY_SIGMA * hs_synth_normal(r) - 0.5 * HS_SYNTH_DAY_SIGMA * HS_SYNTH_DAY_SIGMA);
     double k = floor(vol + hs_rng_next_double(r));
@@ -354,7 +362,7 @@ static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, const
     double sa = f->amp * sin(2.0 * HS_SYNTH_PI * f->peak / HS_SYNTH_MINUTES);
     for (int m = 0; m < HS_SYNTH_MINUTES; m++) {
         /* 1 + amp cos(2 pi (m - peak) / 1440), from the day's cos/sin tables */
-        double d = 1.0 + ca * day_cos[m] + sa * day_sin[m];
+        double d = 1.0 + ca * w->cos_m[m] + sa * w->sin_m[m];
         if (f->win_len && (m - f->win_start + HS_SYNTH_MINUTES) % HS_SYNTH_MINUTES >= f->win_len)
             d *= f->win_out;
         z = phi * z + innov * hs_synth_gauss_next(r, &g);
@@ -423,8 +431,8 @@ static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, const
         for (int j = 0; j < len; j++)
             wt += 1.0 + (j < len - j - 1 ? j : len - j - 1);
         for (int j = 0; j < len && start + j < HS_SYNTH_MINUTES; j++) {
-            double w = 1.0 + (j < len - j - 1 ? j : len - j - 1);
-            counts[start + j] += hs_synth_poisson(r, size * w / wt);
+            double wj = 1.0 + (j < len - j - 1 ? j : len - j - 1);
+            counts[start + j] += hs_synth_poisson(r, size * wj / wt);
         }
     }
 }
@@ -478,8 +486,9 @@ static hs_status hs_synth_flush(hs_synth_out *o)
 #define HS_SYNTH_CHUNK (1u << 20)
 
 static hs_status hs_synth_write_day(hs_outset *os, const hs_synth_config *cfg, const hs_synth_fn *fns, int day,
-                                    hs_synth_out *o, double *rate, uint32_t *counts, hs_synth_summary *sum)
+                                    hs_synth_out *o, hs_synth_work *w, hs_synth_summary *sum)
 {
+    const uint32_t *counts = w->counts;
     static const char *const trig[HS_SYNTH_CAL_NTRIGGERS] = HS_SYNTH_CAL_TRIGGERS;
     char name[64];
     snprintf(name, sizeof name, "invocations_per_function_md.anon.d%02d.csv", day + 1);
@@ -496,9 +505,9 @@ static hs_status hs_synth_write_day(hs_outset *os, const hs_synth_config *cfg, c
         const hs_synth_fn *f = &fns[i];
         hs_rng r = hs_rng_make(cfg->seed, hs_synth_stream(HS_SYNTH_S_DAY, day, (uint32_t)i));
         if (f->kind == HS_SYNTH_TIMER)
-            hs_synth_timer_day(f, &r, counts);
+            hs_synth_timer_day(f, &r, w->counts);
         else
-            hs_synth_traffic_day(f, day, &r, rate + HS_SYNTH_MINUTES, rate + 2 * HS_SYNTH_MINUTES, rate, counts);
+            hs_synth_traffic_day(f, day, &r, w);
         int64_t tot = 0;
         for (int m = 0; m < HS_SYNTH_MINUTES; m++)
             tot += counts[m];
@@ -582,11 +591,10 @@ hs_status hs_synth_generate(const hs_synth_config *cfg, const char *out_dir, hs_
     hs_synth_out o;
     memset(&o, 0, sizeof o);
     hs_synth_fn *fns = calloc((size_t)cfg->functions, sizeof *fns);
-    double *rate = malloc(3 * HS_SYNTH_MINUTES * sizeof *rate);   /* (3, 1440): scratch, cos, sin */
-    uint32_t *counts = malloc(HS_SYNTH_MINUTES * sizeof *counts); /* (1440) */
+    hs_synth_work *w = malloc(sizeof *w);
     o.cap = HS_SYNTH_CHUNK + HS_SYNTH_ROW_MAX;
     o.buf = malloc(o.cap);
-    if (!fns || !rate || !counts || !o.buf) {
+    if (!fns || !w || !o.buf) {
         st = hs_error_set(HS_ERR_NOMEM, "generate: out of memory for %d functions", cfg->functions);
         goto done;
     }
@@ -596,14 +604,14 @@ hs_status hs_synth_generate(const hs_synth_config *cfg, const char *out_dir, hs_
         hs_synth_draw_fn(cfg->seed, (uint32_t)i, &fns[i]);
     hs_synth_group(cfg->seed, cfg->functions, fns);
     for (int m = 0; m < HS_SYNTH_MINUTES; m++) {
-        rate[HS_SYNTH_MINUTES + m] = cos(2.0 * HS_SYNTH_PI * m / HS_SYNTH_MINUTES);
-        rate[2 * HS_SYNTH_MINUTES + m] = sin(2.0 * HS_SYNTH_PI * m / HS_SYNTH_MINUTES);
+        w->cos_m[m] = cos(2.0 * HS_SYNTH_PI * m / HS_SYNTH_MINUTES);
+        w->sin_m[m] = sin(2.0 * HS_SYNTH_PI * m / HS_SYNTH_MINUTES);
     }
 
     hs_progress prog;
     hs_progress_start(&prog, "generate", (double)cfg->days * cfg->functions, cfg->quiet);
     for (int d = 0; d < cfg->days; d++) {
-        if ((st = hs_synth_write_day(os, cfg, fns, d, &o, rate, counts, &s)))
+        if ((st = hs_synth_write_day(os, cfg, fns, d, &o, w, &s)))
             goto done;
         hs_progress_update(&prog, (double)(d + 1) * cfg->functions, "day %d of %d", d + 1, cfg->days);
     }
@@ -620,8 +628,7 @@ hs_status hs_synth_generate(const hs_synth_config *cfg, const char *out_dir, hs_
 done:
     hs_outset_free(os);
     free(o.buf);
-    free(counts);
-    free(rate);
+    free(w);
     free(fns);
     return st;
 }

@@ -1,0 +1,68 @@
+/* test_cli.c: the program's surface: help, exit codes, and `hyscale run` end to end on a
+ * small built-in trace (generate, then preprocess, into one run folder with its manifest). */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hs_test.h"
+#include "hyscale/manifest.h"
+
+Test(cli, help_and_exit_codes)
+{
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "help", NULL), 0);
+    free(err);
+    const char *cmds[] = {"preprocess", "generate", "download", "run"};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(hs_test_run(&err, cmds[i], "--help", NULL), 0, "%s --help", cmds[i]);
+        free(err);
+    }
+    cr_assert_eq(hs_test_run(&err, NULL), 2);
+    free(err);
+    cr_assert_eq(hs_test_run(&err, "generate", "--days", "0", "--out", "/tmp/hs_never", NULL), 2);
+    free(err);
+    cr_assert_eq(hs_test_run(&err, "download", "azure2019", "--days", "3-15", "--out", "/tmp/hs_never", NULL), 2);
+    free(err);
+    cr_assert_eq(hs_test_run(&err, "download", "azure2020", "--out", "/tmp/hs_never", NULL), 2);
+    free(err);
+    cr_assert_eq(hs_test_run(&err, "preprocess", "--input", "x", "--out", "y", "--device", "tpu", NULL), 2);
+    cr_assert(strstr(err, "tpu"), "%s", err);
+    free(err);
+}
+
+Test(cli, run_on_the_built_in_trace)
+{
+    char *dir = hs_test_tmpdir("run");
+    char out[512];
+    snprintf(out, sizeof out, "%s/run1", dir);
+    char *err;
+    int rc = hs_test_run(&err, "run", "--days", "2", "--functions", "60", "--top-functions", "10", "--seed", "9",
+                         "--out", out, NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    free(err);
+    const char *want[] = {"series.csv", "series.json", "series.png", "functions.safetensors", "functions.csv",
+                          "manifest.json", "preprocess.manifest.json", "trace/generate.json", "trace/SYNTHETIC.md",
+                          "trace/invocations_per_function_md.anon.d02.csv"};
+    for (int i = 0; i < 10; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/%s", out, want[i]);
+        size_t len = 0;
+        char *t = hs_test_read_file(p, &len);
+        cr_assert(t && len > 0, "missing %s", want[i]);
+        free(t);
+    }
+    char p[700];
+    snprintf(p, sizeof p, "%s/manifest.json", out);
+    cJSON *m;
+    cr_assert_eq(hs_json_read(p, &m), HS_OK);
+    cJSON *stages = cJSON_GetObjectItem(m, "stages");
+    cr_assert_eq(cJSON_GetArraySize(stages), 2);
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(stages, 1), "stage")->valuestring, "preprocess");
+    cr_assert(cJSON_IsObject(cJSON_GetObjectItem(m, "device")));
+    cr_assert_eq(cJSON_GetObjectItem(m, "seed")->valuedouble, 9);
+    cJSON_Delete(m);
+    snprintf(p, sizeof p, "%s/series.json", out);
+    cr_assert_eq(hs_json_read(p, &m), HS_OK);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(m, "synthetic")), "series.json must say the trace is synthetic");
+    cJSON_Delete(m);
+}
