@@ -33,6 +33,8 @@ Figures, per day (each computed the same way in tests/test_synth.c):
                         rows, and its peak-to-mean
   diurnal_amp, diurnal_peak_hour  first harmonic (24 h) of the 24 hourly medians of the aggregate:
                         amplitude relative to their mean, and the hour of its peak
+  fn_diurnal_amp_median median over rows active in >= 100 minutes of the same amplitude computed
+                        on the row's own 24 hourly totals (less dominated by the heaviest rows)
 Quantiles interpolate linearly between order statistics (numpy's default, "type 7").
 """
 import argparse
@@ -140,10 +142,18 @@ def is_subminute_timer(x):
     return 10 * max(counts.values()) < 9 * MINUTES
 
 
+def harmonic(hourly):
+    """Relative amplitude and peak hour of the first 24 h harmonic of 24 hourly values."""
+    c0 = sum(hourly) / 24
+    a = sum(hourly[h] * math.cos(2 * math.pi * (h + 0.5) / 24) for h in range(24)) * 2 / 24
+    b = sum(hourly[h] * math.sin(2 * math.pi * (h + 0.5) / 24) for h in range(24)) * 2 / 24
+    return math.hypot(a, b) / c0, (math.atan2(b, a) / (2 * math.pi) * 24) % 24
+
+
 def figures(rows):
     n = len(rows)
     totals = sorted(sum(x) for x in rows)
-    acts, strict, timer_like, subminute, cvs, p2m = [], 0, 0, 0, [], []
+    acts, strict, timer_like, subminute, cvs, p2m, famp = [], 0, 0, 0, [], [], []
     periods = {}
     for x in rows:
         idx = active_minutes(x)
@@ -160,16 +170,14 @@ def figures(rows):
             sd = math.sqrt(sum((v - mean) ** 2 for v in x) / MINUTES)
             cvs.append(sd / mean)
             p2m.append(max(x) / mean)
+            famp.append(harmonic([sum(x[h * 60:(h + 1) * 60]) for h in range(24)])[0])
     acts.sort()
     agg = [0] * MINUTES
     for x in rows:
         for m, v in enumerate(x):
             agg[m] += v
     agg_mean = sum(agg) / MINUTES
-    hourly = [median(agg[h * 60:(h + 1) * 60]) for h in range(24)]
-    c0 = sum(hourly) / 24
-    a = sum(hourly[h] * math.cos(2 * math.pi * (h + 0.5) / 24) for h in range(24)) * 2 / 24
-    b = sum(hourly[h] * math.sin(2 * math.pi * (h + 0.5) / 24) for h in range(24)) * 2 / 24
+    amp, peak = harmonic([median(agg[h * 60:(h + 1) * 60]) for h in range(24)])
     return {
         "rows": n,
         "invocations": sum(totals),
@@ -186,8 +194,9 @@ def figures(rows):
         "agg_median_per_fn": median(agg) / n,
         "agg_mean_per_fn": agg_mean / n,
         "agg_peak_to_mean": max(agg) / agg_mean,
-        "diurnal_amp": math.hypot(a, b) / c0,
-        "diurnal_peak_hour": (math.atan2(b, a) / (2 * math.pi) * 24) % 24,
+        "diurnal_amp": amp,
+        "diurnal_peak_hour": peak,
+        "fn_diurnal_amp_median": median(famp),
     }
 
 
@@ -293,6 +302,8 @@ def write_header(path, src_name, fig, gen):
         "/* Diurnal rhythm of the aggregate: relative amplitude and peak hour of the first harmonic. */",
         f"#define HS_SYNTH_CAL_DIURNAL_AMP {q(fig['diurnal_amp'])}",
         f"#define HS_SYNTH_CAL_DIURNAL_PEAK_HOUR {q(fig['diurnal_peak_hour'])}",
+        "/* The same amplitude per function (median over rows active in >= 100 minutes). */",
+        f"#define HS_SYNTH_CAL_FN_DIURNAL_AMP {q(fig['fn_diurnal_amp_median'])}",
         "",
         "/* ---- figures of the real day (the targets; see the script for definitions) ---- */",
         "",

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hs_test.h"
+#include "hyscale/forecast_csv.h"
 #include "hyscale/math/rng.h"
 #include "hyscale/outfiles.h"
 #include "hyscale/safetensors.h"
@@ -200,4 +201,26 @@ Test(safetensors, layout)
     cr_assert_eq(memcmp(back, data, 24), 0);
     cJSON_Delete(h);
     free(b);
+}
+
+Test(forecast_csv, prophet_columns_and_empty_fields)
+{
+    float y[3] = {1, 2, NAN}, yh[3] = {1.5f, 2.25f, 3}, lo[3] = {1, 2, 2.5f}, up[3] = {2, 3, 3.5f};
+    char *dir = hs_test_tmpdir("fcsv");
+    char p[512];
+    snprintf(p, sizeof p, "%s/f.csv", dir);
+    FILE *f = fopen(p, "w");
+    hs_forecast_rows r = {1561939200, 60, 3, y, yh, lo, up};
+    cr_assert_eq(hs_forecast_csv_write(f, p, &r), HS_OK);
+    hs_forecast_rows r2 = {1561939200, 86400, 1, NULL, yh, NULL, NULL};
+    cr_assert_eq(hs_forecast_csv_write(f, p, &r2), HS_OK);
+    fclose(f);
+    char *t = hs_test_read_file(p, NULL);
+    cr_assert_str_eq(t, "ds,y,yhat,yhat_lower,yhat_upper\n"
+                        "2019-07-01 00:00:00,1,1.5,1,2\n"
+                        "2019-07-01 00:01:00,2,2.25,2,3\n"
+                        "2019-07-01 00:02:00,,3,2.5,3.5\n"
+                        "ds,y,yhat,yhat_lower,yhat_upper\n"
+                        "2019-07-01 00:00:00,,1.5,,\n");
+    free(t);
 }

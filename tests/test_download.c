@@ -582,3 +582,33 @@ Test(download, a_complete_part_is_not_fetched_again, .timeout = 30)
     free(archive2);
     hs_dl_dirs_free(&d);
 }
+
+/* The command: `hyscale download azure2019 --days 2-3 --url ... --out DIR`, then preprocess of
+ * what it extracted (the day files carry the 2019 layout). */
+Test(download, the_command_end_to_end, .timeout = 30)
+{
+    hs_dl_dirs d = hs_dl_dirs_make("dl_cli", 0);
+    hs_dl_server srv = hs_dl_server_start(d.srv, NULL, NULL);
+    int port = srv.port;
+    char url[256];
+    hs_dl_url(url, sizeof url, port, HS_DL_ARCHIVE);
+    int rc = -1, rc_pre = -1;
+    char *err = NULL, *err_pre = NULL;
+    char pre_out[600];
+    snprintf(pre_out, sizeof pre_out, "%s.pre", d.out);
+    if (port)
+        rc = hs_test_run(&err, "download", "azure2019", "--days", "2-3", "--url", url, "--out", d.out, "--quiet", NULL);
+    hs_dl_server_stop(&srv);
+    cr_assert(port, "the test server did not start (python3 on PATH?)");
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(hs_dl_day_ok(d.out, 2) && hs_dl_day_ok(d.out, 3));
+    cr_assert(!hs_dl_exists(d.out, "invocations_per_function_md.anon.d01.csv"));
+    cr_assert(hs_dl_exists(d.out, "download.manifest.json"));
+    cr_assert(hs_dl_exists(d.out, HS_DL_ARCHIVE), "the command keeps the archive by default");
+    rc_pre = hs_test_run(&err_pre, "preprocess", "--input", d.out, "--out", pre_out, "--no-plot", NULL);
+    cr_assert_eq(rc_pre, 0, "%s", err_pre);
+    free(err);
+    free(err_pre);
+    hs_dl_remove_tree(pre_out);
+    hs_dl_dirs_free(&d);
+}

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "hyscale/download.h"
+#include "hyscale/manifest.h"
 
 /* "7" or "1-14" into [a, b] within 1..14. */
 static int hs_parse_days(const char *s, int *a, int *b)
@@ -55,6 +56,27 @@ int hs_cmd_download(int argc, char **argv)
     }
     hs_download_summary sum;
     hs_status st = hs_download_azure2019(&cfg, &sum);
+    if (st)
+        return hs_cli_fail(st);
+    /* the run's manifest: configuration, timings and what was fetched */
+    cJSON *m = hs_manifest_new("download", argc, argv);
+    cJSON_AddItemToObject(m, "config", hs_cli_config_json(&cli));
+    cJSON_AddNumberToObject(hs_manifest_section(m, "timings"), "total_seconds", sum.seconds);
+    cJSON *me = hs_manifest_section(m, "metrics");
+    cJSON_AddNumberToObject(me, "archive_bytes", (double)sum.archive_bytes);
+    cJSON_AddNumberToObject(me, "fetched_bytes", (double)sum.fetched_bytes);
+    cJSON_AddBoolToObject(me, "resumed", sum.resumed);
+    cJSON_AddNumberToObject(me, "files_extracted", sum.files_extracted);
+    cJSON_AddNumberToObject(me, "extracted_bytes", (double)sum.extracted_bytes);
+    hs_outset *os;
+    st = hs_outset_open(out, &os);
+    if (st == HS_OK) {
+        st = hs_json_write(os, "download.manifest.json", m);
+        if (st == HS_OK)
+            st = hs_outset_commit(os);
+        hs_outset_free(os);
+    }
+    cJSON_Delete(m);
     if (st)
         return hs_cli_fail(st);
     if (!quiet)

@@ -79,12 +79,12 @@ enum { HS_SYNTH_S_FN = 1, HS_SYNTH_S_GROUP, HS_SYNTH_S_DAY, HS_SYNTH_S_HASH_OWNE
 #define HS_SYNTH_NOISE_PHI 0.95
 #define HS_SYNTH_NOISE_SIGMA_LO 0.1
 #define HS_SYNTH_NOISE_SIGMA_HI 0.5
-#define HS_SYNTH_DIURNAL_MULT 1.6
+#define HS_SYNTH_DIURNAL_MULT 0.0
 #define HS_SYNTH_PEAK_SPREAD_H 3.0
 /* Busy windows: share of traffic functions active mostly within a window of some hours (a
  * working day, a nightly batch), its length range in hours, and the highest rate factor outside
  * it (uniform from 0). Many real rows switch on and off for hours. */
-#define HS_SYNTH_WINDOW 0.3
+#define HS_SYNTH_WINDOW 0.15
 #define HS_SYNTH_WINDOW_LO_H 3.0
 #define HS_SYNTH_WINDOW_HI_H 16.0
 #define HS_SYNTH_WINDOW_OUT 0.3
@@ -258,7 +258,7 @@ static void hs_synth_draw_fn(uint64_t seed, uint32_t i, hs_synth_fn *f)
     f->on_rate = HS_SYNTH_ON_RATE * exp(HS_SYNTH_ON_RATE_SIGMA * hs_synth_normal(&r));
     f->session = 1.0 - HS_SYNTH_SESSION_EXTRA * log(1.0 - hs_rng_next_double(&r));
     f->noise_sigma = HS_SYNTH_NOISE_SIGMA_LO + hs_rng_next_double(&r) * (HS_SYNTH_NOISE_SIGMA_HI - HS_SYNTH_NOISE_SIGMA_LO);
-    f->amp = 2.0 * HS_SYNTH_DIURNAL_MULT * HS_SYNTH_CAL_DIURNAL_AMP * hs_rng_next_double(&r);
+    f->amp = 2.0 * HS_SYNTH_DIURNAL_MULT * HS_SYNTH_CAL_FN_DIURNAL_AMP * hs_rng_next_double(&r);
     f->amp = f->amp > 0.9 ? 0.9 : f->amp;
     double peak_h = HS_SYNTH_CAL_DIURNAL_PEAK_HOUR + HS_SYNTH_PEAK_SPREAD_H * hs_synth_normal(&r);
     f->peak = fmod(fmod(peak_h * 60.0, HS_SYNTH_MINUTES) + HS_SYNTH_MINUTES, HS_SYNTH_MINUTES);

@@ -59,6 +59,8 @@
 /* Diurnal rhythm of the aggregate: relative amplitude and peak hour of the first harmonic. */
 #define HS_SYNTH_CAL_DIURNAL_AMP 0.103558
 #define HS_SYNTH_CAL_DIURNAL_PEAK_HOUR 12.8923
+/* The same amplitude per function (median over rows active in >= 100 minutes). */
+#define HS_SYNTH_CAL_FN_DIURNAL_AMP 0.0746177
 
 /* ---- figures of the real day (the targets; see the script for definitions) ---- */
 
