@@ -35,6 +35,7 @@ Figures, per day (each computed the same way in tests/test_synth.c):
                         amplitude relative to their mean, and the hour of its peak
   fn_diurnal_amp_median median over rows active in >= 100 minutes of the same amplitude computed
                         on the row's own 24 hourly totals (less dominated by the heaviest rows)
+  fn_rhythmic_share     share of those rows whose own amplitude exceeds 0.25 (a clear daily shape)
 Quantiles interpolate linearly between order statistics (numpy's default, "type 7").
 """
 import argparse
@@ -197,6 +198,7 @@ def figures(rows):
         "diurnal_amp": amp,
         "diurnal_peak_hour": peak,
         "fn_diurnal_amp_median": median(famp),
+        "fn_rhythmic_share": sum(1 for v in famp if v > 0.25) / len(famp),
     }
 
 
@@ -304,6 +306,8 @@ def write_header(path, src_name, fig, gen):
         f"#define HS_SYNTH_CAL_DIURNAL_PEAK_HOUR {q(fig['diurnal_peak_hour'])}",
         "/* The same amplitude per function (median over rows active in >= 100 minutes). */",
         f"#define HS_SYNTH_CAL_FN_DIURNAL_AMP {q(fig['fn_diurnal_amp_median'])}",
+        "/* Share of those rows with an amplitude above 0.25. */",
+        f"#define HS_SYNTH_CAL_FN_RHYTHMIC_SHARE {q(fig['fn_rhythmic_share'])}",
         "",
         "/* ---- figures of the real day (the targets; see the script for definitions) ---- */",
         "",

@@ -5,14 +5,15 @@
  * calibrated on a real day (src/data/synth_calibration.h, made by scripts/calibrate_synth.py):
  *
  *   - trigger: from the shares of Shahrad et al. 2020 (approximate);
- *   - timer functions fire on a strict schedule (period 1..60 minutes with a phase, most of them
- *     aligned to the hour, or once a day); some are strict all day, the others carry a few
- *     perturbations a day (an extra manual run, a double firing, a missed firing);
+ *   - timer functions fire on a schedule: every 1..60 minutes with a phase (most aligned to the
+ *     hour), every few tens of seconds, or once a day. Some are strict all day; the others carry
+ *     a few perturbations a day (an extra manual run, a double firing, a missed firing);
  *   - every other function has a weekday daily volume drawn from the real inverse CDF of daily
- *     totals, times a weekly factor (day 1 is a Monday) and day-to-day noise; per minute it is
- *     on or off (short sessions: low-volume functions are idle most minutes), and when on its
- *     count is Poisson around the volume shaped by its own diurnal curve, a slowly varying
- *     log-normal noise (AR(1)) and occasional bursts (a spike over a few minutes).
+ *     totals, times a weekly factor (day 1 is a Monday) and day-to-day noise. The day's total is
+ *     spread over the minutes along a rate profile: on/off sessions (low-volume functions are
+ *     idle most minutes), a daily shape for about half of them (a cosine or a busy window of some
+ *     hours), a slowly varying log-normal noise (AR(1)); evenly for regular functions, as Poisson
+ *     counts for random ones; plus occasional bursts (a spike over a few minutes).
  *
  * Every random draw comes from the counter-based generator (math/rng.h) on a stream named by
  * (purpose, day, function), so the output depends on the seed only, and day d is the same
@@ -45,12 +46,12 @@ enum { HS_SYNTH_S_FN = 1, HS_SYNTH_S_GROUP, HS_SYNTH_S_DAY, HS_SYNTH_S_HASH_OWNE
  * match the calibration figures; tests/test_synth.c checks them. */
 
 /* Apps and owners: a function starts a new app with this probability, else joins the previous
- * function's app; a new app starts a new owner with the second. ("Serverless in the Wild": most
- * apps hold one or a few functions; most owners one or a few apps.) */
+ * function's app; a new app starts a new owner with the second. Approximate: in "Serverless in
+ * the Wild" about half the apps have a single function and few have more than ten. */
 #define HS_SYNTH_P_NEW_APP 0.55
 #define HS_SYNTH_P_NEW_OWNER 0.6
-/* Weekly rhythm: weekday factor 1, Saturday and Sunday lower. An assumption (the calibration
- * day is a single day), in line with the weekly dip of the paper's invocation-rate figure. */
+/* Weekly rhythm of non-timer volume: weekday factor 1, Saturday and Sunday lower. An assumption,
+ * not a measurement: the calibration day is a single day of unknown weekday. */
 #define HS_SYNTH_SATURDAY 0.75
 #define HS_SYNTH_SUNDAY 0.7
 /* Day-to-day noise of a function's volume: log-normal sigma. */
@@ -58,18 +59,24 @@ enum { HS_SYNTH_S_FN = 1, HS_SYNTH_S_GROUP, HS_SYNTH_S_DAY, HS_SYNTH_S_HASH_OWNE
 /* Timers: share aligned to the hour (phase 0; the real aggregate spikes at minute 0 of each
  * hour and every 5 and 15 minutes), the share firing several times per firing minute (the real
  * 1-minute timers include constant 2, 3, 6 and 30 a minute), the range of sub-minute periods in
- * seconds (the real alternating rows: 25 to 54 s, most near 42 s), and the perturbation rate
- * range of non-strict timers (events a day, uniform). */
+ * seconds (the real alternating rows: 25 to 54 s, most near 42 s), the perturbation rate range
+ * of non-strict timers (events a day, uniform), and the kinds of perturbation: a manual run at a
+ * random minute, a firing counted twice (a retry), else a missed firing. (The real near-timers
+ * show mostly one or a few extra invocations: 289 firings of a 5-minute timer.) */
 #define HS_SYNTH_TIMER_ALIGNED 0.85
 #define HS_SYNTH_TIMER_MULTI 0.1
 #define HS_SYNTH_SUB_LO 25.0
 #define HS_SYNTH_SUB_HI 55.0
 #define HS_SYNTH_TIMER_PERTURB_LO 1.0
 #define HS_SYNTH_TIMER_PERTURB_HI 6.0
-/* Traffic: invocations per on-minute (log-normal median and sigma: volume / rate = on-minutes),
- * mean session length in minutes (1 + exponential), AR(1) noise of the log rate (coefficient and
- * sigma range), diurnal amplitude (uniform 0..2x this multiple of the aggregate's amplitude;
- * functions in other time zones flatten the sum) and the spread of peak hours. */
+#define HS_SYNTH_PERTURB_MANUAL 0.6
+#define HS_SYNTH_PERTURB_RETRY 0.3
+/* Traffic: the share of random functions (Poisson counts; the others are regular, as most real
+ * busy rows are: their per-minute variance is below the mean); invocations per on-minute
+ * (log-normal median and sigma: volume / rate = on-minutes); the mean session length in minutes
+ * (1 + exponential); the fewest on-minutes a function with K invocations gets (min(K, this));
+ * the largest K placed invocation by invocation (above it: by expected counts per minute); the
+ * AR(1) noise of the log rate (coefficient, uniform sigma range). */
 #define HS_SYNTH_RANDOM 0.25
 #define HS_SYNTH_ON_RATE 0.5
 #define HS_SYNTH_ON_RATE_SIGMA 1.2
@@ -77,21 +84,26 @@ enum { HS_SYNTH_S_FN = 1, HS_SYNTH_S_GROUP, HS_SYNTH_S_DAY, HS_SYNTH_S_HASH_OWNE
 #define HS_SYNTH_MIN_ON 16
 #define HS_SYNTH_SCATTER_MAX 256
 #define HS_SYNTH_NOISE_PHI 0.95
-#define HS_SYNTH_NOISE_SIGMA_LO 0.1
-#define HS_SYNTH_NOISE_SIGMA_HI 0.5
-#define HS_SYNTH_DIURNAL_MULT 0.0
-#define HS_SYNTH_PEAK_SPREAD_H 3.0
-/* Busy windows: share of traffic functions active mostly within a window of some hours (a
- * working day, a nightly batch), its length range in hours, and the highest rate factor outside
- * it (uniform from 0). Many real rows switch on and off for hours. */
-#define HS_SYNTH_WINDOW 0.15
+#define HS_SYNTH_NOISE_SIGMA_LO 0.05
+#define HS_SYNTH_NOISE_SIGMA_HI 0.3
+/* Daily rhythm: share of traffic functions with one (about half the real busy rows are flat over
+ * the day, the others clearly shaped: calibration fn_rhythmic_share counts timers too); of those,
+ * the share shaped as a busy window of some hours (a working day, a nightly batch: many real rows
+ * switch on and off for hours) rather than a cosine; the cosine's amplitude range; the spread of
+ * peak hours around the calibrated one; the window's length range in hours and the highest rate
+ * factor outside it (uniform from 0). */
+#define HS_SYNTH_RHYTHMIC 0.45
+#define HS_SYNTH_RHYTHM_WINDOW 0.4
+#define HS_SYNTH_AMP_LO 0.3
+#define HS_SYNTH_AMP_HI 1.0
+#define HS_SYNTH_PEAK_SPREAD_H 5.0
 #define HS_SYNTH_WINDOW_LO_H 3.0
 #define HS_SYNTH_WINDOW_HI_H 16.0
 #define HS_SYNTH_WINDOW_OUT 0.3
 /* Bursts: share of traffic functions that burst, their expected bursts a day, the burst's mean
  * length in minutes, and its size as a share of the day's volume (log-normal median, sigma),
  * on top of the day's volume. */
-#define HS_SYNTH_BURSTY 0.25
+#define HS_SYNTH_BURSTY 0.35
 #define HS_SYNTH_BURSTS_PER_DAY 1.0
 #define HS_SYNTH_BURSTS_SIGMA 1.0
 #define HS_SYNTH_BURST_LEN 4.0
@@ -119,7 +131,7 @@ typedef struct hs_synth_fn {
     double on_rate;     /* mean invocations per on-minute */
     double session;     /* mean on-session length, minutes */
     double noise_sigma; /* stationary sigma of the AR(1) log-rate noise */
-    double amp;         /* diurnal amplitude, 0..1 */
+    double amp;         /* cosine amplitude, 0..1 (0: none) */
     double peak;        /* minute of the diurnal peak */
     int win_start, win_len; /* busy window (minutes; win_len 0: none); outside it the rate drops */
     double win_out;         /* rate factor outside the window */
@@ -165,7 +177,8 @@ static double hs_synth_gauss_next(hs_rng *r, hs_synth_gauss *g)
     return rad * cos(th);
 }
 
-/* Poisson(mu): inversion below 30, a rounded normal above (relative error of the shape < 1%). */
+/* Poisson(mu): inversion below 30, a rounded normal above (its skewness, 1/sqrt(mu) < 0.2, is
+ * ignored: such counts only come from the busiest functions). */
 static uint32_t hs_synth_poisson(hs_rng *r, double mu)
 {
     if (mu <= 0.0)
@@ -184,6 +197,7 @@ static uint32_t hs_synth_poisson(hs_rng *r, double mu)
     return x <= 0.0 ? 0 : x >= 4e9 ? 4000000000u : (uint32_t)x;
 }
 
+/* An index drawn with probability proportional to w. w: (n) */
 static int hs_synth_pick(hs_rng *r, const double *w, int n)
 {
     double tot = 0.0;
@@ -219,6 +233,7 @@ static double hs_synth_p_unperturbed(void)
     return (exp(-lo) - exp(-hi)) / (hi - lo);
 }
 
+/* Function i's fixed parameters (owner and app come later, from hs_synth_group). */
 static void hs_synth_draw_fn(uint64_t seed, uint32_t i, hs_synth_fn *f)
 {
     static const double shares[HS_SYNTH_CAL_NTRIGGERS] = HS_SYNTH_CAL_TRIGGER_SHARES;
@@ -257,19 +272,22 @@ static void hs_synth_draw_fn(uint64_t seed, uint32_t i, hs_synth_fn *f)
     f->volume = hs_synth_volume(hs_rng_next_double(&r));
     f->on_rate = HS_SYNTH_ON_RATE * exp(HS_SYNTH_ON_RATE_SIGMA * hs_synth_normal(&r));
     f->session = 1.0 - HS_SYNTH_SESSION_EXTRA * log(1.0 - hs_rng_next_double(&r));
-    f->noise_sigma = HS_SYNTH_NOISE_SIGMA_LO + hs_rng_next_double(&r) * (HS_SYNTH_NOISE_SIGMA_HI - HS_SYNTH_NOISE_SIGMA_LO);
-    f->amp = 2.0 * HS_SYNTH_DIURNAL_MULT * HS_SYNTH_CAL_FN_DIURNAL_AMP * hs_rng_next_double(&r);
-    f->amp = f->amp > 0.9 ? 0.9 : f->amp;
+    f->noise_sigma =
+        HS_SYNTH_NOISE_SIGMA_LO + hs_rng_next_double(&r) * (HS_SYNTH_NOISE_SIGMA_HI - HS_SYNTH_NOISE_SIGMA_LO);
     double peak_h = HS_SYNTH_CAL_DIURNAL_PEAK_HOUR + HS_SYNTH_PEAK_SPREAD_H * hs_synth_normal(&r);
     f->peak = fmod(fmod(peak_h * 60.0, HS_SYNTH_MINUTES) + HS_SYNTH_MINUTES, HS_SYNTH_MINUTES);
-    if (hs_rng_next_double(&r) < HS_SYNTH_WINDOW) {
-        double h = HS_SYNTH_WINDOW_LO_H + hs_rng_next_double(&r) * (HS_SYNTH_WINDOW_HI_H - HS_SYNTH_WINDOW_LO_H);
-        f->win_len = (int)(h * 60.0);
-        f->win_start = (int)(hs_rng_next_double(&r) * HS_SYNTH_MINUTES);
-        f->win_out = HS_SYNTH_WINDOW_OUT * hs_rng_next_double(&r);
+    if (hs_rng_next_double(&r) < HS_SYNTH_RHYTHMIC) {
+        if (hs_rng_next_double(&r) < HS_SYNTH_RHYTHM_WINDOW) {
+            double h = HS_SYNTH_WINDOW_LO_H + hs_rng_next_double(&r) * (HS_SYNTH_WINDOW_HI_H - HS_SYNTH_WINDOW_LO_H);
+            f->win_len = (int)(h * 60.0);
+            f->win_start = ((int)f->peak - f->win_len / 2 + HS_SYNTH_MINUTES) % HS_SYNTH_MINUTES;
+            f->win_out = HS_SYNTH_WINDOW_OUT * hs_rng_next_double(&r);
+        } else {
+            f->amp = HS_SYNTH_AMP_LO + hs_rng_next_double(&r) * (HS_SYNTH_AMP_HI - HS_SYNTH_AMP_LO);
+        }
     }
     f->random = hs_rng_next_double(&r) < HS_SYNTH_RANDOM;
-    double bursty = hs_rng_next_double(&r) < HS_SYNTH_BURSTY;
+    int bursty = hs_rng_next_double(&r) < HS_SYNTH_BURSTY;
     f->bursts = bursty ? HS_SYNTH_BURSTS_PER_DAY * exp(HS_SYNTH_BURSTS_SIGMA * hs_synth_normal(&r)) : 0.0;
 }
 
@@ -314,9 +332,9 @@ static void hs_synth_timer_day(const hs_synth_fn *f, hs_rng *r, uint32_t *counts
         int fire = f->phase + f->period * (int)(hs_rng_next_double(r) * firings);
         if (fire >= HS_SYNTH_MINUTES)
             fire = f->phase;
-        if (u < 0.6)
+        if (u < HS_SYNTH_PERTURB_MANUAL)
             counts[(int)(hs_rng_next_double(r) * HS_SYNTH_MINUTES)] += 1; /* a manual run */
-        else if (u < 0.9)
+        else if (u < HS_SYNTH_PERTURB_MANUAL + HS_SYNTH_PERTURB_RETRY)
             counts[fire] += (uint32_t)f->per_fire; /* fired twice (a retry) */
         else
             counts[fire] = 0; /* missed */
@@ -368,12 +386,13 @@ static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, hs_sy
         z = phi * z + innov * hs_synth_gauss_next(r, &g);
         rate[m] = on ? d * exp(z) : 0.0;
         wsum += rate[m];
-        n_on += on;
+        n_on += rate[m] > 0.0;
         on = on ? hs_rng_next_double(r) >= p_off : hs_rng_next_double(r) < p_on;
     }
     /* A tiny volume may draw fewer on-minutes than invocations (or none): switch on random
      * minutes until there are min(K, HS_SYNTH_MIN_ON) of them, so a function invoked a few times
-     * a day is active in about as many minutes, as in the real trace. */
+     * a day is active in about as many minutes, as in the real trace. After this, K > 0 implies
+     * wsum > 0. */
     int want = k < HS_SYNTH_MIN_ON ? (int)k : HS_SYNTH_MIN_ON;
     for (int tries = 0; n_on < want && tries < 16 * HS_SYNTH_MIN_ON; tries++) {
         int m = (int)(hs_rng_next_double(r) * HS_SYNTH_MINUTES);
@@ -412,7 +431,7 @@ static void hs_synth_traffic_day(const hs_synth_fn *f, int day, hs_rng *r, hs_sy
             if (rate[m] > 0.0)
                 counts[m] = hs_synth_poisson(r, k * rate[m] / wsum);
     } else if (k > 0.0) {
-        double u = hs_rng_next_double(r), cum = 0.0, prev = floor(u);
+        double u = hs_rng_next_double(r), cum = 0.0, prev = 0.0;
         for (int m = 0; m < HS_SYNTH_MINUTES; m++) {
             cum += rate[m];
             double c = floor(k * cum / wsum + u);
@@ -588,6 +607,8 @@ hs_status hs_synth_generate(const hs_synth_config *cfg, const char *out_dir, hs_
 
     hs_status st = HS_OK;
     hs_outset *os = NULL;
+    hs_progress prog;
+    int started = 0;
     hs_synth_out o;
     memset(&o, 0, sizeof o);
     hs_synth_fn *fns = calloc((size_t)cfg->functions, sizeof *fns);
@@ -608,8 +629,8 @@ hs_status hs_synth_generate(const hs_synth_config *cfg, const char *out_dir, hs_
         w->sin_m[m] = sin(2.0 * HS_SYNTH_PI * m / HS_SYNTH_MINUTES);
     }
 
-    hs_progress prog;
     hs_progress_start(&prog, "generate", (double)cfg->days * cfg->functions, cfg->quiet);
+    started = 1;
     for (int d = 0; d < cfg->days; d++) {
         if ((st = hs_synth_write_day(os, cfg, fns, d, &o, w, &s)))
             goto done;
@@ -623,9 +644,12 @@ hs_status hs_synth_generate(const hs_synth_config *cfg, const char *out_dir, hs_
     s.seconds = hs_time_now() - t0;
     hs_progress_finish(&prog, "%d days, %d functions, %lld rows, %lld invocations in %.2f s", s.days, s.functions,
                        (long long)s.rows, (long long)s.invocations, s.seconds);
+    started = 0;
     if (sum)
         *sum = s;
 done:
+    if (started)
+        hs_progress_finish(&prog, "failed");
     hs_outset_free(os);
     free(o.buf);
     free(w);

@@ -61,6 +61,8 @@
 #define HS_SYNTH_CAL_DIURNAL_PEAK_HOUR 12.8923
 /* The same amplitude per function (median over rows active in >= 100 minutes). */
 #define HS_SYNTH_CAL_FN_DIURNAL_AMP 0.0746177
+/* Share of those rows with an amplitude above 0.25. */
+#define HS_SYNTH_CAL_FN_RHYTHMIC_SHARE 0.413361
 
 /* ---- figures of the real day (the targets; see the script for definitions) ---- */
 
