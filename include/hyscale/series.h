@@ -44,7 +44,7 @@ typedef struct hs_clip_config {
     double min_scale; /* floor of the scale (1.4826 * MAD), so flat stretches don't clip noise */
 } hs_clip_config;
 
-#define HS_CLIP_DEFAULTS {61, 6.0, 1.0}
+#define HS_CLIP_DEFAULTS {61, 10.0, 1.0}
 
 /* Clips spikes of x (n) into out (n) and returns the number of clipped points. */
 int64_t hs_clip_spikes(const float *x, int64_t n, const hs_clip_config *cfg, float *out);

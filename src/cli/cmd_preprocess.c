@@ -20,7 +20,7 @@ int hs_cmd_preprocess(int argc, char **argv)
         {"functions", HS_OPT_INT, &cfg.functions, "N", "keep the top N functions by volume (default 100; 0: none)"},
         {"skip-bad-rows", HS_OPT_FLAG, &cfg.skip_bad_rows, NULL, "skip bad rows, counting them by cause"},
         {"clip-window", HS_OPT_INT, &cfg.clip.window, "W", "spike clipping: rolling window in points (default 61)"},
-        {"clip-k", HS_OPT_DOUBLE, &cfg.clip.k, "K", "spike clipping: median + K * MAD (default 6)"},
+        {"clip-k", HS_OPT_DOUBLE, &cfg.clip.k, "K", "spike clipping: median + K * MAD (default 10)"},
         {"start", HS_OPT_STR, &cfg.start, "TIME", "time of minute 0 for traces without dates (default nominal)"},
         {"no-plot", HS_OPT_FLAG, &no_plot, NULL, "do not write series.png"},
         {"device", HS_OPT_STR, &device, "auto|cpu|cuda", "device (preprocessing runs on the CPU)"},
