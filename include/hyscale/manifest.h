@@ -33,6 +33,9 @@ cJSON *hs_manifest_section(cJSON *m, const char *key);
 /* Writes j, pretty-printed, as `name` in the output set. */
 hs_status hs_json_write(hs_outset *os, const char *name, const cJSON *j);
 
+/* Writes j as dir/name on its own (temporary name, then rename). */
+hs_status hs_json_write_file(const char *dir, const char *name, const cJSON *j);
+
 /* Reads and parses a JSON file; errors name the file and the line of the parse failure.
  * Caller owns *out. */
 hs_status hs_json_read(const char *path, cJSON **out);

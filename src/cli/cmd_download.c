@@ -68,14 +68,7 @@ int hs_cmd_download(int argc, char **argv)
     cJSON_AddBoolToObject(me, "resumed", sum.resumed);
     cJSON_AddNumberToObject(me, "files_extracted", sum.files_extracted);
     cJSON_AddNumberToObject(me, "extracted_bytes", (double)sum.extracted_bytes);
-    hs_outset *os;
-    st = hs_outset_open(out, &os);
-    if (st == HS_OK) {
-        st = hs_json_write(os, "download.manifest.json", m);
-        if (st == HS_OK)
-            st = hs_outset_commit(os);
-        hs_outset_free(os);
-    }
+    st = hs_json_write_file(out, "download.manifest.json", m);
     cJSON_Delete(m);
     if (st)
         return hs_cli_fail(st);

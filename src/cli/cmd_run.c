@@ -9,7 +9,6 @@
 #include "cli.h"
 #include "hyscale/backend.h"
 #include "hyscale/manifest.h"
-#include "hyscale/outfiles.h"
 #include "hyscale/preprocess.h"
 #include "hyscale/progress.h"
 #include "hyscale/synth.h"
@@ -103,14 +102,7 @@ int hs_cmd_run(int argc, char **argv)
         if (!pre.quiet)
             hs_preprocess_print_summary(&res, stdout);
         cJSON_AddNumberToObject(hs_manifest_section(m, "timings"), "total_seconds", hs_time_now() - t0);
-        hs_outset *os;
-        st = hs_outset_open(out, &os);
-        if (st == HS_OK) {
-            st = hs_json_write(os, "manifest.json", m);
-            if (st == HS_OK)
-                st = hs_outset_commit(os);
-            hs_outset_free(os);
-        }
+        st = hs_json_write_file(out, "manifest.json", m);
     }
     cJSON_Delete(m);
     hs_preprocess_result_free(&res);

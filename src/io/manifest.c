@@ -63,6 +63,17 @@ hs_status hs_json_write(hs_outset *os, const char *name, const cJSON *j)
     return st;
 }
 
+hs_status hs_json_write_file(const char *dir, const char *name, const cJSON *j)
+{
+    hs_outset *os;
+    HS_TRY(hs_outset_open(dir, &os));
+    hs_status st = hs_json_write(os, name, j);
+    if (st == HS_OK)
+        st = hs_outset_commit(os);
+    hs_outset_free(os);
+    return st;
+}
+
 hs_status hs_json_read(const char *path, cJSON **out)
 {
     *out = NULL;
