@@ -111,6 +111,7 @@ typedef struct hs_trace_reader_config {
     int64_t skips[HS_BAD_NCAUSES];      /* out: skipped rows by cause */
     int64_t starts_before_trace;        /* out (2021 log): invocations starting before t = 0, put in minute 0 */
     hs_progress *progress;              /* optional: bytes read over all files */
+    int64_t progress_base;              /* bytes counted as done before this read (a second pass) */
 } hs_trace_reader_config;
 
 /* Streams every file into sink. Global minute of a wide layout's column m of day d:

@@ -357,8 +357,8 @@ hs_status hs_preprocess_run(const hs_preprocess_config *cfg, cJSON *manifest, hs
             memset(&rc2, 0, sizeof rc2);
             rc2.skip_bad_rows = cfg->skip_bad_rows;
             rc2.progress = &prog;
-            prog.total = 0; /* the second pass: no percentage, the label says it */
-            prog.label = "preprocess (functions)";
+            rc2.progress_base = files.bytes; /* the second half of the work */
+            prog.label = "preprocess (top functions)";
             hs_trace_sink sink2 = {&a, hs_mat_counts, hs_agg_point, NULL, hs_mat_skip};
             st = hs_trace_read(&files, &rc2, &sink2);
         }

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "hyscale/math/rng.h"
+#include "hyscale/manifest.h"
 #include "hyscale/outfiles.h"
 #include "hyscale/progress.h"
 #include "synth_calibration.h"
@@ -576,16 +577,23 @@ static hs_status hs_synth_write_meta(hs_outset *os, const hs_synth_config *cfg, 
     if (n < 0)
         return hs_error_set(HS_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
     sum->bytes += n;
-    HS_TRY(hs_outset_file(os, "generate.json", &f, &tmp));
-    n = fprintf(f,
-                "{\"synthetic\": true, \"generator\": \"hyscale generate\", \"days\": %d, \"functions\": %d, "
-                "\"seed\": %llu, \"calibration\": \"%s (scripts/calibrate_synth.py)\", \"invocations\": %lld, "
-                "\"rows\": %lld}\n",
-                cfg->days, cfg->functions, (unsigned long long)cfg->seed, HS_SYNTH_CAL_SOURCE,
-                (long long)sum->invocations, (long long)sum->rows);
-    if (n < 0)
-        return hs_error_set(HS_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
-    sum->bytes += n;
+    /* generate.json is this run's manifest: configuration, seed, timings and what was made */
+    cJSON *m = hs_manifest_new("generate", 0, NULL);
+    if (!m)
+        return hs_error_set(HS_ERR_NOMEM, "generate: out of memory");
+    cJSON_AddBoolToObject(m, "synthetic", 1);
+    cJSON_AddStringToObject(m, "generator", "hyscale generate");
+    cJSON_AddNumberToObject(m, "days", cfg->days);
+    cJSON_AddNumberToObject(m, "functions", cfg->functions);
+    cJSON_AddNumberToObject(m, "seed", (double)cfg->seed);
+    cJSON_AddStringToObject(m, "calibration", HS_SYNTH_CAL_SOURCE " (scripts/calibrate_synth.py)");
+    cJSON_AddNumberToObject(m, "invocations", (double)sum->invocations);
+    cJSON_AddNumberToObject(m, "rows", (double)sum->rows);
+    cJSON_AddNumberToObject(hs_manifest_section(m, "timings"), "total_seconds", sum->seconds);
+    hs_manifest_set_device(m, HS_DEVICE_CPU);
+    hs_status st = hs_json_write(os, "generate.json", m);
+    cJSON_Delete(m);
+    HS_TRY(st);
     return HS_OK;
 }
 
@@ -637,6 +645,7 @@ hs_status hs_synth_generate(const hs_synth_config *cfg, const char *out_dir, hs_
         hs_progress_update(&prog, (double)(d + 1) * cfg->functions, "day %d of %d", d + 1, cfg->days);
     }
     s.bytes = o.bytes;
+    s.seconds = hs_time_now() - t0;
     if ((st = hs_synth_write_meta(os, cfg, &s)))
         goto done;
     if ((st = hs_outset_commit(os)))

@@ -466,18 +466,24 @@ static int hs_rd_line(void *ctx, const char *s, size_t len, int64_t line)
     return stop;
 }
 
+static const char *hs_base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
 hs_status hs_trace_read(hs_trace_files *fs, hs_trace_reader_config *rc, const hs_trace_sink *sink)
 {
     for (int c = 0; c < HS_BAD_NCAUSES; c++)
         rc->skips[c] = 0;
     rc->starts_before_trace = 0;
     hs_status st = HS_OK;
-    int64_t base = 0;
+    int64_t base = rc->progress_base;
     for (int i = 0; i < fs->count && st == HS_OK; base += fs->f[i].bytes, i++) {
         hs_rd r;
         memset(&r, 0, sizeof r);
         hs_csv_handlers h = {.ctx = &r, .field = hs_rd_field, .row = hs_rd_row, .line = hs_rd_line, .stop_status = HS_OK,
-                             .progress = rc->progress, .progress_what = fs->f[i].path,
+                             .progress = rc->progress, .progress_what = hs_base_name(fs->f[i].path),
                              .progress_base = base};
         r.file = &fs->f[i];
         r.file->rows = 0;
