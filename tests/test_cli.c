@@ -42,8 +42,9 @@ Test(cli, run_on_the_built_in_trace)
     free(err);
     const char *want[] = {"series.csv", "series.json", "series.png", "functions.safetensors", "functions.csv",
                           "manifest.json", "preprocess.manifest.json", "trace/generate.json", "trace/SYNTHETIC.md",
-                          "trace/invocations_per_function_md.anon.d02.csv"};
-    for (int i = 0; i < 10; i++) {
+                          "trace/invocations_per_function_md.anon.d02.csv", "prophet_full.csv", "prophet_next.csv",
+                          "prophet_metrics.json", "prophet_model.json", "prophet.png"};
+    for (int i = 0; i < 15; i++) {
         char p[700];
         snprintf(p, sizeof p, "%s/%s", out, want[i]);
         size_t len = 0;
@@ -56,8 +57,10 @@ Test(cli, run_on_the_built_in_trace)
     cJSON *m;
     cr_assert_eq(hs_json_read(p, &m), HS_OK);
     cJSON *stages = cJSON_GetObjectItem(m, "stages");
-    cr_assert_eq(cJSON_GetArraySize(stages), 2);
-    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(stages, 1), "stage")->valuestring, "preprocess");
+    cr_assert_eq(cJSON_GetArraySize(stages), 3);
+    const char *names[3] = {"generate", "preprocess", "forecast prophet"};
+    for (int i = 0; i < 3; i++)
+        cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(stages, i), "stage")->valuestring, names[i]);
     cr_assert(cJSON_IsObject(cJSON_GetObjectItem(m, "device")));
     cr_assert_eq(cJSON_GetObjectItem(m, "seed")->valuedouble, 9);
     cJSON_Delete(m);

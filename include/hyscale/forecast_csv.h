@@ -31,6 +31,9 @@ typedef struct hs_forecast_rows {
 /* Writes the header and the rows to f; path names the file in messages. */
 hs_status hs_forecast_csv_write(FILE *f, const char *path, const hs_forecast_rows *r);
 
+/* The rows alone, without the header (to append rows of irregular times one run at a time). */
+hs_status hs_forecast_csv_write_rows(FILE *f, const char *path, const hs_forecast_rows *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,6 +42,16 @@ typedef struct hs_plot_line {
     hs_color color;
 } hs_plot_line;
 
+/* One panel of a multi-panel figure. */
+typedef struct hs_plot_panel_spec {
+    const char *title, *xlabel, *ylabel;
+    const hs_plot_line *lines;
+    int nlines;
+} hs_plot_panel_spec;
+
+/* Panels stacked top to bottom, each a set of lines with a legend (e.g. forecast components). */
+hs_status hs_plot_panels_png(const char *path, const char *title, const hs_plot_panel_spec *panels, int npanels);
+
 /* One panel of lines with a legend. */
 hs_status hs_plot_lines_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
                             const hs_plot_line *lines, int nlines);

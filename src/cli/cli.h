@@ -16,7 +16,7 @@
 
 #include "hyscale/status.h"
 
-typedef enum hs_opt_type { HS_OPT_STR, HS_OPT_INT, HS_OPT_U64, HS_OPT_DOUBLE, HS_OPT_FLAG, HS_OPT_LIST } hs_opt_type;
+typedef enum hs_opt_type { HS_OPT_STR, HS_OPT_INT, HS_OPT_I64, HS_OPT_U64, HS_OPT_DOUBLE, HS_OPT_FLAG, HS_OPT_LIST } hs_opt_type;
 
 typedef struct hs_strlist {
     char **v;
@@ -26,7 +26,7 @@ typedef struct hs_strlist {
 typedef struct hs_opt {
     const char *name; /* the flag without "--"; in a JSON config the same name ('-' or '_') */
     hs_opt_type type;
-    void *ptr; /* const char **, int *, uint64_t *, double *, int * (flag), hs_strlist * */
+    void *ptr; /* const char **, int *, int64_t *, uint64_t *, double *, int * (flag), hs_strlist * */
     const char *metavar;
     const char *help;
 } hs_opt;
@@ -56,5 +56,6 @@ int hs_cmd_preprocess(int argc, char **argv);
 int hs_cmd_generate(int argc, char **argv);
 int hs_cmd_download(int argc, char **argv);
 int hs_cmd_run(int argc, char **argv);
+int hs_cmd_forecast(int argc, char **argv);
 
 #endif

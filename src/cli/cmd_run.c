@@ -11,6 +11,7 @@
 #include "hyscale/manifest.h"
 #include "hyscale/preprocess.h"
 #include "hyscale/progress.h"
+#include "hyscale/prophet_stage.h"
 #include "hyscale/synth.h"
 
 int hs_cmd_run(int argc, char **argv)
@@ -19,6 +20,7 @@ int hs_cmd_run(int argc, char **argv)
     const char *out = NULL, *device = "auto";
     hs_synth_config syn = HS_SYNTH_DEFAULTS;
     hs_preprocess_config pre = HS_PREPROCESS_DEFAULTS;
+    int64_t holdout = 1440;
     hs_opt opts[] = {
         {"input", HS_OPT_LIST, &inputs, "PATH", "trace files or folders (default: generate the built-in trace)"},
         {"out", HS_OPT_STR, &out, "DIR", "run folder (default outputs/run-<UTC time>)"},
@@ -26,6 +28,7 @@ int hs_cmd_run(int argc, char **argv)
         {"functions", HS_OPT_INT, &syn.functions, "N", "built-in trace: functions (default 1000)"},
         {"top-functions", HS_OPT_INT, &pre.functions, "N", "per-function series kept (default 100)"},
         {"skip-bad-rows", HS_OPT_FLAG, &pre.skip_bad_rows, NULL, "skip bad rows, counting them by cause"},
+        {"holdout", HS_OPT_I64, &holdout, "N", "forecasters: minutes held out and scored (default 1440)"},
         {"seed", HS_OPT_U64, &syn.seed, "S", "random seed (default 1)"},
         {"device", HS_OPT_STR, &device, "auto|cpu|cuda", "device for the heavy stages"},
         {"quiet", HS_OPT_FLAG, &pre.quiet, NULL, "no progress or summaries"},
@@ -33,7 +36,8 @@ int hs_cmd_run(int argc, char **argv)
     hs_cli cli = {"run", "[--input PATH...] [--out DIR] [options]",
                   "Runs every stage that exists, in order, into one run folder: with no --input, first\n"
                   "generates the built-in synthetic trace (14 days x 1000 functions) into DIR/trace/;\n"
-                  "then preprocess into DIR/. Later stages (forecasters, autoscaling) join as they land.",
+                  "then preprocess into DIR/, then the Prophet forecaster (holdout scored, next day\n"
+                  "forecast). Later stages (LSTM, hybrid, autoscaling) join as they land.",
                   opts, (int)(sizeof opts / sizeof *opts), {0}, 0};
     int rc = hs_cli_parse(&cli, argc, argv);
     if (rc >= 0)
@@ -101,6 +105,43 @@ int hs_cmd_run(int argc, char **argv)
         cJSON_AddItemToArray(stages, s);
         if (!pre.quiet)
             hs_preprocess_print_summary(&res, stdout);
+    }
+    if (st == HS_OK) {
+        /* forecast: Prophet on the series, the last `holdout` minutes scored */
+        char series[600];
+        snprintf(series, sizeof series, "%s/series.csv", out);
+        hs_prophet_stage_config pc = HS_PROPHET_STAGE_DEFAULTS;
+        pc.input = series;
+        pc.out_dir = out;
+        pc.holdout = holdout < res.series.n - 2 ? holdout : res.series.n / 5;
+        pc.quiet = pre.quiet;
+        pc.model.seed = syn.seed;
+        pc.manifest_name = "prophet.manifest.json";
+        /* Prophet's auto rule wants more than two weeks for weekly seasonality; a 14-day trace
+         * (20,159 minutes from first to last) falls just short, yet holds two full weeks */
+        if (res.series.n * res.series.step_seconds >= 13 * 86400)
+            pc.model.weekly = 3;
+        cJSON *fm = hs_manifest_new("forecast prophet", argc, argv);
+        hs_manifest_set_device(fm, HS_DEVICE_CPU);
+        hs_prophet_stage_result pr;
+        st = hs_prophet_stage_run(&pc, fm, &pr);
+        cJSON_Delete(fm);
+        if (st == HS_OK) {
+            cJSON *s = cJSON_CreateObject();
+            cJSON_AddStringToObject(s, "stage", "forecast prophet");
+            cJSON_AddStringToObject(s, "manifest", "prophet.manifest.json");
+            cJSON_AddNumberToObject(s, "seconds", pr.fit_seconds + pr.predict_seconds);
+            cJSON_AddNumberToObject(s, "holdout", (double)pr.holdout);
+            cJSON_AddNumberToObject(s, "mae", pr.mae);
+            cJSON_AddNumberToObject(s, "rmse", pr.rmse);
+            cJSON_AddItemToArray(stages, s);
+            if (!pre.quiet)
+                printf("forecast prophet: holdout %lld minutes: MAE %.1f, RMSE %.1f invocations/minute "
+                       "(fit %.0f ms)\n",
+                       (long long)pr.holdout, pr.mae, pr.rmse, 1e3 * pr.fit_seconds);
+        }
+    }
+    if (st == HS_OK) {
         cJSON_AddNumberToObject(hs_manifest_section(m, "timings"), "total_seconds", hs_time_now() - t0);
         st = hs_json_write_file(out, "manifest.json", m);
     }
@@ -110,7 +151,8 @@ int hs_cmd_run(int argc, char **argv)
         return hs_cli_fail(st);
     if (!pre.quiet)
         printf("run: done in %.1f s. Outputs in %s/:\n"
-               "  series.csv series.json series.png functions.safetensors functions.csv manifest.json%s\n",
+               "  series.csv series.json series.png functions.safetensors functions.csv manifest.json\n"
+               "  prophet_full.csv prophet_next.csv prophet_metrics.json prophet_model.json prophet.png%s\n",
                hs_time_now() - t0, out, inputs.n == 0 ? " trace/" : "");
     return 0;
 }

@@ -56,6 +56,13 @@ static int hs_cli_set_text(const hs_cli *c, hs_opt *o, const char *v, const char
         *(int *)o->ptr = (int)x;
         return 0;
     }
+    case HS_OPT_I64: {
+        long long x = strtoll(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || errno)
+            break;
+        *(int64_t *)o->ptr = (int64_t)x;
+        return 0;
+    }
     case HS_OPT_U64: {
         unsigned long long x = strtoull(v, &end, 10);
         if (*v == '\0' || *end != '\0' || errno || v[0] == '-')
@@ -218,6 +225,7 @@ cJSON *hs_cli_config_json(const hs_cli *c)
             break;
         }
         case HS_OPT_INT: cJSON_AddNumberToObject(j, o->name, *(const int *)o->ptr); break;
+        case HS_OPT_I64: cJSON_AddNumberToObject(j, o->name, (double)*(const int64_t *)o->ptr); break;
         case HS_OPT_U64: cJSON_AddNumberToObject(j, o->name, (double)*(const uint64_t *)o->ptr); break;
         case HS_OPT_DOUBLE: cJSON_AddNumberToObject(j, o->name, *(const double *)o->ptr); break;
         case HS_OPT_FLAG: cJSON_AddBoolToObject(j, o->name, *(const int *)o->ptr); break;

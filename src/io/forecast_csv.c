@@ -14,8 +14,13 @@ static void hs_put_value(FILE *f, const float *v, int64_t i)
 
 hs_status hs_forecast_csv_write(FILE *f, const char *path, const hs_forecast_rows *r)
 {
-    HS_ASSERT(r->yhat && r->step_seconds > 0 && r->n >= 0);
     fputs("ds,y,yhat,yhat_lower,yhat_upper\n", f);
+    return hs_forecast_csv_write_rows(f, path, r);
+}
+
+hs_status hs_forecast_csv_write_rows(FILE *f, const char *path, const hs_forecast_rows *r)
+{
+    HS_ASSERT(r->yhat && r->step_seconds > 0 && r->n >= 0);
     char ts[24];
     for (int64_t i = 0; i < r->n; i++) {
         hs_format_time(r->start_unix + i * r->step_seconds, ts);

@@ -482,11 +482,12 @@ done:
     return st;
 }
 
-hs_status hs_plot_lines_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
-                            const hs_plot_line *lines, int nlines)
+/* Draws one panel of lines in the viewport [vy0, vy1] (full width), with its legend. */
+static void hs_plot_lines_panel(double vy0, double vy1, const char *title, const char *xlabel, const char *ylabel,
+                                const hs_plot_line *lines, int nlines)
 {
     enum { MAXLEG = 8 };
-    HS_ASSERT(path && (lines || nlines == 0) && nlines >= 0);
+    HS_ASSERT((lines || nlines == 0) && nlines >= 0);
     hs_range xr = hs_range_empty(), yr = hs_range_empty();
     for (int k = 0; k < nlines; k++) {
         HS_ASSERT(lines[k].n == 0 || (lines[k].x && lines[k].y));
@@ -504,12 +505,8 @@ hs_status hs_plot_lines_png(const char *path, const char *title, const char *xla
             colors[nleg] = hs_plot_col(lines[k].color);
             text[nleg++] = lines[k].label;
         }
-
-    hs_plot_session ps;
-    HS_TRY(hs_plot_begin(&ps, path));
-    hs_plot_page_title(title ? title : "");
-    hs_plot_panel(0.08, 0.96, 0.10, 0.90, xr, hs_range_axis(yr, nleg ? HS_HEADROOM : 0), 0, 0, xlabel ? xlabel : "",
-                  ylabel ? ylabel : "", "");
+    hs_plot_panel(0.08, 0.96, vy0, vy1, xr, hs_range_axis(yr, nleg ? HS_HEADROOM : 0), 0, 0, xlabel ? xlabel : "",
+                  ylabel ? ylabel : "", title ? title : "");
     plwidth(1.5);
     for (int k = 0; k < nlines; k++) {
         plcol0(hs_plot_col(lines[k].color));
@@ -517,6 +514,32 @@ hs_status hs_plot_lines_png(const char *path, const char *title, const char *xla
     }
     if (nleg)
         hs_plot_legend(nleg, kinds, colors, text);
+}
+
+hs_status hs_plot_lines_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                            const hs_plot_line *lines, int nlines)
+{
+    HS_ASSERT(path);
+    hs_plot_session ps;
+    HS_TRY(hs_plot_begin(&ps, path));
+    hs_plot_page_title(title ? title : "");
+    hs_plot_lines_panel(0.10, 0.90, "", xlabel, ylabel, lines, nlines);
+    return hs_plot_end(&ps, path);
+}
+
+hs_status hs_plot_panels_png(const char *path, const char *title, const hs_plot_panel_spec *panels, int npanels)
+{
+    HS_ASSERT(path && panels && npanels > 0);
+    hs_plot_session ps;
+    HS_TRY(hs_plot_begin(&ps, path));
+    hs_plot_page_title(title ? title : "");
+    /* panels stacked from the top, each with room for its title and axis labels */
+    double top = 0.90, bottom = 0.06, h = (top - bottom) / npanels;
+    for (int p = 0; p < npanels; p++) {
+        double y1 = top - p * h, y0 = y1 - h + 0.07;
+        hs_plot_lines_panel(y0, y1 - 0.02, panels[p].title, panels[p].xlabel, panels[p].ylabel, panels[p].lines,
+                            panels[p].nlines);
+    }
     return hs_plot_end(&ps, path);
 }
 
@@ -566,8 +589,14 @@ hs_status hs_plot_forecast_png(const char *path, const char *title, const double
     all.hi = fmax(all.hi, fc.hi);
     if (!(all.lo < all.hi))
         all = hs_range_axis(all, 0);
-    hs_range zoom = all;
-    if (fc.lo < fc.hi) {
+    hs_range zoom = all, act = hs_range_empty();
+    hs_range_add(&act, NULL, x, n_actual, 0, 0);
+    if (fc.lo < fc.hi && act.lo < act.hi && fc.hi > act.hi && fc.lo < act.hi) {
+        /* a forecast that covers the history too: zoom on its end, past the actuals, with twice
+         * that span of history before it */
+        zoom.hi = fc.hi;
+        zoom.lo = fmax(all.lo, act.hi - 2 * (fc.hi - act.hi));
+    } else if (fc.lo < fc.hi) {
         zoom.hi = fc.hi;
         zoom.lo = fmax(all.lo, fc.lo - (fc.hi - fc.lo));
     }

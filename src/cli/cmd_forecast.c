@@ -1,0 +1,178 @@
+/* cmd_forecast.c: `hyscale forecast <model> ...`; today `prophet`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hyscale/backend.h"
+#include "hyscale/manifest.h"
+#include "hyscale/prophet_stage.h"
+
+/* "daily=4,weekly=3,yearly=off|auto" into the config's built-in orders. */
+static int hs_parse_seasonality(const char *s, hs_prophet_config *m)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            return -1;
+        *eq = '\0';
+        const char *v = eq + 1;
+        int order;
+        if (!strcmp(v, "auto"))
+            order = -1;
+        else if (!strcmp(v, "off") || !strcmp(v, "false"))
+            order = 0;
+        else {
+            char *end;
+            long o = strtol(v, &end, 10);
+            if (*end || o < 0 || o > 100)
+                return -1;
+            order = (int)o;
+        }
+        if (!strcmp(tok, "daily"))
+            m->daily = order;
+        else if (!strcmp(tok, "weekly"))
+            m->weekly = order;
+        else if (!strcmp(tok, "yearly"))
+            m->yearly = order;
+        else
+            return -1;
+    }
+    return 0;
+}
+
+/* "name:period_days:order[:prior_scale[:additive|multiplicative]]". */
+static int hs_parse_extra(const char *s, hs_prophet_config *m)
+{
+    if (m->n_extra >= HS_PROPHET_MAX_SEASONALITIES)
+        return -1;
+    hs_seasonality *x = &m->extra[m->n_extra];
+    memset(x, 0, sizeof *x);
+    char mode[32] = "";
+    x->prior_scale = m->seasonality_prior_scale;
+    x->multiplicative = m->multiplicative;
+    int got = sscanf(s, "%31[^:]:%lf:%d:%lf:%31s", x->name, &x->period, &x->order, &x->prior_scale, mode);
+    if (got < 3 || !(x->period > 0) || x->order < 1 || !(x->prior_scale > 0))
+        return -1;
+    if (got == 5) {
+        if (!strcmp(mode, "multiplicative"))
+            x->multiplicative = 1;
+        else if (!strcmp(mode, "additive"))
+            x->multiplicative = 0;
+        else
+            return -1;
+    }
+    m->n_extra++;
+    return 0;
+}
+
+static int hs_cmd_forecast_prophet(int argc, char **argv)
+{
+    hs_prophet_stage_config c = HS_PROPHET_STAGE_DEFAULTS;
+    const char *seas = NULL, *mode = "additive", *device = "auto", *optimizer = "exact";
+    hs_strlist extra = {0};
+    int no_plot = 0;
+    hs_opt opts[] = {
+        {"input", HS_OPT_STR, &c.input, "FILE", "a preprocessed series.csv (log1p modelled) or a ds,y file"},
+        {"out", HS_OPT_STR, &c.out_dir, "DIR", "output folder (required)"},
+        {"holdout", HS_OPT_I64, &c.holdout, "N", "keep the last N points out of the fit and score them (default 0)"},
+        {"horizon", HS_OPT_I64, &c.horizon, "K", "points to forecast after the data (default 1440 per-minute, else 30)"},
+        {"seasonality", HS_OPT_STR, &seas, "SPEC", "built-in orders, e.g. daily=4,weekly=3,yearly=off (default auto)"},
+        {"seasonality-mode", HS_OPT_STR, &mode, "MODE", "additive (default) or multiplicative"},
+        {"add-seasonality", HS_OPT_LIST, &extra, "NAME:PERIOD:ORDER[:PRIOR[:MODE]]", "a user seasonality (period in days)"},
+        {"changepoints", HS_OPT_INT, &c.model.n_changepoints, "N", "potential changepoints (default 25)"},
+        {"changepoint-range", HS_OPT_DOUBLE, &c.model.changepoint_range, "R", "share of the history with changepoints (0.8)"},
+        {"changepoint-prior-scale", HS_OPT_DOUBLE, &c.model.changepoint_prior_scale, "TAU", "Laplace scale of the deltas (0.05)"},
+        {"seasonality-prior-scale", HS_OPT_DOUBLE, &c.model.seasonality_prior_scale, "S", "normal scale of the betas (10)"},
+        {"uncertainty-samples", HS_OPT_INT, &c.model.uncertainty_samples, "N", "simulated futures for the interval (1000; 0: none)"},
+        {"interval-width", HS_OPT_DOUBLE, &c.model.interval_width, "W", "interval width (0.8)"},
+        {"optimizer", HS_OPT_STR, &optimizer, "exact|owlqn", "MAP optimizer: exact block solver (default) or OWL-QN"},
+        {"max-iterations", HS_OPT_INT, &c.model.max_iterations, "N", "limit of the optimizer's iterations (10000)"},
+        {"seed", HS_OPT_U64, &c.model.seed, "S", "seed of the interval simulation (default 0)"},
+        {"no-plot", HS_OPT_FLAG, &no_plot, NULL, "do not write the PNG plots"},
+        {"device", HS_OPT_STR, &device, "auto|cpu|cuda", "device (the fit runs on the CPU: it takes milliseconds)"},
+        {"quiet", HS_OPT_FLAG, &c.quiet, NULL, "no summary"},
+    };
+    hs_cli cli = {"forecast prophet", "--input FILE --out DIR [--holdout N] [--horizon K] [options]",
+                  "Prophet's additive model (piecewise-linear trend, Fourier seasonalities, MAP fit) in C.\n"
+                  "Writes prophet_full.csv, prophet_next.csv, prophet_metrics.json, prophet_model.json,\n"
+                  "prophet.png, prophet_components.png and manifest.json into DIR.",
+                  opts, (int)(sizeof opts / sizeof *opts), {0}, 0};
+    int rc = hs_cli_parse(&cli, argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (!c.input || !c.out_dir) {
+        fprintf(stderr, "hyscale forecast prophet: --input and --out are required (see --help)\n");
+        return 2;
+    }
+    if (!strcmp(mode, "multiplicative"))
+        c.model.multiplicative = 1;
+    else if (strcmp(mode, "additive") != 0) {
+        fprintf(stderr, "hyscale forecast prophet: --seasonality-mode '%s': additive or multiplicative\n", mode);
+        return 2;
+    }
+    if (!strcmp(optimizer, "owlqn"))
+        c.model.optimizer = HS_PROPHET_OWLQN;
+    else if (strcmp(optimizer, "exact") != 0) {
+        fprintf(stderr, "hyscale forecast prophet: --optimizer '%s': exact or owlqn\n", optimizer);
+        return 2;
+    }
+    if (seas && hs_parse_seasonality(seas, &c.model)) {
+        fprintf(stderr, "hyscale forecast prophet: --seasonality '%s': expected e.g. daily=4,weekly=3,yearly=off\n",
+                seas);
+        return 2;
+    }
+    for (int i = 0; i < extra.n; i++)
+        if (hs_parse_extra(extra.v[i], &c.model)) {
+            fprintf(stderr, "hyscale forecast prophet: --add-seasonality '%s': expected NAME:PERIOD:ORDER"
+                            "[:PRIOR[:additive|multiplicative]]\n",
+                    extra.v[i]);
+            return 2;
+        }
+    if (c.model.uncertainty_samples < 0 || !(c.model.interval_width > 0 && c.model.interval_width < 1) ||
+        c.model.n_changepoints < 0 || !(c.model.changepoint_range > 0 && c.model.changepoint_range <= 1) ||
+        !(c.model.changepoint_prior_scale > 0) || !(c.model.seasonality_prior_scale > 0)) {
+        fprintf(stderr, "hyscale forecast prophet: an option is out of range (see --help)\n");
+        return 2;
+    }
+    hs_device dev;
+    hs_status st = hs_device_resolve(device, &dev);
+    if (st)
+        return hs_cli_fail(st);
+    c.plot = !no_plot;
+    cJSON *m = hs_manifest_new("forecast prophet", argc, argv);
+    cJSON_AddItemToObject(m, "config", hs_cli_config_json(&cli));
+    cJSON_AddNumberToObject(m, "seed", (double)c.model.seed);
+    hs_manifest_set_device(m, HS_DEVICE_CPU);
+    hs_prophet_stage_result r;
+    st = hs_prophet_stage_run(&c, m, &r);
+    cJSON_Delete(m);
+    if (st)
+        return hs_cli_fail(st);
+    if (!c.quiet) {
+        printf("forecast prophet: %lld points (%lld fitted, %lld held out), horizon %lld\n", (long long)r.n,
+               (long long)r.n_train, (long long)r.holdout, (long long)r.horizon);
+        if (r.holdout > 0)
+            printf("  holdout      mae %.4g  rmse %.4g%s\n", r.mae, r.rmse, r.mae_log == r.mae_log ? "" : "");
+        printf("  fit          %.1f ms (%d iterations), predict %.1f ms\n", 1e3 * r.fit_seconds, r.iterations,
+               1e3 * r.predict_seconds);
+        printf("  outputs      %s/ (prophet_full.csv, prophet_next.csv, prophet_metrics.json, prophet_model.json, "
+               "prophet.png)\n",
+               c.out_dir);
+    }
+    return 0;
+}
+
+int hs_cmd_forecast(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "prophet"))
+        return hs_cmd_forecast_prophet(argc - 1, argv + 1);
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: hyscale forecast prophet --input FILE --out DIR [options]   (hyscale forecast prophet --help)\n");
+        return 0;
+    }
+    fprintf(stderr, "hyscale forecast: name the model: hyscale forecast prophet --input FILE --out DIR\n");
+    return 2;
+}
