@@ -164,6 +164,8 @@ static void check_case(const char *case_name, const char *rel_data, int default_
     cr_assert_eq(hs_forecast_input_read(data, &in), HS_OK, "%s", hs_error_message());
     cr_assert_eq(in.n, (int64_t)jnum(fj, "n_fit_rows"), "rows fitted differ from Prophet's");
     hs_prophet_config cfg = HS_PROPHET_DEFAULTS;
+    const cJSON *mode = cJSON_GetObjectItem(cJSON_GetObjectItem(fj, "settings"), "seasonality_mode");
+    cfg.multiplicative = cJSON_IsString(mode) && !strcmp(mode->valuestring, "multiplicative");
     hs_prophet_model m;
     cr_assert_eq(hs_prophet_fit(&cfg, in.ds, in.y, in.n, &m), HS_OK, "%s", hs_error_message());
 
@@ -274,6 +276,10 @@ Test(fixtures, yosemite_5min, .timeout = 120) { check_case("yosemite", "prophet/
  * lower than at the exact optimum that Stan's Newton reaches, and the trend slope at the end
  * differs): its forecast is compared through the Newton columns and the objective only. */
 Test(fixtures, nasa_http_per_minute, .timeout = 120) { check_case("nasa", "web/nasa_http_1995_jul_per_minute.csv", 0); }
+Test(fixtures, air_passengers_multiplicative, .timeout = 120)
+{
+    check_case("air_passengers", "prophet/example_air_passengers.csv", 1);
+}
 
 Test(fixtures, design_rows_match_prophets)
 {
