@@ -544,3 +544,52 @@ Test(command, bad_input)
     check_bad("ds,y\n2020-01-01,1\n2020-01-01,2\n", NULL, "appears twice", 1);
     check_bad("when,what\n1,2\n", NULL, "in.csv:1", 1);
 }
+
+/* The exact L1 QP solver: the optimality (KKT) conditions hold at its answer, from a cold and
+ * from a warm start, on random well- and ill-conditioned problems. */
+#include "hyscale/lasso_qp.h"
+
+Test(lasso_qp, kkt_conditions_hold)
+{
+    enum { P = 12 };
+    srand(11);
+    for (int trial = 0; trial < 50; trial++) {
+        double B[P * P], H[P * P], q[P], x[P], work[HS_LASSO_WORK(P)];
+        unsigned char pen[P];
+        double cond = trial % 2 ? 1e-3 : 1.0; /* every other problem nearly singular columns */
+        for (int i = 0; i < P * P; i++)
+            B[i] = (double)rand() / RAND_MAX - 0.5;
+        for (int i = 0; i < P; i++)
+            B[i * P + 1] = B[i * P] + cond * B[i * P + 1]; /* columns 0 and 1 nearly collinear */
+        for (int i = 0; i < P; i++)
+            for (int j = 0; j < P; j++) {
+                double s = i == j ? 1e-6 : 0;
+                for (int k = 0; k < P; k++)
+                    s += B[k * P + i] * B[k * P + j];
+                H[i * P + j] = s;
+            }
+        for (int i = 0; i < P; i++) {
+            q[i] = 2 * ((double)rand() / RAND_MAX - 0.5);
+            pen[i] = i % 3 != 0;
+            x[i] = trial % 4 == 3 ? (double)rand() / RAND_MAX - 0.5 : 0; /* warm starts too */
+        }
+        double c = 0.2;
+        int st = hs_lasso_qp(P, H, q, pen, c, x, work);
+        cr_assert(st >= 0, "trial %d: solver returned %d", trial, st);
+        for (int i = 0; i < P; i++) {
+            double g = -q[i], mag = fabs(q[i]);
+            for (int j = 0; j < P; j++) {
+                g += H[i * P + j] * x[j];
+                mag += fabs(H[i * P + j] * x[j]);
+            }
+            /* rounding in the gradient is ~1e-16 of the size of its terms; 1e-9 of it is slack */
+            double tol = 1e-9 * (1 + mag);
+            if (!pen[i])
+                cr_assert(fabs(g) <= tol, "trial %d: free %d gradient %g", trial, i, g);
+            else if (x[i] != 0)
+                cr_assert(fabs(g + c * (x[i] > 0 ? 1 : -1)) <= tol, "trial %d: active %d", trial, i);
+            else
+                cr_assert(fabs(g) <= c + tol, "trial %d: zero %d violates |g| <= c (%g)", trial, i, g);
+        }
+    }
+}

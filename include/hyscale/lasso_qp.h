@@ -20,8 +20,8 @@ extern "C" {
 
 #define HS_LASSO_WORK(P) ((P) * (P) + 6 * (P))
 
-/* Returns the number of feature-sign steps (>= 0), or -1 when H is not positive definite on
- * an active set. */
+/* Returns the number of feature-sign steps (>= 0); -1 when H is not positive definite on an
+ * active set, -2 when 50 P + 100 steps did not finish (a cycle: never seen, but never silent). */
 int hs_lasso_qp(int P, const double *H, const double *q, const unsigned char *pen, double c, double *x,
                 double *work);
 

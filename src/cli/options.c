@@ -17,7 +17,10 @@ static void hs_cli_help(const hs_cli *c, FILE *f)
         char left[64];
         snprintf(left, sizeof left, "--%s%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "",
                  o->type == HS_OPT_LIST ? "..." : "");
-        fprintf(f, "  %-26s %s\n", left, o->help);
+        if (strlen(left) > 26)
+            fprintf(f, "  %s\n  %-26s %s\n", left, "", o->help);
+        else
+            fprintf(f, "  %-26s %s\n", left, o->help);
     }
     fprintf(f, "  %-26s %s\n", "--config FILE.json", "read any of these options from a JSON object; flags override");
     fprintf(f, "  %-26s %s\n", "--help", "this text");

@@ -67,38 +67,41 @@ int hs_lasso_qp(int P, const double *H, const double *q, const unsigned char *pe
         act[j] = !pen[j] || x[j] != 0;
         s[j] = pen[j] ? hs_sign(x[j]) : 0;
     }
-    /* a coordinate counts as optimal when its subgradient condition holds to this slack */
-    double tol = 1e-10 * (c > 1 ? c : 1);
     int steps = 0, limit = 50 * P + 100;
+    /* a warm start's active set is solved first; after that, every exact solve leaves the
+     * active coordinates optimal, so only the zero ones are checked */
+    int first = 1;
     for (;;) {
-        for (int i = 0; i < P; i++) {
-            double v = -q[i];
-            for (int j = 0; j < P; j++)
-                v += H[i * P + j] * x[j];
-            g[i] = v;
-        }
-        /* the zero coordinate that violates its condition most joins the active set */
-        int best = -1;
-        double worst = tol;
-        for (int j = 0; j < P; j++)
-            if (pen[j] && !act[j] && fabs(g[j]) - c > worst) {
-                worst = fabs(g[j]) - c;
-                best = j;
+        if (!first) {
+            for (int i = 0; i < P; i++) {
+                double v = -q[i], mag = fabs(q[i]);
+                for (int j = 0; j < P; j++) {
+                    v += H[i * P + j] * x[j];
+                    mag += fabs(H[i * P + j] * x[j]);
+                }
+                g[i] = v;
+                xt[i] = mag; /* the size of the terms: rounding in g[i] is ~1e-16 of it */
             }
-        int active_ok = 1;
-        for (int j = 0; j < P; j++)
-            if (act[j] && fabs(g[j] + c * s[j]) > tol * (1 + fabs(g[j])))
-                active_ok = 0;
-        if (best < 0 && active_ok)
-            return steps;
-        if (best >= 0) {
+            /* the zero coordinate that violates its condition most joins the active set */
+            int best = -1;
+            double worst = 0;
+            for (int j = 0; j < P; j++) {
+                double slack = 1e-10 * (c + xt[j]);
+                if (pen[j] && !act[j] && fabs(g[j]) - c > slack && fabs(g[j]) - c > worst) {
+                    worst = fabs(g[j]) - c;
+                    best = j;
+                }
+            }
+            if (best < 0)
+                return steps;
             act[best] = 1;
             s[best] = -hs_sign(g[best]);
         }
+        first = 0;
         /* feature-sign steps on the active set until the signs are consistent */
-        for (int inner = 0; inner < limit; inner++) {
+        for (;;) {
             if (++steps > limit)
-                return steps;
+                return -2;
             int na = 0;
             for (int j = 0; j < P; j++)
                 if (act[j])
