@@ -88,12 +88,51 @@ static int hs_cli_set_text(const hs_cli *c, hs_opt *o, const char *v, const char
     return -1;
 }
 
+/* What the parser allocates (list arrays, strings from a config file) lives as long as the
+ * process; it is released at exit so leak checkers see a clean run. */
+static void **hs_cli_owned;
+static int hs_cli_nowned;
+
+static void hs_cli_release(void)
+{
+    for (int i = 0; i < hs_cli_nowned; i++)
+        free(hs_cli_owned[i]);
+    free(hs_cli_owned);
+    hs_cli_owned = NULL;
+    hs_cli_nowned = 0;
+}
+
+/* Records p for release at exit (in slot `slot` when it is >= 0: a block that moved); returns p. */
+static void *hs_cli_own(int slot, void *p)
+{
+    if (!p)
+        return NULL;
+    if (slot >= 0) {
+        hs_cli_owned[slot] = p;
+        return p;
+    }
+    if (hs_cli_nowned == 0)
+        atexit(hs_cli_release);
+    void **o = realloc(hs_cli_owned, (size_t)(hs_cli_nowned + 1) * sizeof *o);
+    if (!o)
+        return p; /* not released: harmless at exit */
+    hs_cli_owned = o;
+    hs_cli_owned[hs_cli_nowned++] = p;
+    return p;
+}
+
+static char *hs_cli_strdup(const char *s) { return hs_cli_own(-1, strdup(s)); }
+
 static int hs_list_push(hs_strlist *l, char *s)
 {
+    int slot = -1;
+    for (int i = 0; l->v && i < hs_cli_nowned; i++)
+        if (hs_cli_owned[i] == (void *)l->v)
+            slot = i;
     char **v = realloc(l->v, (size_t)(l->n + 1) * sizeof *v);
     if (!v)
         return -1;
-    l->v = v;
+    l->v = hs_cli_own(slot, v);
     l->v[l->n++] = s;
     return 0;
 }
@@ -124,16 +163,16 @@ static int hs_cli_load_config(hs_cli *c, const char *path)
             l->n = 0;
             cJSON *it = cJSON_IsArray(e) ? e->child : e;
             for (; it && !bad; it = cJSON_IsArray(e) ? it->next : NULL)
-                bad = !cJSON_IsString(it) || hs_list_push(l, strdup(it->valuestring));
+                bad = !cJSON_IsString(it) || hs_list_push(l, hs_cli_strdup(it->valuestring));
             if (bad)
                 fprintf(stderr, "hyscale %s: --config %s: '%s' must be a string or a list of strings\n", c->cmd, path,
                         e->string);
         } else if (cJSON_IsString(e) && o->type != HS_OPT_FLAG && o->type != HS_OPT_LIST) {
-            bad = hs_cli_set_text(c, o, strdup(e->valuestring), where) != 0;
+            bad = hs_cli_set_text(c, o, hs_cli_strdup(e->valuestring), where) != 0;
         } else if (cJSON_IsNumber(e) && o->type != HS_OPT_FLAG && o->type != HS_OPT_LIST && o->type != HS_OPT_STR) {
             char num[64];
             snprintf(num, sizeof num, "%.17g", e->valuedouble);
-            bad = hs_cli_set_text(c, o, strdup(num), where) != 0;
+            bad = hs_cli_set_text(c, o, hs_cli_strdup(num), where) != 0;
         } else {
             fprintf(stderr, "hyscale %s: --config %s: '%s' has the wrong type\n", c->cmd, path, e->string);
             bad = 1;
