@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hyscale/select.h"
+
 hs_status hs_series_init(hs_series *s, int64_t n, int64_t step_seconds, int64_t start_unix)
 {
     memset(s, 0, sizeof *s);
@@ -34,51 +36,8 @@ void hs_series_free(hs_series *s)
     memset(s, 0, sizeof *s);
 }
 
-static int hs_cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* The k-th smallest of w (n), reordering w (Hoare's quickselect). */
-static float hs_select(float *w, int n, int k)
-{
-    int lo = 0, hi = n - 1;
-    while (lo < hi) {
-        float pivot = w[lo + (hi - lo) / 2];
-        int i = lo, j = hi;
-        while (i <= j) {
-            while (w[i] < pivot)
-                i++;
-            while (w[j] > pivot)
-                j--;
-            if (i <= j) {
-                float t = w[i];
-                w[i++] = w[j];
-                w[j--] = t;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return w[k];
-    }
-    return w[k];
-}
-
 /* Median of w (n), reordering it. */
-static double hs_median_inplace(float *w, int n)
-{
-    if (n % 2)
-        return hs_select(w, n, n / 2);
-    double hi = hs_select(w, n, n / 2);
-    float lo = w[0]; /* after the select, w[0 .. n/2-1] hold the smaller half */
-    for (int i = 1; i < n / 2; i++)
-        lo = w[i] > lo ? w[i] : lo;
-    return 0.5 * ((double)lo + hi);
-}
+static double hs_median_inplace(double *w, int n) { return hs_quantile_inplace(w, n, 50.0); }
 
 int64_t hs_clip_spikes(const float *x, int64_t n, const hs_clip_config *cfg, float *out)
 {
@@ -86,17 +45,18 @@ int64_t hs_clip_spikes(const float *x, int64_t n, const hs_clip_config *cfg, flo
     if (half < 1)
         half = 1;
     int wmax = 2 * half + 1;
-    float *w = malloc((size_t)wmax * sizeof *w);
+    double *w = malloc((size_t)wmax * sizeof *w);
     HS_ASSERT(w);
     int64_t clipped = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t a = i - half < 0 ? 0 : i - half;
         int64_t b = i + half >= n ? n - 1 : i + half;
         int m = (int)(b - a + 1);
-        memcpy(w, x + a, (size_t)m * sizeof *w);
+        for (int j = 0; j < m; j++)
+            w[j] = x[a + j];
         double med = hs_median_inplace(w, m);
         for (int j = 0; j < m; j++)
-            w[j] = (float)fabs((double)w[j] - med);
+            w[j] = fabs(w[j] - med);
         double mad = hs_median_inplace(w, m);
         double scale = 1.4826 * mad;
         if (scale < cfg->min_scale)
@@ -125,13 +85,11 @@ double hs_percentile(const float *x, int64_t n, double p)
 {
     if (n <= 0)
         return NAN;
-    float *s = malloc((size_t)n * sizeof *s);
+    double *s = malloc((size_t)n * sizeof *s);
     HS_ASSERT(s);
-    memcpy(s, x, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, hs_cmp_float);
-    double h = p / 100.0 * (double)(n - 1);
-    int64_t j = (int64_t)floor(h);
-    double v = j >= n - 1 ? s[n - 1] : s[j] + (h - (double)j) * ((double)s[j + 1] - (double)s[j]);
+    for (int64_t i = 0; i < n; i++)
+        s[i] = x[i];
+    double v = hs_quantile_inplace(s, n, p);
     free(s);
     return v;
 }

@@ -17,6 +17,7 @@
 #include "hyscale/math/rng.h"
 #include "hyscale/progress.h"
 #include "hyscale/prophet.h"
+#include "hyscale/select.h"
 #include "prophet_internal.h"
 
 #define HS_TWO_PI 6.283185307179586476925286766559
@@ -58,48 +59,6 @@ static double hs_norm_ppf(double p)
             break;
     }
     return x;
-}
-
-/* k-th smallest of w (n), reordering w. */
-static double hs_select_d(double *w, int64_t n, int64_t k)
-{
-    int64_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        double pivot = w[lo + (hi - lo) / 2];
-        int64_t i = lo, j = hi;
-        while (i <= j) {
-            while (w[i] < pivot)
-                i++;
-            while (w[j] > pivot)
-                j--;
-            if (i <= j) {
-                double t = w[i];
-                w[i++] = w[j];
-                w[j--] = t;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return w[k];
-    }
-    return w[k];
-}
-
-/* numpy.percentile(w, p) with linear interpolation; reorders w. */
-static double hs_quantile(double *w, int64_t n, double p)
-{
-    double h = p / 100.0 * (double)(n - 1);
-    int64_t j = (int64_t)floor(h);
-    double a = hs_select_d(w, n, j);
-    if (j >= n - 1)
-        return a;
-    double b = w[j + 1];
-    for (int64_t i = j + 2; i < n; i++)
-        b = w[i] < b ? w[i] : b; /* after the select, w[j+1..] hold the larger values */
-    return a + (h - (double)j) * (b - a);
 }
 
 hs_status hs_prophet_predict(const hs_prophet_model *m, const hs_prophet_config *cfg, const int64_t *ds, int64_t n,
@@ -199,10 +158,10 @@ hs_status hs_prophet_predict(const hs_prophet_model *m, const hs_prophet_config 
                     wt[j] = tr;
                     w[j] = tr * (1.0 + xm[i]) + xa[i] + noise[j] * m->sigma * m->y_scale;
                 }
-                out->lower[i] = hs_quantile(w, samples, plo);
-                out->upper[i] = hs_quantile(w, samples, phi);
-                out->trend_lower[i] = hs_quantile(wt, samples, plo);
-                out->trend_upper[i] = hs_quantile(wt, samples, phi);
+                out->lower[i] = hs_quantile_inplace(w, samples, plo);
+                out->upper[i] = hs_quantile_inplace(w, samples, phi);
+                out->trend_lower[i] = hs_quantile_inplace(wt, samples, plo);
+                out->trend_upper[i] = hs_quantile_inplace(wt, samples, phi);
             }
         }
         free(w);
