@@ -1,0 +1,25 @@
+/* lstm_internal.h: the LSTM's buffers, shared by the model code and the backends. */
+#ifndef HYSCALE_LSTM_INTERNAL_H
+#define HYSCALE_LSTM_INTERNAL_H
+
+#include "hyscale/lstm.h"
+
+struct hs_lstm {
+    hs_lstm_config cfg;
+    int64_t P; /* parameters per model */
+    hs_lstm_layout lay;
+    float *params, *grads;   /* (N, P) */
+    float *adam_m, *adam_v;  /* (N, P) */
+    int64_t adam_t;          /* Adam steps taken */
+    float *gates;            /* (N, L, W, B, 4H) activated gates */
+    float *cell, *hid;       /* (N, L, W, B, H) */
+    float *y;                /* (N, B, K) */
+    float *dgates;           /* (N, W, B, 4H) backward scratch */
+    float *dx;               /* (N, W, B, H) gradient into the layer below */
+    float *dh, *dc;          /* (N, B, H) */
+    float *zeros;            /* (B, H) the state before the first step */
+    const float *x;          /* the last forward's input (N, W, B, F) */
+    int B;                   /* its batch */
+};
+
+#endif
