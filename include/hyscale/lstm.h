@@ -44,6 +44,9 @@ typedef struct hs_lstm_config {
 typedef struct hs_lstm hs_lstm;
 
 hs_status hs_lstm_init(const hs_lstm_config *cfg, uint64_t seed, hs_lstm **out);
+/* As hs_lstm_init, model n drawing from random stream first_stream + n (so model n of a batch
+ * and a single model with first_stream = n start from the same weights). */
+hs_status hs_lstm_init_streams(const hs_lstm_config *cfg, uint64_t seed, uint64_t first_stream, hs_lstm **out);
 void hs_lstm_free(hs_lstm *m);
 
 const hs_lstm_config *hs_lstm_get_config(const hs_lstm *m);
@@ -76,8 +79,68 @@ void hs_lstm_mse(const hs_lstm *m, const float *target, int B, float *loss, floa
  * max / (norm + 1e-6) when the norm exceeds max). norms (N, may be NULL) gets the norms before. */
 void hs_lstm_clip_grad_norm(hs_lstm *m, float max_norm, float *norms);
 
-/* Adam over the flat (N, P) buffer; the moments live in the model, the step counts from 1. */
+/* Adam over the flat (N, P) buffer; the moments live in the model, the step counts from 1.
+ * active (N, may be NULL: all): models whose parameters move. */
 void hs_lstm_adam_step(hs_lstm *m, const hs_adam_hparams *h);
+void hs_lstm_adam_step_masked(hs_lstm *m, const hs_adam_hparams *h, const unsigned char *active);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* ---- training and prediction above the seam (lstm_train.c, lstm_predict.c) --------------- */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* N series of M points on one time grid, normalised (v - mean) / std per series. */
+typedef struct hs_lstm_data {
+    int N;
+    int64_t M;
+    int64_t start_unix, step_seconds;
+    const float *v; /* (N, M) */
+    int calendar;   /* add sin/cos of minute of day and of day of week: F = 5, else F = 1 */
+} hs_lstm_data;
+
+typedef struct hs_lstm_train_config {
+    int hidden, layers, window, horizon, batch, epochs, patience;
+    int calendar;
+    float lr, clip;
+    double val_frac; /* the last share of the training span that validates (0.1) */
+    uint64_t seed;
+    int quiet;
+    const hs_lstm_backend *backend;
+} hs_lstm_train_config;
+
+#define HS_LSTM_TRAIN_DEFAULTS {64, 1, 60, 1, 256, 30, 5, 0, 1e-3f, 1.0f, 0.1, 1, 0, NULL}
+
+/* The learning curve, per epoch (mean over models). */
+typedef struct hs_lstm_history {
+    int epochs;            /* epochs run */
+    int best_epoch;        /* of model 0 */
+    float *train_loss;     /* (epochs) */
+    float *val_loss;       /* (epochs) */
+    double seconds, samples_per_second;
+} hs_lstm_history;
+
+void hs_lstm_history_free(hs_lstm_history *h);
+
+/* Trains N models (one per series) on windows whose targets lie in [0, train_end); the last
+ * val_frac of that span validates; early stopping per model keeps its best weights.
+ * Deterministic for a seed on a backend. Caller frees *model and the history. */
+hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, int64_t train_end, hs_lstm **model,
+                        hs_lstm_history *hist);
+
+/* Feature count of a data set (1, or 5 with the calendar). */
+int hs_lstm_features(const hs_lstm_data *d);
+
+/* Recursive forecasts: for each end e in ends (nends), the window of the W values before e
+ * (values before the series start read as `pad`, values at or after M are the forecasts),
+ * forecast `steps` values feeding predictions back. out: (N, nends, steps), normalised.
+ * Never reads a value at or after e. */
+hs_status hs_lstm_predict(hs_lstm *m, const hs_lstm_data *d, const int64_t *ends, int64_t nends, int steps, float pad,
+                          float *out);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "hyscale/backend.h"
 #include "hyscale/manifest.h"
+#include "hyscale/lstm_stage.h"
 #include "hyscale/prophet_stage.h"
 
 /* "daily=4,weekly=3,yearly=off|auto" into the config's built-in orders. */
@@ -165,14 +166,90 @@ static int hs_cmd_forecast_prophet(int argc, char **argv)
     return 0;
 }
 
+static int hs_cmd_forecast_lstm(int argc, char **argv)
+{
+    hs_lstm_stage_config c = HS_LSTM_STAGE_DEFAULTS;
+    const char *device = "auto";
+    int no_plot = 0;
+    double lr = c.train.lr, clip = c.train.clip;
+    hs_opt opts[] = {
+        {"input", HS_OPT_STR, &c.input, "FILE", "a preprocessed series.csv (log1p modelled) or a ds,y file"},
+        {"out", HS_OPT_STR, &c.out_dir, "DIR", "output folder (required)"},
+        {"holdout", HS_OPT_I64, &c.holdout, "N", "keep the last N points out of training and score them (default 0)"},
+        {"horizon", HS_OPT_I64, &c.horizon, "K", "points to forecast after the data (default 1440 per-minute, else 30)"},
+        {"hidden", HS_OPT_INT, &c.train.hidden, "H", "hidden size (64)"},
+        {"layers", HS_OPT_INT, &c.train.layers, "L", "stacked LSTM layers, 1 or 2 (1)"},
+        {"window", HS_OPT_INT, &c.train.window, "W", "input window in points (60)"},
+        {"outputs", HS_OPT_INT, &c.train.horizon, "K", "values the head predicts at once (1)"},
+        {"epochs", HS_OPT_INT, &c.train.epochs, "E", "most epochs (30; early stopping on validation)"},
+        {"patience", HS_OPT_INT, &c.train.patience, "P", "epochs without a better validation loss before stopping (5)"},
+        {"batch", HS_OPT_INT, &c.train.batch, "B", "batch size (256)"},
+        {"lr", HS_OPT_DOUBLE, &lr, "LR", "Adam learning rate (1e-3)"},
+        {"clip", HS_OPT_DOUBLE, &clip, "C", "gradient-norm clipping (1.0)"},
+        {"calendar", HS_OPT_FLAG, &c.train.calendar, NULL, "add sin/cos of minute of day and day of week as inputs"},
+        {"seed", HS_OPT_U64, &c.train.seed, "S", "seed of the initialisation and the shuffles (1)"},
+        {"device", HS_OPT_STR, &device, "cpu|auto", "device (the CPU backend; the CUDA one comes with the GPU issue)"},
+        {"no-plot", HS_OPT_FLAG, &no_plot, NULL, "do not write the PNG plots"},
+        {"quiet", HS_OPT_FLAG, &c.quiet, NULL, "no progress or summary"},
+    };
+    hs_cli cli = {"forecast lstm", "--input FILE --out DIR [--holdout N] [--horizon K] [options]",
+                  "An LSTM forecaster (PyTorch's cell and init, Adam, early stopping) trained on the CPU.\n"
+                  "Writes lstm_full.csv, lstm_recursive.csv, lstm_next.csv, lstm_forecast8.csv,\n"
+                  "lstm_metrics.json, lstm.safetensors, lstm.png, lstm_loss.png and manifest.json into DIR.",
+                  opts, (int)(sizeof opts / sizeof *opts), {0}, 0};
+    int rc = hs_cli_parse(&cli, argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (!c.input || !c.out_dir) {
+        fprintf(stderr, "hyscale forecast lstm: --input and --out are required (see --help)\n");
+        return 2;
+    }
+    if (strcmp(device, "cpu") != 0 && strcmp(device, "auto") != 0) {
+        fprintf(stderr, "hyscale forecast lstm: --device '%s': this build trains the LSTM on the CPU (cpu or auto)\n",
+                device);
+        return 2;
+    }
+    if (c.train.hidden < 1 || c.train.hidden > 1024 || c.train.layers < 1 || c.train.layers > 2 || c.train.window < 1 ||
+        c.train.horizon < 1 || c.train.epochs < 1 || c.train.batch < 1 || c.train.patience < 1 || !(lr > 0) ||
+        !(clip > 0)) {
+        fprintf(stderr, "hyscale forecast lstm: an option is out of range (see --help)\n");
+        return 2;
+    }
+    c.train.lr = (float)lr;
+    c.train.clip = (float)clip;
+    c.train.quiet = c.quiet;
+    c.plot = !no_plot;
+    cJSON *m = hs_manifest_new("forecast lstm", argc, argv);
+    cJSON_AddItemToObject(m, "config", hs_cli_config_json(&cli));
+    cJSON_AddNumberToObject(m, "seed", (double)c.train.seed);
+    hs_manifest_set_device(m, HS_DEVICE_CPU);
+    hs_lstm_stage_result r;
+    hs_status st = hs_lstm_stage_run(&c, m, &r);
+    cJSON_Delete(m);
+    if (st)
+        return hs_cli_fail(st);
+    if (!c.quiet) {
+        printf("forecast lstm: %lld points (%lld trained on, %lld held out), %d epochs in %.1f s\n", (long long)r.n,
+               (long long)r.n_train, (long long)r.holdout, r.epochs, r.train_seconds);
+        if (r.holdout > 0)
+            printf("  holdout      one step: mae %.4g rmse %.4g; recursive: mae %.4g rmse %.4g\n", r.one_step_mae,
+                   r.one_step_rmse, r.recursive_mae, r.recursive_rmse);
+        printf("  outputs      %s/ (lstm_full.csv, lstm_next.csv, lstm_metrics.json, lstm.safetensors, lstm.png)\n",
+               c.out_dir);
+    }
+    return 0;
+}
+
 int hs_cmd_forecast(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "prophet"))
         return hs_cmd_forecast_prophet(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "lstm"))
+        return hs_cmd_forecast_lstm(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: hyscale forecast prophet --input FILE --out DIR [options]   (hyscale forecast prophet --help)\n");
+        printf("usage: hyscale forecast prophet|lstm --input FILE --out DIR [options]   (--help after the model)\n");
         return 0;
     }
-    fprintf(stderr, "hyscale forecast: name the model: hyscale forecast prophet --input FILE --out DIR\n");
+    fprintf(stderr, "hyscale forecast: name the model: hyscale forecast prophet|lstm --input FILE --out DIR\n");
     return 2;
 }

@@ -14,7 +14,7 @@ static const hs_subcommand hs_subcommands[] = {
     {"preprocess", hs_cmd_preprocess, "trace CSVs -> per-minute series (total and per function), cleaned"},
     {"generate", hs_cmd_generate, "write the built-in synthetic trace (Azure 2019 layout)"},
     {"download", hs_cmd_download, "fetch the Azure Functions 2019 trace and extract chosen days"},
-    {"forecast", hs_cmd_forecast, "forecasters: prophet (Prophet's model in C)"},
+    {"forecast", hs_cmd_forecast, "forecasters: prophet (Prophet's model in C), lstm"},
     {"run", hs_cmd_run, "every stage that exists, in order, into one run folder"},
 };
 

@@ -40,6 +40,11 @@ void hs_lstm_get_layout(const hs_lstm_config *c, hs_lstm_layout *lay)
 
 hs_status hs_lstm_init(const hs_lstm_config *c, uint64_t seed, hs_lstm **out)
 {
+    return hs_lstm_init_streams(c, seed, 0, out);
+}
+
+hs_status hs_lstm_init_streams(const hs_lstm_config *c, uint64_t seed, uint64_t first_stream, hs_lstm **out)
+{
     *out = NULL;
     if (c->models < 1 || c->layers < 1 || c->layers > 2 || c->hidden < 1 || c->features < 1 || c->window < 1 ||
         c->horizon < 1 || c->batch < 1)
@@ -77,7 +82,7 @@ hs_status hs_lstm_init(const hs_lstm_config *c, uint64_t seed, hs_lstm **out)
     /* PyTorch's default init for nn.LSTM and nn.Linear(H, K): every tensor U(-1/sqrt(H), 1/sqrt(H)) */
     float bound = 1.0f / sqrtf((float)H);
     for (int64_t n = 0; n < N; n++) {
-        hs_rng r = hs_rng_make(seed, (uint64_t)n);
+        hs_rng r = hs_rng_make(seed, first_stream + (uint64_t)n);
         for (int64_t p = 0; p < m->P; p++)
             m->params[n * m->P + p] = (float)((2.0 * hs_rng_next_double(&r) - 1.0) * bound);
     }
@@ -143,12 +148,17 @@ void hs_lstm_clip_grad_norm(hs_lstm *m, float max_norm, float *norms)
     }
 }
 
-void hs_lstm_adam_step(hs_lstm *m, const hs_adam_hparams *h)
+void hs_lstm_adam_step_masked(hs_lstm *m, const hs_adam_hparams *h, const unsigned char *active)
 {
     m->adam_t++;
     float bc1 = 1.0f - powf(h->beta1, (float)m->adam_t);
     float sqrt_bc2 = sqrtf(1.0f - powf(h->beta2, (float)m->adam_t));
-    int64_t total = m->cfg.models * m->P;
-    for (int64_t i = 0; i < total; i++)
-        hs_adam_update(&m->params[i], &m->adam_m[i], &m->adam_v[i], m->grads[i], *h, bc1, sqrt_bc2);
+    for (int64_t n = 0; n < m->cfg.models; n++) {
+        if (active && !active[n])
+            continue;
+        for (int64_t i = n * m->P; i < (n + 1) * m->P; i++)
+            hs_adam_update(&m->params[i], &m->adam_m[i], &m->adam_v[i], m->grads[i], *h, bc1, sqrt_bc2);
+    }
 }
+
+void hs_lstm_adam_step(hs_lstm *m, const hs_adam_hparams *h) { hs_lstm_adam_step_masked(m, h, NULL); }

@@ -1,0 +1,53 @@
+/* lstm_stage.h: the `hyscale forecast lstm` stage: train on the training span, score the
+ * holdout one step ahead and recursively, forecast the horizon, write the files.
+ *
+ *     hs_lstm_stage_config c = HS_LSTM_STAGE_DEFAULTS;
+ *     c.input = "outputs/run1/series.csv"; c.out_dir = "outputs/run1"; c.holdout = 1440;
+ *     hs_lstm_stage_result r;
+ *     HS_TRY(hs_lstm_stage_run(&c, manifest, &r));
+ *
+ * Files (all together or none): lstm_full.csv (ds,y,yhat,yhat_lower,yhat_upper: the one-step
+ * prediction of every point from the window before it), lstm_recursive.csv (the recursive
+ * forecast of the holdout from the end of the training span), lstm_next.csv (the recursive
+ * forecast of the horizon after the data), lstm_forecast8.csv (minute,f1..f8: the 8-step
+ * recursive forecast made at the end of every minute, for the autoscaling environment),
+ * lstm_metrics.json, lstm.safetensors, lstm.png, lstm_loss.png and the manifest. Numbers are on
+ * the invocation scale for a series.csv (log1p modelled), as given for ds,y.
+ */
+#ifndef HYSCALE_LSTM_STAGE_H
+#define HYSCALE_LSTM_STAGE_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "hyscale/lstm.h"
+#include "hyscale/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hs_lstm_stage_config {
+    const char *input, *out_dir;
+    int64_t holdout; /* 0: none */
+    int64_t horizon; /* -1: 1440 for a per-minute series, else 30 */
+    hs_lstm_train_config train;
+    int plot, quiet;
+    const char *manifest_name;
+} hs_lstm_stage_config;
+
+#define HS_LSTM_STAGE_DEFAULTS {NULL, NULL, 0, -1, HS_LSTM_TRAIN_DEFAULTS, 1, 0, NULL}
+
+typedef struct hs_lstm_stage_result {
+    int64_t n, n_train, holdout, horizon;
+    double one_step_mae, one_step_rmse, recursive_mae, recursive_rmse; /* NAN when not scored */
+    double train_seconds;
+    int epochs;
+} hs_lstm_stage_result;
+
+hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_lstm_stage_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

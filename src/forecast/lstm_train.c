@@ -1,0 +1,269 @@
+/* lstm_train.c: the training loop, written once above the backend seam: windows, shuffled
+ * batches, Adam with gradient clipping, validation and early stopping per model (lstm.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hyscale/lstm.h"
+#include "hyscale/math/rng.h"
+#include "hyscale/progress.h"
+#include "lstm_internal.h"
+
+int hs_lstm_features(const hs_lstm_data *d) { return d->calendar ? 5 : 1; }
+
+/* The calendar features of time index t into f[1..4] (nothing without the calendar). */
+static void hs_lstm_calendar(const hs_lstm_data *d, int64_t t, float *f)
+{
+    if (!d->calendar)
+        return;
+    int64_t ts = d->start_unix + t * d->step_seconds;
+    int64_t day = ts >= 0 ? ts / 86400 : -((-ts + 86399) / 86400);
+    double mod = (double)(ts - day * 86400) / 86400.0;
+    double dow = (double)(((day + 3) % 7 + 7) % 7) / 7.0; /* 1970-01-01 was a Thursday: Monday = 0 */
+    f[1] = (float)sin(2 * M_PI * mod);
+    f[2] = (float)cos(2 * M_PI * mod);
+    f[3] = (float)sin(2 * M_PI * dow);
+    f[4] = (float)cos(2 * M_PI * dow);
+}
+
+/* Fills slot b of x (N, W, B, F) with the windows ending at e (exclusive) of every series,
+ * and target (N, B, K) with the K values from e on (when target is not NULL). */
+static void hs_lstm_gather(const hs_lstm_data *d, int W, int B, int K, int b, int64_t e, float *x, float *target)
+{
+    int F = hs_lstm_features(d);
+    for (int n = 0; n < d->N; n++) {
+        const float *vals = d->v + (int64_t)n * d->M;
+        for (int tau = 0; tau < W; tau++) {
+            float *f = x + (((int64_t)n * W + tau) * B + b) * F;
+            int64_t ti = e - W + tau;
+            f[0] = ti >= 0 ? vals[ti] : 0.0f;
+            hs_lstm_calendar(d, ti, f);
+        }
+        if (target)
+            for (int k = 0; k < K; k++)
+                target[((int64_t)n * B + b) * K + k] = vals[e + k];
+    }
+}
+
+void hs_lstm_history_free(hs_lstm_history *h)
+{
+    if (!h)
+        return;
+    free(h->train_loss);
+    free(h->val_loss);
+    memset(h, 0, sizeof *h);
+}
+
+/* Mean validation loss per model over the windows ending in [e0, e1]. */
+static hs_status hs_lstm_validate(hs_lstm *m, const hs_lstm_backend *be, const hs_lstm_data *d, int64_t e0,
+                                  int64_t e1, float *x, float *t, float *loss, float *dy, double *val)
+{
+    const hs_lstm_config *c = hs_lstm_get_config(m);
+    int N = c->models, B = c->batch;
+    for (int n = 0; n < N; n++)
+        val[n] = 0;
+    int64_t cnt = 0;
+    for (int64_t e = e0; e <= e1; e += B) {
+        int nb = (int)(e1 - e + 1 < B ? e1 - e + 1 : B);
+        for (int b = 0; b < nb; b++)
+            hs_lstm_gather(d, c->window, nb, c->horizon, b, e + b, x, t);
+        HS_TRY(be->forward(m, x, nb));
+        hs_lstm_mse(m, t, nb, loss, dy);
+        for (int n = 0; n < N; n++)
+            val[n] += (double)loss[n] * nb;
+        cnt += nb;
+    }
+    for (int n = 0; n < N; n++)
+        val[n] /= (double)(cnt ? cnt : 1);
+    return HS_OK;
+}
+
+hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, int64_t train_end, hs_lstm **model,
+                        hs_lstm_history *hist)
+{
+    *model = NULL;
+    memset(hist, 0, sizeof *hist);
+    int W = cfg->window, K = cfg->horizon, B = cfg->batch, N = d->N;
+    int64_t val_start = train_end - (int64_t)floor(cfg->val_frac * (double)train_end);
+    int64_t tr_first = W, tr_last = val_start - K;         /* window ends of training windows */
+    int64_t va_first = val_start, va_last = train_end - K; /* and of validation windows */
+    if (tr_last < tr_first || va_last < va_first)
+        return hs_error_set(HS_ERR_INPUT,
+                            "lstm: the training span (%lld points) is too short for window %d, horizon %d and a "
+                            "validation share of %g",
+                            (long long)train_end, W, K, cfg->val_frac);
+    const hs_lstm_backend *be = cfg->backend ? cfg->backend : hs_lstm_backend_cpu();
+    hs_lstm_config mc = {N, cfg->layers, cfg->hidden, hs_lstm_features(d), W, K, B};
+    hs_lstm *m;
+    HS_TRY(hs_lstm_init(&mc, cfg->seed, &m));
+    int64_t P = hs_lstm_param_count(&mc), nwin = tr_last - tr_first + 1;
+    int F = mc.features;
+    float *x = malloc((size_t)N * W * B * F * sizeof *x), *t = malloc((size_t)N * B * K * sizeof *t);
+    float *dy = malloc((size_t)N * B * K * sizeof *dy), *loss = malloc((size_t)N * sizeof *loss);
+    float *best = malloc((size_t)N * P * sizeof *best);
+    double *val = malloc((size_t)N * sizeof *val), *best_val = malloc((size_t)N * sizeof *best_val);
+    double *ep_loss = malloc((size_t)N * sizeof *ep_loss);
+    int *since = calloc((size_t)N, sizeof *since);
+    unsigned char *active = malloc((size_t)N);
+    int64_t *order = malloc((size_t)nwin * sizeof *order);
+    hist->train_loss = calloc((size_t)(cfg->epochs > 0 ? cfg->epochs : 1), sizeof(float));
+    hist->val_loss = calloc((size_t)(cfg->epochs > 0 ? cfg->epochs : 1), sizeof(float));
+    hs_status st = x && t && dy && loss && best && val && best_val && ep_loss && since && active && order &&
+                           hist->train_loss && hist->val_loss
+                       ? HS_OK
+                       : hs_error_set(HS_ERR_NOMEM, "lstm: out of memory for training");
+    hs_adam_hparams ah = {cfg->lr, 0.9f, 0.999f, 1e-8f};
+    for (int n = 0; n < N; n++) {
+        best_val[n] = INFINITY;
+        active[n] = 1;
+    }
+    if (st == HS_OK)
+        memcpy(best, hs_lstm_params(m), (size_t)N * P * sizeof *best);
+    hs_progress prog;
+    hs_progress_start(&prog, "lstm", 0, cfg->quiet);
+    double t0 = hs_time_now();
+    int64_t samples = 0;
+    for (int ep = 0; st == HS_OK && ep < cfg->epochs; ep++) {
+        /* a fresh shuffle of the training windows, the same for every model */
+        for (int64_t i = 0; i < nwin; i++)
+            order[i] = tr_first + i;
+        hs_rng r = hs_rng_make(cfg->seed, ((uint64_t)1 << 32) + (uint64_t)ep);
+        for (int64_t i = nwin - 1; i > 0; i--) {
+            int64_t j = (int64_t)(hs_rng_next_double(&r) * (double)(i + 1));
+            int64_t tmp = order[i];
+            order[i] = order[j];
+            order[j] = tmp;
+        }
+        for (int n = 0; n < N; n++)
+            ep_loss[n] = 0;
+        for (int64_t s = 0; st == HS_OK && s < nwin; s += B) {
+            int nb = (int)(nwin - s < B ? nwin - s : B);
+            for (int b = 0; b < nb; b++)
+                hs_lstm_gather(d, W, nb, K, b, order[s + b], x, t);
+            st = be->forward(m, x, nb);
+            if (st == HS_OK) {
+                hs_lstm_mse(m, t, nb, loss, dy);
+                st = be->backward(m, dy, nb);
+            }
+            if (st == HS_OK) {
+                hs_lstm_clip_grad_norm(m, cfg->clip, NULL);
+                hs_lstm_adam_step_masked(m, &ah, active);
+                for (int n = 0; n < N; n++)
+                    ep_loss[n] += (double)loss[n] * nb;
+                samples += nb;
+            }
+        }
+        if (st == HS_OK)
+            st = hs_lstm_validate(m, be, d, va_first, va_last, x, t, loss, dy, val);
+        if (st != HS_OK)
+            break;
+        double tl = 0, vl = 0;
+        int still = 0;
+        for (int n = 0; n < N; n++) {
+            tl += ep_loss[n] / (double)nwin / N;
+            vl += val[n] / N;
+            if (!active[n])
+                continue;
+            if (val[n] < best_val[n]) {
+                best_val[n] = val[n];
+                since[n] = 0;
+                memcpy(best + n * P, hs_lstm_params(m) + n * P, (size_t)P * sizeof *best);
+                if (n == 0)
+                    hist->best_epoch = ep + 1;
+            } else if (++since[n] >= cfg->patience) {
+                active[n] = 0; /* early stop: this model keeps its best weights */
+            }
+            still += active[n];
+        }
+        hist->train_loss[ep] = (float)tl;
+        hist->val_loss[ep] = (float)vl;
+        hist->epochs = ep + 1;
+        double el = hs_time_now() - t0;
+        if (!cfg->quiet)
+            fprintf(stderr, "lstm: epoch %d/%d  loss %.5f  val %.5f  %.0f samples/s%s\n", ep + 1, cfg->epochs, tl,
+                    vl, el > 0 ? (double)samples / el : 0.0,
+                    N > 1 ? "" : (since[0] == 0 ? "  (best)" : ""));
+        if (!still)
+            break;
+    }
+    hist->seconds = hs_time_now() - t0;
+    hist->samples_per_second = hist->seconds > 0 ? (double)samples * N / hist->seconds : 0;
+    if (st == HS_OK)
+        memcpy(hs_lstm_params(m), best, (size_t)N * P * sizeof *best);
+    free(x);
+    free(t);
+    free(dy);
+    free(loss);
+    free(best);
+    free(val);
+    free(best_val);
+    free(ep_loss);
+    free(since);
+    free(active);
+    free(order);
+    if (st != HS_OK) {
+        hs_lstm_free(m);
+        hs_lstm_history_free(hist);
+        return st;
+    }
+    *model = m;
+    return HS_OK;
+}
+
+hs_status hs_lstm_predict(hs_lstm *m, const hs_lstm_data *d, const int64_t *ends, int64_t nends, int steps, float pad,
+                          float *out)
+{
+    const hs_lstm_config *c = hs_lstm_get_config(m);
+    const hs_lstm_backend *be = hs_lstm_backend_cpu();
+    int N = c->models, W = c->window, K = c->horizon, B = c->batch, F = c->features;
+    if (F != hs_lstm_features(d) || N != d->N)
+        return hs_error_set(HS_ERR_USAGE, "lstm: the model has %d models of %d features, the data %d series of %d",
+                            N, F, d->N, hs_lstm_features(d));
+    /* per (model, window): the W inputs then the forecasts, values only */
+    int64_t span = (int64_t)W + steps;
+    float *buf = malloc((size_t)N * B * span * sizeof *buf), *x = malloc((size_t)N * W * B * F * sizeof *x);
+    if (!buf || !x) {
+        free(buf);
+        free(x);
+        return hs_error_set(HS_ERR_NOMEM, "lstm: out of memory for predictions");
+    }
+    hs_status st = HS_OK;
+    for (int64_t w0 = 0; st == HS_OK && w0 < nends; w0 += B) {
+        int nb = (int)(nends - w0 < B ? nends - w0 : B);
+        for (int n = 0; n < N; n++)
+            for (int b = 0; b < nb; b++) {
+                int64_t e = ends[w0 + b];
+                const float *vals = d->v + (int64_t)n * d->M;
+                float *bb = buf + ((int64_t)n * B + b) * span;
+                for (int tau = 0; tau < W; tau++) {
+                    int64_t ti = e - W + tau;
+                    bb[tau] = ti < 0 ? pad : vals[ti]; /* e <= M: never a value at or after e */
+                }
+            }
+        for (int s = 0; st == HS_OK && s < steps; s += K) {
+            for (int n = 0; n < N; n++)
+                for (int b = 0; b < nb; b++) {
+                    int64_t e = ends[w0 + b];
+                    const float *bb = buf + ((int64_t)n * B + b) * span + s;
+                    for (int tau = 0; tau < W; tau++) {
+                        float *f = x + (((int64_t)n * W + tau) * nb + b) * F;
+                        f[0] = bb[tau]; /* actual, padding, or an earlier forecast */
+                        hs_lstm_calendar(d, e - W + s + tau, f);
+                    }
+                }
+            st = be->forward(m, x, nb);
+            const float *y = hs_lstm_output(m);
+            for (int n = 0; st == HS_OK && n < N; n++)
+                for (int b = 0; b < nb; b++)
+                    for (int k = 0; k < K && s + k < steps; k++) {
+                        float v = y[((int64_t)n * nb + b) * K + k];
+                        buf[((int64_t)n * B + b) * span + W + s + k] = v;
+                        out[((int64_t)n * nends + w0 + b) * steps + s + k] = v;
+                    }
+        }
+    }
+    free(buf);
+    free(x);
+    return st;
+}
