@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake pkg-config
   libcsv-dev libcjson-dev libcriterion-dev libopenblas-dev liblbfgs-dev
   libplplot-dev plplot-driver-cairo libcurl4-openssl-dev libarchive-dev
-  python3
+  python3 python3-venv
 )
 
 missing=()

@@ -10,4 +10,14 @@ WERROR=OFF
 if [ "${CI:-}" = "true" ]; then WERROR=ON; fi
 cmake -S . -B "$BUILD" -DHS_CUDA="${HS_CUDA:-AUTO}" -DHS_WERROR="$WERROR" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
+# a small Python environment for the tests that check files with their reference readers
+# (the safetensors package); made once per build folder from PyPI
+PYENV="$BUILD/.pyenv"
+if [ ! -x "$PYENV/bin/python" ] || ! "$PYENV/bin/python" -c 'import safetensors, numpy' 2>/dev/null; then
+  python3 -m venv "$PYENV" && "$PYENV/bin/pip" install -q safetensors numpy \
+    || echo "test.sh: could not install safetensors from PyPI; those checks will skip" >&2
+fi
+if "$PYENV/bin/python" -c 'import safetensors, numpy' 2>/dev/null; then
+  export HS_TEST_PYTHON="$PWD/$PYENV/bin/python"
+fi
 ctest --test-dir "$BUILD" --output-on-failure "$@"

@@ -1,0 +1,128 @@
+/* test_lstm_stage.c: `hyscale forecast lstm` end to end on a small series: the files, the
+ * metrics' two scoring modes, the 8-step matrix, the weights read back by the Python
+ * safetensors package, predictions that never look past their window, and bad input. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hs_test.h"
+#include "hyscale/lstm.h"
+#include "hyscale/manifest.h"
+
+/* A minute series with a daily-ish rhythm: ds,y. */
+static char *write_series(const char *dir, int n)
+{
+    char *p = malloc(strlen(dir) + 16);
+    sprintf(p, "%s/s.csv", dir);
+    FILE *f = fopen(p, "w");
+    fputs("ds,y\n", f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "2020-01-01 %02d:%02d:00,%.3f\n", i / 60, i % 60, 100 + 40 * sin(2 * M_PI * i / 120.0) + (i % 7));
+    fclose(f);
+    return p;
+}
+
+Test(lstm_stage, files_metrics_and_weights, .timeout = 120)
+{
+    char *dir = hs_test_tmpdir("lstage");
+    char *in = write_series(dir, 600), out[512];
+    snprintf(out, sizeof out, "%s/out", dir);
+    char *err;
+    int rc = hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", out, "--holdout", "60", "--horizon", "30",
+                         "--hidden", "8", "--window", "20", "--epochs", "3", "--batch", "32", "--quiet", NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    free(err);
+    const char *files[] = {"lstm_full.csv", "lstm_recursive.csv", "lstm_next.csv", "lstm_forecast8.csv",
+                           "lstm_metrics.json", "lstm.safetensors", "lstm.png", "lstm_loss.png", "manifest.json"};
+    for (int i = 0; i < 9; i++) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/%s", out, files[i]);
+        size_t len = 0;
+        char *t = hs_test_read_file(p, &len);
+        cr_assert(t && len > 0, "missing %s", files[i]);
+        free(t);
+    }
+    char p[700];
+    snprintf(p, sizeof p, "%s/lstm_metrics.json", out);
+    cJSON *j;
+    cr_assert_eq(hs_json_read(p, &j), HS_OK);
+    const char *modes[2] = {"one_step", "recursive"};
+    for (int k = 0; k < 2; k++) {
+        cJSON *o = cJSON_GetObjectItem(j, modes[k]);
+        cr_assert(cJSON_IsObject(o), "metrics lack %s", modes[k]);
+        cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "mae")) && cJSON_IsNumber(cJSON_GetObjectItem(o, "rmse")));
+    }
+    cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(j, "train_seconds")));
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "loss_curve"), "train")),
+                 cJSON_GetObjectItem(j, "epochs")->valueint);
+    cJSON_Delete(j);
+    /* lstm_forecast8.csv: a row per minute, 8 forecasts each */
+    snprintf(p, sizeof p, "%s/lstm_forecast8.csv", out);
+    char *t = hs_test_read_file(p, NULL);
+    int lines = 0;
+    for (char *c = t; *c; c++)
+        lines += *c == '\n';
+    cr_assert_eq(lines, 601);
+    cr_assert(!strncmp(t, "minute,f1,f2,f3,f4,f5,f6,f7,f8\n", 31));
+    free(t);
+    /* the weights, read by the Python safetensors package when the test environment has it */
+    const char *py = getenv("HS_TEST_PYTHON");
+    if (!py || !*py) {
+        fprintf(stderr, "SKIP: HS_TEST_PYTHON unset (scripts/test.sh sets it): safetensors not checked with Python\n");
+        return;
+    }
+    char expect[700], cmd[2400];
+    snprintf(expect, sizeof expect, "%s/expect.json", dir);
+    hs_test_write_file(expect, "{\"tensors\": {\"lstm.weight_ih_l0\": {\"shape\": [32, 1]}, "
+                               "\"lstm.weight_hh_l0\": {\"shape\": [32, 8]}, \"lstm.bias_ih_l0\": {\"shape\": [32]}, "
+                               "\"lstm.bias_hh_l0\": {\"shape\": [32]}, \"head.weight\": {\"shape\": [1, 8]}, "
+                               "\"head.bias\": {\"shape\": [1]}}, \"metadata_keys\": [\"format\", \"config\", "
+                               "\"norm_mean\", \"norm_std\", \"scale\"]}");
+    snprintf(cmd, sizeof cmd, "%s %s/tests/check_safetensors.py %s/lstm.safetensors %s", py, HS_SOURCE_DIR, out,
+             expect);
+    cr_assert_eq(system(cmd), 0, "the Python safetensors package rejected lstm.safetensors");
+}
+
+/* Predictions made at the end of minute t must not change when later values change. */
+Test(lstm_stage, forecasts_never_read_the_future)
+{
+    enum { M = 200, W = 12 };
+    static float v[M], v2[M];
+    for (int i = 0; i < M; i++)
+        v[i] = v2[i] = (float)sin(i * 0.3);
+    hs_lstm_config c = {1, 2, 6, 5, W, 1, 64};
+    hs_lstm *m;
+    cr_assert_eq(hs_lstm_init(&c, 4, &m), HS_OK);
+    hs_lstm_data d = {1, M, 1577836800, 60, v, 1}, d2 = {1, M, 1577836800, 60, v2, 1};
+    int64_t ends[3] = {5, 100, 150};
+    float a[3 * 8], b[3 * 8];
+    cr_assert_eq(hs_lstm_predict(m, &d, ends, 3, 8, 0.0f, a), HS_OK);
+    for (int i = 150; i < M; i++)
+        v2[i] = 1e3f; /* the future of every end */
+    cr_assert_eq(hs_lstm_predict(m, &d2, ends, 3, 8, 0.0f, b), HS_OK);
+    cr_assert_eq(memcmp(a, b, sizeof a), 0, "a forecast changed when values after its end changed");
+    hs_lstm_free(m);
+}
+
+Test(lstm_stage, bad_input)
+{
+    char *dir = hs_test_tmpdir("lbad");
+    char *in = write_series(dir, 100), out[512];
+    snprintf(out, sizeof out, "%s/out", dir);
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", out, "--holdout", "50", NULL), 1);
+    cr_assert(strstr(err, "window"), "%s", err);
+    cr_assert_eq(hs_test_count_entries(out), -1);
+    free(err);
+    char p[512];
+    snprintf(p, sizeof p, "%s/nan.csv", dir);
+    hs_test_write_file(p, "minute,timestamp,invocations,clipped,log1p\n0,2020-01-01 00:00:00,1,1,nan\n"
+                          "1,2020-01-01 00:01:00,1,1,0.69\n");
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", p, "--out", out, NULL), 1);
+    free(err);
+    cr_assert_eq(hs_test_count_entries(out), -1);
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", out, "--layers", "3", NULL), 2);
+    free(err);
+}
