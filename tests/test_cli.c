@@ -30,21 +30,22 @@ Test(cli, help_and_exit_codes)
     free(err);
 }
 
-Test(cli, run_on_the_built_in_trace)
+Test(cli, run_on_the_built_in_trace, .timeout = 300)
 {
     char *dir = hs_test_tmpdir("run");
     char out[512];
     snprintf(out, sizeof out, "%s/run1", dir);
     char *err;
     int rc = hs_test_run(&err, "run", "--days", "2", "--functions", "60", "--top-functions", "10", "--seed", "9",
-                         "--out", out, NULL);
+                         "--lstm-epochs", "2", "--lstm-hidden", "16", "--out", out, NULL);
     cr_assert_eq(rc, 0, "%s", err);
     free(err);
     const char *want[] = {"series.csv", "series.json", "series.png", "functions.safetensors", "functions.csv",
                           "manifest.json", "preprocess.manifest.json", "trace/generate.json", "trace/SYNTHETIC.md",
                           "trace/invocations_per_function_md.anon.d02.csv", "prophet_full.csv", "prophet_next.csv",
-                          "prophet_metrics.json", "prophet_model.json", "prophet.png"};
-    for (int i = 0; i < 15; i++) {
+                          "prophet_metrics.json", "prophet_model.json", "prophet.png", "lstm_full.csv",
+                          "lstm.safetensors", "hybrid_full.csv", "hybrid.png", "forecast_report.md"};
+    for (int i = 0; i < 20; i++) {
         char p[700];
         snprintf(p, sizeof p, "%s/%s", out, want[i]);
         size_t len = 0;
@@ -57,9 +58,9 @@ Test(cli, run_on_the_built_in_trace)
     cJSON *m;
     cr_assert_eq(hs_json_read(p, &m), HS_OK);
     cJSON *stages = cJSON_GetObjectItem(m, "stages");
-    cr_assert_eq(cJSON_GetArraySize(stages), 3);
-    const char *names[3] = {"generate", "preprocess", "forecast prophet"};
-    for (int i = 0; i < 3; i++)
+    cr_assert_eq(cJSON_GetArraySize(stages), 5);
+    const char *names[5] = {"generate", "preprocess", "forecast prophet", "forecast lstm", "forecast hybrid"};
+    for (int i = 0; i < 5; i++)
         cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(stages, i), "stage")->valuestring, names[i]);
     cr_assert(cJSON_IsObject(cJSON_GetObjectItem(m, "device")));
     cr_assert_eq(cJSON_GetObjectItem(m, "seed")->valuedouble, 9);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "hyscale/backend.h"
 #include "hyscale/manifest.h"
+#include "hyscale/hybrid.h"
 #include "hyscale/lstm_stage.h"
 #include "hyscale/prophet_stage.h"
 
@@ -240,14 +241,50 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
     return 0;
 }
 
+static int hs_cmd_forecast_hybrid(int argc, char **argv)
+{
+    const char *dir = NULL;
+    int quiet = 0, report = 0;
+    hs_opt opts[] = {
+        {"out", HS_OPT_STR, &dir, "DIR", "the folder holding the Prophet and LSTM outputs (required)"},
+        {"report", HS_OPT_FLAG, &report, NULL, "also write forecast_report.md"},
+        {"quiet", HS_OPT_FLAG, &quiet, NULL, "no summary"},
+    };
+    hs_cli cli = {"forecast hybrid", "--out DIR [--report]",
+                  "Combines the Prophet and LSTM forecasts found in DIR: their average and a blend weighted on the\n"
+                  "validation span. Writes hybrid_full.csv, hybrid_next.csv, hybrid_weighted_*.csv,\n"
+                  "hybrid_forecast8.csv, hybrid_metrics.json and hybrid.png.",
+                  opts, (int)(sizeof opts / sizeof *opts), {0}, 0};
+    int rc = hs_cli_parse(&cli, argc, argv);
+    if (rc >= 0)
+        return rc;
+    if (!dir) {
+        fprintf(stderr, "hyscale forecast hybrid: --out DIR is required\n");
+        return 2;
+    }
+    cJSON *m = hs_manifest_new("forecast hybrid", argc, argv);
+    cJSON_AddItemToObject(m, "config", hs_cli_config_json(&cli));
+    hs_manifest_set_device(m, HS_DEVICE_CPU);
+    hs_hybrid_result r;
+    hs_status st = hs_hybrid_run(dir, quiet, m, &r);
+    cJSON_Delete(m);
+    if (st == HS_OK && report)
+        st = hs_forecast_report_write(dir);
+    if (st)
+        return hs_cli_fail(st);
+    return 0;
+}
+
 int hs_cmd_forecast(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "hybrid"))
+        return hs_cmd_forecast_hybrid(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "prophet"))
         return hs_cmd_forecast_prophet(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "lstm"))
         return hs_cmd_forecast_lstm(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: hyscale forecast prophet|lstm --input FILE --out DIR [options]   (--help after the model)\n");
+        printf("usage: hyscale forecast prophet|lstm --input FILE --out DIR | hybrid --out DIR   (--help after the model)\n");
         return 0;
     }
     fprintf(stderr, "hyscale forecast: name the model: hyscale forecast prophet|lstm --input FILE --out DIR\n");

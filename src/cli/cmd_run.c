@@ -10,6 +10,8 @@
 #include "hyscale/backend.h"
 #include "hyscale/manifest.h"
 #include "hyscale/preprocess.h"
+#include "hyscale/hybrid.h"
+#include "hyscale/lstm_stage.h"
 #include "hyscale/progress.h"
 #include "hyscale/prophet_stage.h"
 #include "hyscale/synth.h"
@@ -21,6 +23,8 @@ int hs_cmd_run(int argc, char **argv)
     hs_synth_config syn = HS_SYNTH_DEFAULTS;
     hs_preprocess_config pre = HS_PREPROCESS_DEFAULTS;
     int64_t holdout = 1440;
+    hs_lstm_stage_config lc = HS_LSTM_STAGE_DEFAULTS;
+    lc.train.epochs = 10;
     hs_opt opts[] = {
         {"input", HS_OPT_LIST, &inputs, "PATH", "trace files or folders (default: generate the built-in trace)"},
         {"out", HS_OPT_STR, &out, "DIR", "run folder (default outputs/run-<UTC time>)"},
@@ -29,6 +33,8 @@ int hs_cmd_run(int argc, char **argv)
         {"top-functions", HS_OPT_INT, &pre.functions, "N", "per-function series kept (default 100)"},
         {"skip-bad-rows", HS_OPT_FLAG, &pre.skip_bad_rows, NULL, "skip bad rows, counting them by cause"},
         {"holdout", HS_OPT_I64, &holdout, "N", "forecasters: minutes held out and scored (default 1440)"},
+        {"lstm-epochs", HS_OPT_INT, &lc.train.epochs, "E", "LSTM: most epochs (10 in a run; early stopping)"},
+        {"lstm-hidden", HS_OPT_INT, &lc.train.hidden, "H", "LSTM: hidden size (64)"},
         {"seed", HS_OPT_U64, &syn.seed, "S", "random seed (default 1)"},
         {"device", HS_OPT_STR, &device, "auto|cpu|cuda", "device for the heavy stages"},
         {"quiet", HS_OPT_FLAG, &pre.quiet, NULL, "no progress or summaries"},
@@ -36,8 +42,8 @@ int hs_cmd_run(int argc, char **argv)
     hs_cli cli = {"run", "[--input PATH...] [--out DIR] [options]",
                   "Runs every stage that exists, in order, into one run folder: with no --input, first\n"
                   "generates the built-in synthetic trace (14 days x 1000 functions) into DIR/trace/;\n"
-                  "then preprocess into DIR/, then the Prophet forecaster (holdout scored, next day\n"
-                  "forecast). Later stages (LSTM, hybrid, autoscaling) join as they land.",
+                  "then preprocess into DIR/, then the forecasters (Prophet, LSTM, Hybrid; the holdout\n"
+                  "scored, the next day forecast) and forecast_report.md. Autoscaling joins when it lands.",
                   opts, (int)(sizeof opts / sizeof *opts), {0}, 0};
     int rc = hs_cli_parse(&cli, argc, argv);
     if (rc >= 0)
@@ -142,6 +148,48 @@ int hs_cmd_run(int argc, char **argv)
         }
     }
     if (st == HS_OK) {
+        /* forecast: the LSTM on the same series and holdout, then the Hybrid and the report */
+        char series[600];
+        snprintf(series, sizeof series, "%s/series.csv", out);
+        lc.input = series;
+        lc.out_dir = out;
+        lc.holdout = holdout < res.series.n - 2 ? holdout : res.series.n / 5;
+        lc.quiet = pre.quiet;
+        lc.train.quiet = pre.quiet;
+        lc.train.seed = syn.seed;
+        lc.manifest_name = "lstm.manifest.json";
+        cJSON *lm = hs_manifest_new("forecast lstm", argc, argv);
+        hs_manifest_set_device(lm, HS_DEVICE_CPU);
+        hs_lstm_stage_result lr;
+        st = hs_lstm_stage_run(&lc, lm, &lr);
+        cJSON_Delete(lm);
+        if (st == HS_OK) {
+            cJSON *s = cJSON_CreateObject();
+            cJSON_AddStringToObject(s, "stage", "forecast lstm");
+            cJSON_AddStringToObject(s, "manifest", "lstm.manifest.json");
+            cJSON_AddNumberToObject(s, "seconds", lr.train_seconds);
+            cJSON_AddNumberToObject(s, "one_step_mae", lr.one_step_mae);
+            cJSON_AddNumberToObject(s, "recursive_mae", lr.recursive_mae);
+            cJSON_AddItemToArray(stages, s);
+            if (!pre.quiet)
+                printf("forecast lstm: holdout MAE one step %.1f, recursive %.1f (%d epochs, %.1f s)\n",
+                       lr.one_step_mae, lr.recursive_mae, lr.epochs, lr.train_seconds);
+        }
+    }
+    if (st == HS_OK) {
+        cJSON *hm = hs_manifest_new("forecast hybrid", argc, argv);
+        hs_hybrid_result hr;
+        st = hs_hybrid_run(out, pre.quiet, hm, &hr);
+        cJSON_Delete(hm);
+        if (st == HS_OK) {
+            cJSON *s = cJSON_CreateObject();
+            cJSON_AddStringToObject(s, "stage", "forecast hybrid");
+            cJSON_AddNumberToObject(s, "prophet_weight", hr.weight);
+            cJSON_AddItemToArray(stages, s);
+            st = hs_forecast_report_write(out);
+        }
+    }
+    if (st == HS_OK) {
         cJSON_AddNumberToObject(hs_manifest_section(m, "timings"), "total_seconds", hs_time_now() - t0);
         st = hs_json_write_file(out, "manifest.json", m);
     }
@@ -152,7 +200,9 @@ int hs_cmd_run(int argc, char **argv)
     if (!pre.quiet)
         printf("run: done in %.1f s. Outputs in %s/:\n"
                "  series.csv series.json series.png functions.safetensors functions.csv manifest.json\n"
-               "  prophet_full.csv prophet_next.csv prophet_metrics.json prophet_model.json prophet.png%s\n",
+               "  prophet_full.csv prophet_next.csv prophet_metrics.json prophet_model.json prophet.png\n"
+               "  lstm_full.csv lstm_next.csv lstm_metrics.json lstm.safetensors lstm.png\n"
+               "  hybrid_full.csv hybrid_next.csv hybrid_metrics.json hybrid.png forecast_report.md%s\n",
                hs_time_now() - t0, out, inputs.n == 0 ? " trace/" : "");
     return 0;
 }
