@@ -126,3 +126,60 @@ Test(lstm_stage, bad_input)
     cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", out, "--layers", "3", NULL), 2);
     free(err);
 }
+
+/* The weights file alone predicts: --weights gives the training run's forecasts; corrupt and
+ * mismatched files are refused with a message and no output. */
+Test(lstm_stage, weights_file_predicts_and_bad_files_are_refused, .timeout = 120)
+{
+    char *dir = hs_test_tmpdir("lweights");
+    char *in = write_series(dir, 400), a[512], b[512], bad[512], w[600];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(bad, sizeof bad, "%s/bad", dir);
+    snprintf(w, sizeof w, "%s/lstm.safetensors", a);
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", a, "--holdout", "40", "--hidden", "6",
+                             "--window", "15", "--epochs", "2", "--batch", "16", "--calendar", "--quiet", "--no-plot",
+                             NULL),
+                 0, "%s", err);
+    free(err);
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", b, "--holdout", "40", "--weights", w,
+                             "--batch", "16", "--quiet", "--no-plot", NULL),
+                 0, "%s", err);
+    free(err);
+    char pa[700], pb[700];
+    snprintf(pa, sizeof pa, "%s/lstm_full.csv", a);
+    snprintf(pb, sizeof pb, "%s/lstm_full.csv", b);
+    char *ta = hs_test_read_file(pa, NULL), *tb = hs_test_read_file(pb, NULL);
+    cr_assert_str_eq(ta, tb, "predictions from the weights file differ from the training run's");
+    free(ta);
+    free(tb);
+    /* a truncated file */
+    size_t len;
+    char *bytes = hs_test_read_file(w, &len);
+    char cut[600];
+    snprintf(cut, sizeof cut, "%s/cut.safetensors", dir);
+    FILE *f = fopen(cut, "wb");
+    fwrite(bytes, 1, len / 2, f);
+    fclose(f);
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", bad, "--weights", cut, NULL), 1);
+    cr_assert(strstr(err, "cut.safetensors"), "%s", err);
+    free(err);
+    cr_assert_eq(hs_test_count_entries(bad), -1);
+    /* a file of the wrong kind for the input: trained on a ds,y file, given a series.csv */
+    char series[600];
+    snprintf(series, sizeof series, "%s/series.csv", dir);
+    hs_test_write_file(series, "minute,timestamp,invocations,clipped,log1p\n");
+    f = fopen(series, "a");
+    for (int i = 0; i < 400; i++)
+        fprintf(f, "%d,2020-01-01 %02d:%02d:00,5,5,1.79\n", i, i / 60, i % 60);
+    fclose(f);
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", series, "--out", bad, "--weights", w, NULL), 1);
+    cr_assert(strstr(err, "a ds,y series as given"), "%s", err);
+    free(err);
+    cr_assert_eq(hs_test_count_entries(bad), -1);
+    /* not a safetensors file at all */
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", bad, "--weights", in, NULL), 1);
+    free(err);
+    free(bytes);
+}

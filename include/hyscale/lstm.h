@@ -145,4 +145,25 @@ hs_status hs_lstm_predict(hs_lstm *m, const hs_lstm_data *d, const int64_t *ends
 #ifdef __cplusplus
 }
 #endif
+/* ---- weights on disk (lstm_weights.c) ------------------------------------------------------ */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What a weights file carries besides the parameters: how the series was scaled. */
+typedef struct hs_lstm_norm {
+    double mean, std; /* v = (y - mean) / std, y the modelled value */
+    int log_scale;    /* y = log1p(invocations) */
+    int calendar;
+    int64_t step_seconds;
+} hs_lstm_norm;
+
+/* Loads model 0 of a file written by hs_lstm_stage (lstm.safetensors): checks the format, the
+ * configuration in the metadata, every tensor's name and shape. Caller frees *out. */
+hs_status hs_lstm_load(const char *path, int batch, hs_lstm **out, hs_lstm_norm *norm);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

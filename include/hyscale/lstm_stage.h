@@ -34,9 +34,10 @@ typedef struct hs_lstm_stage_config {
     hs_lstm_train_config train;
     int plot, quiet;
     const char *manifest_name;
+    const char *weights; /* predict with this lstm.safetensors instead of training (NULL: train) */
 } hs_lstm_stage_config;
 
-#define HS_LSTM_STAGE_DEFAULTS {NULL, NULL, 0, -1, HS_LSTM_TRAIN_DEFAULTS, 1, 0, NULL}
+#define HS_LSTM_STAGE_DEFAULTS {NULL, NULL, 0, -1, HS_LSTM_TRAIN_DEFAULTS, 1, 0, NULL, NULL}
 
 typedef struct hs_lstm_stage_result {
     int64_t n, n_train, holdout, horizon;

@@ -31,6 +31,24 @@ typedef struct hs_st_tensor {
  * to f. path names the file in messages. */
 hs_status hs_safetensors_write(FILE *f, const char *path, const hs_st_tensor *t, int n, const cJSON *metadata);
 
+/* A safetensors file read whole: its tensors (F32 only) and metadata. */
+typedef struct hs_st_file {
+    int n;
+    char **names;     /* (n) */
+    int *ndim;        /* (n) */
+    int64_t (*shape)[4]; /* (n) */
+    float **data;     /* (n) pointers into one buffer */
+    cJSON *metadata;  /* object of strings (may be empty) */
+    void *buf;
+} hs_st_file;
+
+/* Reads and checks path: the header length and JSON, F32 dtypes, shapes that match the data
+ * offsets, offsets inside the file. Errors name the file and what is wrong. */
+hs_status hs_safetensors_read(const char *path, hs_st_file *out);
+void hs_st_file_free(hs_st_file *f);
+/* The tensor of that name, or -1. */
+int hs_st_find(const hs_st_file *f, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

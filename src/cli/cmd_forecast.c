@@ -189,6 +189,7 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
         {"clip", HS_OPT_DOUBLE, &clip, "C", "gradient-norm clipping (1.0)"},
         {"calendar", HS_OPT_FLAG, &c.train.calendar, NULL, "add sin/cos of minute of day and day of week as inputs"},
         {"seed", HS_OPT_U64, &c.train.seed, "S", "seed of the initialisation and the shuffles (1)"},
+        {"weights", HS_OPT_STR, &c.weights, "FILE", "predict with a saved lstm.safetensors instead of training"},
         {"device", HS_OPT_STR, &device, "cpu|auto", "device (the CPU backend; the CUDA one comes with the GPU issue)"},
         {"no-plot", HS_OPT_FLAG, &no_plot, NULL, "do not write the PNG plots"},
         {"quiet", HS_OPT_FLAG, &c.quiet, NULL, "no progress or summary"},

@@ -131,7 +131,29 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
     res->one_step_mae = res->one_step_rmse = res->recursive_mae = res->recursive_rmse = NAN;
     hs_forecast_input in;
     HS_TRY(hs_forecast_input_read(c->input, &in));
-    int64_t n = in.n, H = c->holdout, W = c->train.window;
+    hs_lstm *m = NULL;
+    hs_lstm_norm wnorm;
+    memset(&wnorm, 0, sizeof wnorm);
+    hs_lstm_train_config tc = c->train;
+    if (c->weights) {
+        hs_status ls = hs_lstm_load(c->weights, c->train.batch, &m, &wnorm);
+        if (ls == HS_OK && wnorm.log_scale != in.log_scale)
+            ls = hs_error_set(HS_ERR_INPUT, "%s: the weights model %s, the input %s is %s", c->weights,
+                              wnorm.log_scale ? "log1p of a series.csv" : "a ds,y series as given", c->input,
+                              in.log_scale ? "a series.csv" : "a ds,y file");
+        if (ls == HS_OK && wnorm.step_seconds != in.step_seconds)
+            ls = hs_error_set(HS_ERR_INPUT, "%s: trained on a %llds step, the input steps %llds", c->weights,
+                              (long long)wnorm.step_seconds, (long long)in.step_seconds);
+        if (ls != HS_OK) {
+            hs_lstm_free(m);
+            hs_forecast_input_free(&in);
+            return ls;
+        }
+        tc.window = hs_lstm_get_config(m)->window;
+        tc.calendar = wnorm.calendar;
+        tc.epochs = 0;
+    }
+    int64_t n = in.n, H = c->holdout, W = tc.window;
     int64_t horizon = c->horizon >= 0 ? c->horizon : (in.step_seconds == 60 ? 1440 : 30);
     int64_t ntr = n - H;
     hs_status st = HS_OK;
@@ -150,7 +172,6 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
     hs_lstm_scale sc = {0, 1, in.log_scale};
     float *v = NULL, *yin = NULL, *one = NULL, *rec = NULL, *next = NULL, *f8 = NULL;
     int64_t *ends = NULL;
-    hs_lstm *m = NULL;
     hs_lstm_history hist;
     memset(&hist, 0, sizeof hist);
     if (st == HS_OK) {
@@ -163,6 +184,10 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
         sc.std = sqrt(s2 / (double)ntr);
         if (!(sc.std > 1e-12))
             sc.std = 1.0; /* a constant training span */
+        if (m) { /* loaded weights carry their own normalisation */
+            sc.mean = wnorm.mean;
+            sc.std = wnorm.std;
+        }
         v = malloc((size_t)n * sizeof *v);
         yin = malloc((size_t)n * sizeof *yin);
         one = malloc((size_t)n * sizeof *one);
@@ -179,11 +204,11 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
             yin[i] = in.clipped ? in.clipped[i] : (float)in.y[i];
         }
     }
-    hs_lstm_data d = {1, n, in.ds[0], in.step_seconds, v, c->train.calendar};
+    hs_lstm_data d = {1, n, in.ds[0], in.step_seconds, v, tc.calendar};
     /* pad before the series start: zero invocations */
     float pad = (float)((0.0 - sc.mean) / sc.std);
-    if (st == HS_OK)
-        st = hs_lstm_train(&c->train, &d, ntr, &m, &hist);
+    if (st == HS_OK && !m)
+        st = hs_lstm_train(&tc, &d, ntr, &m, &hist);
     /* one step ahead from every point (window before it), recursive holdout, next, and F8 */
     if (st == HS_OK) {
         for (int64_t i = 0; i < n; i++)
@@ -266,13 +291,15 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
         }
     }
     if (st == HS_OK)
-        st = hs_lstm_write_weights(os, m, &sc, &in, &c->train);
+        st = hs_lstm_write_weights(os, m, &sc, &in, &tc);
     if (st == HS_OK) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "model", "lstm");
         cJSON_AddStringToObject(j, "device", "cpu");
         cJSON_AddStringToObject(j, "implementation", "hyscale CPU backend (OpenBLAS sgemm, OpenMP over models)");
         cJSON_AddStringToObject(j, "input", c->input);
+        if (c->weights)
+            cJSON_AddStringToObject(j, "weights", c->weights);
         cJSON_AddStringToObject(j, "scale", in.log_scale ? "invocations (model fitted on log1p)" : "as given");
         cJSON_AddNumberToObject(j, "points", (double)n);
         cJSON_AddNumberToObject(j, "train_points", (double)ntr);
