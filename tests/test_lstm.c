@@ -257,3 +257,39 @@ Test(lstm, matches_pytorch)
     hs_lstm_free(m);
     cJSON_Delete(j);
 }
+
+/* --per-function's engine: training N models at once equals N separate trainings (each single
+ * run starting from the batch's stream n), early stopping and best-weight restore included. */
+Test(lstm, training_n_models_equals_n_single_trainings, .timeout = 120)
+{
+    enum { N = 3, M = 400 };
+    static float v[N * M];
+    for (int n = 0; n < N; n++)
+        for (int i = 0; i < M; i++)
+            v[n * M + i] = (float)(sin(i * (0.05 + 0.03 * n)) + 0.1 * ((i * 7 + n) % 5));
+    hs_lstm_train_config tc = HS_LSTM_TRAIN_DEFAULTS;
+    tc.hidden = 6;
+    tc.window = 12;
+    tc.batch = 32;
+    tc.epochs = 6;
+    tc.patience = 2;
+    tc.quiet = 1;
+    hs_lstm_data d = {N, M, 1577836800, 60, v, 1};
+    hs_lstm *all;
+    hs_lstm_history h;
+    cr_assert_eq(hs_lstm_train(&tc, &d, 350, &all, &h), HS_OK, "%s", hs_error_message());
+    hs_lstm_history_free(&h);
+    int64_t P = hs_lstm_param_count(hs_lstm_get_config(all));
+    for (int n = 0; n < N; n++) {
+        hs_lstm_train_config t1 = tc;
+        t1.first_stream = (uint64_t)n;
+        hs_lstm_data d1 = {1, M, 1577836800, 60, v + n * M, 1};
+        hs_lstm *one;
+        cr_assert_eq(hs_lstm_train(&t1, &d1, 350, &one, &h), HS_OK);
+        hs_lstm_history_free(&h);
+        cr_assert_eq(memcmp(hs_lstm_params(one), hs_lstm_params(all) + n * P, (size_t)P * sizeof(float)), 0,
+                     "model %d of the batch differs from its own training", n);
+        hs_lstm_free(one);
+    }
+    hs_lstm_free(all);
+}

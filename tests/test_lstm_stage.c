@@ -183,3 +183,40 @@ Test(lstm_stage, weights_file_predicts_and_bad_files_are_refused, .timeout = 120
     free(err);
     free(bytes);
 }
+
+Test(lstm_stage, per_function_models, .timeout = 120)
+{
+    char *dir = hs_test_tmpdir("lfun");
+    char trace[512], pre[512], out[512], series[600];
+    snprintf(trace, sizeof trace, "%s/trace", dir);
+    snprintf(pre, sizeof pre, "%s/pre", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(series, sizeof series, "%s/series.csv", pre);
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "generate", "--days", "1", "--functions", "30", "--out", trace, "--quiet", NULL), 0);
+    free(err);
+    cr_assert_eq(hs_test_run(&err, "preprocess", "--input", trace, "--out", pre, "--functions", "5", "--no-plot",
+                             "--quiet", NULL),
+                 0, "%s", err);
+    free(err);
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", series, "--out", out, "--per-function", "5",
+                             "--holdout", "120", "--hidden", "4", "--window", "10", "--epochs", "1", "--batch", "64",
+                             "--quiet", NULL),
+                 0, "%s", err);
+    free(err);
+    char p[700];
+    snprintf(p, sizeof p, "%s/lstm_functions.csv", out);
+    char *t = hs_test_read_file(p, NULL);
+    cr_assert(t, "missing lstm_functions.csv");
+    int lines = 0;
+    for (char *c = t; *c; c++)
+        lines += *c == '\n';
+    cr_assert_eq(lines, 6);
+    free(t);
+    snprintf(p, sizeof p, "%s/lstm_functions_metrics.json", out);
+    cJSON *j;
+    cr_assert_eq(hs_json_read(p, &j), HS_OK);
+    cr_assert_eq(cJSON_GetObjectItem(j, "functions")->valueint, 5);
+    cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "one_step"), "mean_mae")));
+    cJSON_Delete(j);
+}

@@ -111,9 +111,10 @@ typedef struct hs_lstm_train_config {
     uint64_t seed;
     int quiet;
     const hs_lstm_backend *backend;
+    uint64_t first_stream; /* model n initialises from random stream first_stream + n */
 } hs_lstm_train_config;
 
-#define HS_LSTM_TRAIN_DEFAULTS {64, 1, 60, 1, 256, 30, 5, 0, 1e-3f, 1.0f, 0.1, 1, 0, NULL}
+#define HS_LSTM_TRAIN_DEFAULTS {64, 1, 60, 1, 256, 30, 5, 0, 1e-3f, 1.0f, 0.1, 1, 0, NULL, 0}
 
 /* The learning curve, per epoch (mean over models). */
 typedef struct hs_lstm_history {

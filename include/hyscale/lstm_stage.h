@@ -48,6 +48,12 @@ typedef struct hs_lstm_stage_result {
 
 hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_lstm_stage_result *res);
 
+/* --per-function N: one model per function for the top N series of the functions.safetensors
+ * beside the input series.csv, all trained at once. Files: lstm_functions.csv (holdout scores
+ * per function), lstm_functions.safetensors (params (N, P)), lstm_functions_metrics.json and
+ * the manifest. res carries the means over the functions. */
+hs_status hs_lstm_functions_run(const hs_lstm_stage_config *c, int nfun, cJSON *manifest, hs_lstm_stage_result *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -171,7 +171,7 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
 {
     hs_lstm_stage_config c = HS_LSTM_STAGE_DEFAULTS;
     const char *device = "auto";
-    int no_plot = 0;
+    int no_plot = 0, per_function = 0;
     double lr = c.train.lr, clip = c.train.clip;
     hs_opt opts[] = {
         {"input", HS_OPT_STR, &c.input, "FILE", "a preprocessed series.csv (log1p modelled) or a ds,y file"},
@@ -190,6 +190,8 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
         {"calendar", HS_OPT_FLAG, &c.train.calendar, NULL, "add sin/cos of minute of day and day of week as inputs"},
         {"seed", HS_OPT_U64, &c.train.seed, "S", "seed of the initialisation and the shuffles (1)"},
         {"weights", HS_OPT_STR, &c.weights, "FILE", "predict with a saved lstm.safetensors instead of training"},
+        {"per-function", HS_OPT_INT, &per_function, "N",
+         "train one model per function for the top N functions beside the series.csv, at once"},
         {"device", HS_OPT_STR, &device, "cpu|auto", "device (the CPU backend; the CUDA one comes with the GPU issue)"},
         {"no-plot", HS_OPT_FLAG, &no_plot, NULL, "do not write the PNG plots"},
         {"quiet", HS_OPT_FLAG, &c.quiet, NULL, "no progress or summary"},
@@ -226,11 +228,16 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
     cJSON_AddNumberToObject(m, "seed", (double)c.train.seed);
     hs_manifest_set_device(m, HS_DEVICE_CPU);
     hs_lstm_stage_result r;
-    hs_status st = hs_lstm_stage_run(&c, m, &r);
+    hs_status st = per_function > 0 ? hs_lstm_functions_run(&c, per_function, m, &r) : hs_lstm_stage_run(&c, m, &r);
     cJSON_Delete(m);
     if (st)
         return hs_cli_fail(st);
-    if (!c.quiet) {
+    if (!c.quiet && per_function > 0) {
+        printf("forecast lstm: %d functions trained at once, %d epochs in %.1f s; holdout mean MAE one step %.4g, "
+               "recursive %.4g\n  outputs      %s/ (lstm_functions.csv, lstm_functions.safetensors, "
+               "lstm_functions_metrics.json)\n",
+               per_function, r.epochs, r.train_seconds, r.one_step_mae, r.recursive_mae, c.out_dir);
+    } else if (!c.quiet) {
         printf("forecast lstm: %lld points (%lld trained on, %lld held out), %d epochs in %.1f s\n", (long long)r.n,
                (long long)r.n_train, (long long)r.holdout, r.epochs, r.train_seconds);
         if (r.holdout > 0)

@@ -96,7 +96,7 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
     const hs_lstm_backend *be = cfg->backend ? cfg->backend : hs_lstm_backend_cpu();
     hs_lstm_config mc = {N, cfg->layers, cfg->hidden, hs_lstm_features(d), W, K, B};
     hs_lstm *m;
-    HS_TRY(hs_lstm_init(&mc, cfg->seed, &m));
+    HS_TRY(hs_lstm_init_streams(&mc, cfg->seed, cfg->first_stream, &m));
     int64_t P = hs_lstm_param_count(&mc), nwin = tr_last - tr_first + 1;
     int F = mc.features;
     float *x = malloc((size_t)N * W * B * F * sizeof *x), *t = malloc((size_t)N * B * K * sizeof *t);
