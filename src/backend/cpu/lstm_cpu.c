@@ -19,6 +19,15 @@ static void hs_gemm(int M, int N, int K, const float *A, int lda, const float *B
                 C, ldc);
 }
 
+/* Built twice, for AVX2+FMA and for the baseline, chosen at load time: the gate loops then use
+ * libmvec's 8-wide expf/tanhf where the CPU has them. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HS_CLONES __attribute__((target_clones("avx2,fma", "default")))
+#else
+#define HS_CLONES
+#endif
+
+HS_CLONES
 static void hs_lstm_forward_model(hs_lstm *m, int64_t n, const float *x, int B)
 {
     const hs_lstm_config *c = &m->cfg;
@@ -67,6 +76,23 @@ static void hs_lstm_forward_model(hs_lstm *m, int64_t n, const float *x, int B)
     hs_gemm(B, K, H, hlast, H, p + m->lay.w_out, H, 1, 1.0f, y, K);
 }
 
+/* With several models, OpenMP runs one per thread: OpenBLAS then keeps to one thread each, so
+ * the two levels do not oversubscribe the cores. Returns the thread count to restore. */
+static int hs_blas_single_begin(int64_t models)
+{
+    if (models <= 1)
+        return 0;
+    int prev = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    return prev;
+}
+
+static void hs_blas_single_end(int prev)
+{
+    if (prev > 0)
+        openblas_set_num_threads(prev);
+}
+
 static hs_status hs_lstm_cpu_forward(hs_lstm *m, const float *x, int B)
 {
     if (B < 1 || B > m->cfg.batch)
@@ -74,12 +100,15 @@ static hs_status hs_lstm_cpu_forward(hs_lstm *m, const float *x, int B)
     m->x = x;
     m->B = B;
     int64_t N = m->cfg.models;
+    int blas = hs_blas_single_begin(N);
 #pragma omp parallel for schedule(dynamic) if (N > 1)
     for (int64_t n = 0; n < N; n++)
         hs_lstm_forward_model(m, n, x, B);
+    hs_blas_single_end(blas);
     return HS_OK;
 }
 
+HS_CLONES
 static void hs_lstm_backward_model(hs_lstm *m, int64_t n, const float *dy_all, int B)
 {
     const hs_lstm_config *c = &m->cfg;
@@ -153,9 +182,11 @@ static hs_status hs_lstm_cpu_backward(hs_lstm *m, const float *dy, int B)
     if (B != m->B || !m->x)
         return hs_error_set(HS_ERR_USAGE, "lstm: backward needs the forward of the same batch first");
     int64_t N = m->cfg.models;
+    int blas = hs_blas_single_begin(N);
 #pragma omp parallel for schedule(dynamic) if (N > 1)
     for (int64_t n = 0; n < N; n++)
         hs_lstm_backward_model(m, n, dy, B);
+    hs_blas_single_end(blas);
     return HS_OK;
 }
 
