@@ -20,7 +20,7 @@
 #      BENCH_CONFIGS  comma-separated H:L:B:N to run a subset (default: the grid above)
 #      BENCH_STEPS, BENCH_REPS, BENCH_WARMUP  override the per-batch plan printed at the start
 #      BENCH_CORETYPE_FIX  auto (default) | 0 (never) | a core name (always, that core)
-#      BENCH_TORCH_INDEX_URL  pip index for torch (e.g. https://download.pytorch.org/whl/cpu)
+#      BENCH_TORCH_INDEX_URL  another pip index for torch (default: the standard one)
 #      HYSCALE_BENCH_LSTM  use this bench_lstm binary instead of building build-lbench/
 # exit codes: 0 success, 1 any failure (install, build, a failed run or validation: the table is
 #             still printed and written first, with the failed side empty).
