@@ -49,8 +49,7 @@ else
     say "installing torch and numpy into $VENV (about 540 MB of torch plus its CUDA wheels)"
     [[ -x $PY ]] || python3 -m venv "$VENV" || die "python3 -m venv $VENV failed"
     PIP_ARGS=()
-    [[ -n ${BENCH_TORCH_INDEX_URL:-} ]] && PIP_ARGS=(--index-url "$BENCH_TORCH_INDEX_URL"
-                                                     --extra-index-url https://pypi.org/simple)
+    [[ -n ${BENCH_TORCH_INDEX_URL:-} ]] && PIP_ARGS=(--extra-index-url "$BENCH_TORCH_INDEX_URL")
     "$PY" -m pip install --quiet ${PIP_ARGS[@]+"${PIP_ARGS[@]}"} torch numpy || die "pip install torch numpy failed"
     imports_torch "$PY" || die "torch still does not import in $VENV"
   fi
