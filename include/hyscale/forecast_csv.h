@@ -34,6 +34,10 @@ hs_status hs_forecast_csv_write(FILE *f, const char *path, const hs_forecast_row
 /* The rows alone, without the header (to append rows of irregular times one run at a time). */
 hs_status hs_forecast_csv_write_rows(FILE *f, const char *path, const hs_forecast_rows *r);
 
+/* Header and n rows at the given times (any spacing): ds (n); y, lower, upper may be NULL. */
+hs_status hs_forecast_csv_write_at(FILE *f, const char *path, const int64_t *ds, const float *y, const float *yhat,
+                                   const float *lower, const float *upper, int64_t n);
+
 #ifdef __cplusplus
 }
 #endif

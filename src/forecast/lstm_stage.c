@@ -117,12 +117,7 @@ static hs_status hs_write_series_rows(hs_outset *os, const char *name, const int
     FILE *f;
     const char *tmp;
     HS_TRY(hs_outset_file(os, name, &f, &tmp));
-    fputs("ds,y,yhat,yhat_lower,yhat_upper\n", f);
-    for (int64_t i = 0; i < n; i++) {
-        hs_forecast_rows one = {ds[i], 1, 1, y ? y + i : NULL, yhat + i, NULL, NULL};
-        HS_TRY(hs_forecast_csv_write_rows(f, tmp, &one));
-    }
-    return HS_OK;
+    return hs_forecast_csv_write_at(f, tmp, ds, y, yhat, NULL, NULL, n);
 }
 
 hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_lstm_stage_result *res)

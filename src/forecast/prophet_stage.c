@@ -62,20 +62,12 @@ static hs_status hs_fc_rows_make(const hs_prophet_forecast *fc, const int64_t *d
     return HS_OK;
 }
 
-/* Rows of a regular grid are written by the forecast CSV writer; its rows are assumed evenly
- * spaced, so irregular inputs (ds,y with gaps) are written row by row here. */
 static hs_status hs_write_rows(hs_outset *os, const char *name, const hs_fc_rows *r)
 {
     FILE *f;
     const char *tmp;
     HS_TRY(hs_outset_file(os, name, &f, &tmp));
-    fputs("ds,y,yhat,yhat_lower,yhat_upper\n", f);
-    for (int64_t i = 0; i < r->n; i++) {
-        hs_forecast_rows one = {r->ds[i], 1, 1, r->y + i, r->yhat + i, r->lo ? r->lo + i : NULL,
-                                r->hi ? r->hi + i : NULL};
-        HS_TRY(hs_forecast_csv_write_rows(f, tmp, &one));
-    }
-    return ferror(f) ? hs_error_set(HS_ERR_IO, "%s: write failed", tmp) : HS_OK;
+    return hs_forecast_csv_write_at(f, tmp, r->ds, r->y, r->yhat, r->lo, r->hi, r->n);
 }
 
 static cJSON *hs_seasonalities_json(const hs_prophet_model *m)

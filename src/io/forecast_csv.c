@@ -35,3 +35,15 @@ hs_status hs_forecast_csv_write_rows(FILE *f, const char *path, const hs_forecas
         return hs_error_set(HS_ERR_IO, "%s: write failed", path);
     return HS_OK;
 }
+
+hs_status hs_forecast_csv_write_at(FILE *f, const char *path, const int64_t *ds, const float *y, const float *yhat,
+                                   const float *lower, const float *upper, int64_t n)
+{
+    fputs("ds,y,yhat,yhat_lower,yhat_upper\n", f);
+    for (int64_t i = 0; i < n; i++) {
+        hs_forecast_rows one = {ds[i], 1, 1, y ? y + i : NULL, yhat + i, lower ? lower + i : NULL,
+                                upper ? upper + i : NULL};
+        HS_TRY(hs_forecast_csv_write_rows(f, path, &one));
+    }
+    return HS_OK;
+}
