@@ -45,14 +45,8 @@ Test(cli, run_on_the_built_in_trace, .timeout = 300)
                           "trace/invocations_per_function_md.anon.d02.csv", "prophet_full.csv", "prophet_next.csv",
                           "prophet_metrics.json", "prophet_model.json", "prophet.png", "lstm_full.csv",
                           "lstm.safetensors", "hybrid_full.csv", "hybrid.png", "forecast_report.md"};
-    for (int i = 0; i < 20; i++) {
-        char p[700];
-        snprintf(p, sizeof p, "%s/%s", out, want[i]);
-        size_t len = 0;
-        char *t = hs_test_read_file(p, &len);
-        cr_assert(t && len > 0, "missing %s", want[i]);
-        free(t);
-    }
+    for (int i = 0; i < 20; i++)
+        cr_assert(hs_test_nonempty(out, want[i]), "missing %s", want[i]);
     char p[700];
     snprintf(p, sizeof p, "%s/manifest.json", out);
     cJSON *m;

@@ -36,14 +36,8 @@ Test(lstm_stage, files_metrics_and_weights, .timeout = 120)
     free(err);
     const char *files[] = {"lstm_full.csv", "lstm_recursive.csv", "lstm_next.csv", "lstm_forecast8.csv",
                            "lstm_metrics.json", "lstm.safetensors", "lstm.png", "lstm_loss.png", "manifest.json"};
-    for (int i = 0; i < 9; i++) {
-        char p[700];
-        snprintf(p, sizeof p, "%s/%s", out, files[i]);
-        size_t len = 0;
-        char *t = hs_test_read_file(p, &len);
-        cr_assert(t && len > 0, "missing %s", files[i]);
-        free(t);
-    }
+    for (int i = 0; i < 9; i++)
+        cr_assert(hs_test_nonempty(out, files[i]), "missing %s", files[i]);
     char p[700];
     snprintf(p, sizeof p, "%s/lstm_metrics.json", out);
     cJSON *j;
@@ -60,11 +54,8 @@ Test(lstm_stage, files_metrics_and_weights, .timeout = 120)
     cJSON_Delete(j);
     /* lstm_forecast8.csv: a row per minute, 8 forecasts each */
     snprintf(p, sizeof p, "%s/lstm_forecast8.csv", out);
+    cr_assert_eq(hs_test_count_lines(p), 601);
     char *t = hs_test_read_file(p, NULL);
-    int lines = 0;
-    for (char *c = t; *c; c++)
-        lines += *c == '\n';
-    cr_assert_eq(lines, 601);
     cr_assert(!strncmp(t, "minute,f1,f2,f3,f4,f5,f6,f7,f8\n", 31));
     free(t);
     /* the weights, read by the Python safetensors package when the test environment has it */
@@ -206,13 +197,7 @@ Test(lstm_stage, per_function_models, .timeout = 120)
     free(err);
     char p[700];
     snprintf(p, sizeof p, "%s/lstm_functions.csv", out);
-    char *t = hs_test_read_file(p, NULL);
-    cr_assert(t, "missing lstm_functions.csv");
-    int lines = 0;
-    for (char *c = t; *c; c++)
-        lines += *c == '\n';
-    cr_assert_eq(lines, 6);
-    free(t);
+    cr_assert_eq(hs_test_count_lines(p), 6, "lstm_functions.csv: a header and a row per function");
     snprintf(p, sizeof p, "%s/lstm_functions_metrics.json", out);
     cJSON *j;
     cr_assert_eq(hs_json_read(p, &j), HS_OK);

@@ -483,14 +483,8 @@ Test(command, series_file_with_holdout)
     free(err);
     const char *files[] = {"prophet_full.csv", "prophet_next.csv", "prophet_metrics.json", "prophet_model.json",
                            "prophet.png", "prophet_components.png", "manifest.json"};
-    for (int i = 0; i < 7; i++) {
-        char p[700];
-        snprintf(p, sizeof p, "%s/%s", out, files[i]);
-        size_t len = 0;
-        char *t = hs_test_read_file(p, &len);
-        cr_assert(t && len > 0, "missing %s", files[i]);
-        free(t);
-    }
+    for (int i = 0; i < 7; i++)
+        cr_assert(hs_test_nonempty(out, files[i]), "missing %s", files[i]);
     char p[700];
     snprintf(p, sizeof p, "%s/prophet_metrics.json", out);
     cJSON *j;
@@ -502,20 +496,12 @@ Test(command, series_file_with_holdout)
     cJSON_Delete(j);
     /* full: every input point; next: the horizon, on the invocation scale */
     snprintf(p, sizeof p, "%s/prophet_full.csv", out);
+    cr_assert_eq(hs_test_count_lines(p), 1 + 3 * 1440);
     char *t = hs_test_read_file(p, NULL);
-    int lines = 0;
-    for (char *c = t; *c; c++)
-        lines += *c == '\n';
-    cr_assert_eq(lines, 1 + 3 * 1440);
     cr_assert(!strncmp(t, "ds,y,yhat,yhat_lower,yhat_upper\n", 32));
     free(t);
     snprintf(p, sizeof p, "%s/prophet_next.csv", out);
-    t = hs_test_read_file(p, NULL);
-    lines = 0;
-    for (char *c = t; *c; c++)
-        lines += *c == '\n';
-    cr_assert_eq(lines, 1 + 120);
-    free(t);
+    cr_assert_eq(hs_test_count_lines(p), 1 + 120);
 }
 
 static void check_bad(const char *content, const char *extra, const char *want, int code)

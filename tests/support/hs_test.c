@@ -170,3 +170,23 @@ int hs_test_count_entries(const char *dir)
     closedir(d);
     return n;
 }
+
+int hs_test_nonempty(const char *dir, const char *name)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    struct stat sb;
+    return stat(p, &sb) == 0 && sb.st_size > 0;
+}
+
+int hs_test_count_lines(const char *path)
+{
+    char *t = hs_test_read_file(path, NULL);
+    if (!t)
+        return -1;
+    int n = 0;
+    for (char *c = t; *c; c++)
+        n += *c == '\n';
+    free(t);
+    return n;
+}

@@ -37,6 +37,12 @@ int hs_test_write_file(const char *path, const char *text);
 /* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
 char *hs_test_read_file(const char *path, size_t *len);
 
+/* 1 when dir/name exists and is not empty. */
+int hs_test_nonempty(const char *dir, const char *name);
+
+/* Lines (newline characters) in a file, -1 when it cannot be read. */
+int hs_test_count_lines(const char *path);
+
 /* Number of entries in a folder, not counting . and .. (-1 when it does not exist). */
 int hs_test_count_entries(const char *dir);
 
