@@ -64,3 +64,33 @@ Test(cli, run_on_the_built_in_trace, .timeout = 300)
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(m, "synthetic")), "series.json must say the trace is synthetic");
     cJSON_Delete(m);
 }
+
+/* A series too short for the LSTM's window: the run skips the LSTM and the Hybrid, says so
+ * in its manifest, and still forecasts with Prophet and writes the report. */
+Test(cli, run_on_a_short_series_skips_the_lstm)
+{
+    char *dir = hs_test_tmpdir("runshort");
+    char in[512], out[512];
+    snprintf(in, sizeof in, "%s/s.csv", dir);
+    snprintf(out, sizeof out, "%s/run", dir);
+    FILE *f = fopen(in, "w");
+    fputs("minute,invocations\n", f);
+    for (int i = 0; i < 50; i++)
+        fprintf(f, "%d,%d\n", i, 10 + i % 7);
+    fclose(f);
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "run", "--input", in, "--out", out, "--quiet", NULL), 0, "%s", err);
+    cr_assert(strstr(err, "LSTM and Hybrid skipped"), "%s", err);
+    free(err);
+    cr_assert(hs_test_nonempty(out, "prophet_full.csv"));
+    cr_assert(hs_test_nonempty(out, "forecast_report.md"));
+    cr_assert(!hs_test_nonempty(out, "lstm_full.csv"));
+    char p[700];
+    snprintf(p, sizeof p, "%s/manifest.json", out);
+    cJSON *m;
+    cr_assert_eq(hs_json_read(p, &m), HS_OK);
+    cJSON *st = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "stages"), 2);
+    cr_assert_str_eq(cJSON_GetObjectItem(st, "stage")->valuestring, "forecast lstm");
+    cr_assert(cJSON_IsString(cJSON_GetObjectItem(st, "skipped")));
+    cJSON_Delete(m);
+}

@@ -147,13 +147,26 @@ int hs_cmd_run(int argc, char **argv)
                        (long long)pr.holdout, pr.mae, pr.rmse, 1e3 * pr.fit_seconds);
         }
     }
-    if (st == HS_OK) {
+    int64_t lstm_holdout = holdout < res.series.n - 2 ? holdout : res.series.n / 5;
+    int lstm_fits = res.series.n - lstm_holdout >= 2 * (int64_t)lc.train.window + 2;
+    if (st == HS_OK && !lstm_fits) {
+        /* too short for the LSTM's window: the run goes on with what can be done */
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "stage", "forecast lstm");
+        cJSON_AddStringToObject(s, "skipped", "the training span is shorter than two windows");
+        cJSON_AddItemToArray(stages, s);
+        fprintf(stderr, "run: LSTM and Hybrid skipped: %lld points leave %lld to train on, fewer than the %d the "
+                        "%d-point window needs\n",
+                (long long)res.series.n, (long long)(res.series.n - lstm_holdout), 2 * lc.train.window + 2,
+                lc.train.window);
+    }
+    if (st == HS_OK && lstm_fits) {
         /* forecast: the LSTM on the same series and holdout, then the Hybrid and the report */
         char series[600];
         snprintf(series, sizeof series, "%s/series.csv", out);
         lc.input = series;
         lc.out_dir = out;
-        lc.holdout = holdout < res.series.n - 2 ? holdout : res.series.n / 5;
+        lc.holdout = lstm_holdout;
         lc.quiet = pre.quiet;
         lc.train.quiet = pre.quiet;
         lc.train.seed = syn.seed;
@@ -176,7 +189,7 @@ int hs_cmd_run(int argc, char **argv)
                        lr.one_step_mae, lr.recursive_mae, lr.epochs, lr.train_seconds);
         }
     }
-    if (st == HS_OK) {
+    if (st == HS_OK && lstm_fits) {
         cJSON *hm = hs_manifest_new("forecast hybrid", argc, argv);
         hs_hybrid_result hr;
         st = hs_hybrid_run(out, pre.quiet, hm, &hr);
@@ -186,9 +199,10 @@ int hs_cmd_run(int argc, char **argv)
             cJSON_AddStringToObject(s, "stage", "forecast hybrid");
             cJSON_AddNumberToObject(s, "prophet_weight", hr.weight);
             cJSON_AddItemToArray(stages, s);
-            st = hs_forecast_report_write(out);
         }
     }
+    if (st == HS_OK)
+        st = hs_forecast_report_write(out);
     if (st == HS_OK) {
         cJSON_AddNumberToObject(hs_manifest_section(m, "timings"), "total_seconds", hs_time_now() - t0);
         st = hs_json_write_file(out, "manifest.json", m);
