@@ -205,3 +205,33 @@ Test(lstm_stage, per_function_models, .timeout = 120)
     cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "one_step"), "mean_mae")));
     cJSON_Delete(j);
 }
+
+/* The partition of the work depends on the batch, never on the cores: one thread and two give
+ * the same bits. */
+Test(lstm_stage, same_result_on_one_thread_and_two, .timeout = 120)
+{
+    char *dir = hs_test_tmpdir("lthreads");
+    char *in = write_series(dir, 500), a[512], b[512];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    char *err;
+    setenv("OMP_NUM_THREADS", "1", 1);
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", a, "--holdout", "50", "--hidden", "8",
+                             "--window", "12", "--epochs", "2", "--batch", "200", "--quiet", "--no-plot", NULL),
+                 0, "%s", err);
+    free(err);
+    setenv("OMP_NUM_THREADS", "2", 1);
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", b, "--holdout", "50", "--hidden", "8",
+                             "--window", "12", "--epochs", "2", "--batch", "200", "--quiet", "--no-plot", NULL),
+                 0, "%s", err);
+    free(err);
+    unsetenv("OMP_NUM_THREADS");
+    char pa[700], pb[700];
+    snprintf(pa, sizeof pa, "%s/lstm_full.csv", a);
+    snprintf(pb, sizeof pb, "%s/lstm_full.csv", b);
+    char *ta = hs_test_read_file(pa, NULL), *tb = hs_test_read_file(pb, NULL);
+    cr_assert(ta && tb);
+    cr_assert_str_eq(ta, tb, "the thread count changed the result");
+    free(ta);
+    free(tb);
+}

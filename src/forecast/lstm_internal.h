@@ -14,8 +14,10 @@ struct hs_lstm {
     float *gates;            /* (N, L, W, B, 4H) activated gates */
     float *cell, *hid;       /* (N, L, W, B, H) */
     float *y;                /* (N, B, K) */
-    float *dgates;           /* (N, W, B, 4H) backward scratch */
+    float *dgates;           /* (N, L, W, B, 4H) pre-activation gradients, every layer */
     float *dx;               /* (N, W, B, H) gradient into the layer below */
+    /* rows are processed in chunks of HS_LSTM_CHUNK: forward and backward through time run one
+     * OpenMP task per (model, chunk), the weight gradients one per (model, part) */
     float *dh, *dc;          /* (N, B, H) */
     float *zeros;            /* (B, H) the state before the first step */
     const float *x;          /* the last forward's input (N, W, B, F) */

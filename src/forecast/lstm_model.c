@@ -68,7 +68,7 @@ hs_status hs_lstm_init_streams(const hs_lstm_config *c, uint64_t seed, uint64_t 
     m->hid = calloc((size_t)(N * L * W * B * H), sizeof(float));
     m->y = calloc((size_t)(N * B * K), sizeof(float));
     /* backward scratch, per model */
-    m->dgates = calloc((size_t)(N * W * B * 4 * H), sizeof(float));
+    m->dgates = calloc((size_t)(N * L * W * B * 4 * H), sizeof(float));
     m->dx = calloc((size_t)(N * W * B * H), sizeof(float));
     m->dh = calloc((size_t)(N * B * H), sizeof(float));
     m->dc = calloc((size_t)(N * B * H), sizeof(float));

@@ -1,17 +1,23 @@
 /* lstm_cpu.c: the CPU backend of the LSTM (lstm.h), the reference every faster backend is held
- * to. Per model and layer: the input projection of all W steps in one GEMM, one GEMM per step
- * for the recurrence, the gate math from math/lstm_cell.h; backward through time from the kept
- * activations with the same GEMM shapes transposed. OpenMP across the models.
- * The gate loops are `omp simd`, and this file is built with -O3 -ffast-math (CMakeLists.txt)
- * so that expf/tanhf vectorise through glibc's libmvec: the exponentials, not the GEMMs, were
- * most of the time. */
+ * to. The batch is cut into chunks of HS_LSTM_CHUNK rows; forward and backward through time run
+ * as one OpenMP task per (model, chunk), each with single-threaded OpenBLAS GEMMs (per step:
+ * the input projection and the recurrence, (rows, 4H) at a time) and the gate math of
+ * math/lstm_cell.h; the weight gradients then come from GEMMs over all steps and rows at once,
+ * one task per (model, quarter of the 4H gate rows). The partition depends only on the batch,
+ * never on the thread count, so results are the same on any number of cores, and a model of a
+ * batch of N computes exactly what it computes alone.
+ * The gate loops are `omp simd`, built with -O3 -ffast-math (CMakeLists.txt) and cloned for
+ * AVX2 so that expf/tanhf vectorise through glibc's libmvec. */
 #include <cblas.h>
 #include <string.h>
 
 #include "../../forecast/lstm_internal.h"
 #include "hyscale/math/lstm_cell.h"
 
-/* C (M, N) = alpha * A (M, K) * op(B) + beta * C, row-major; tb: B is (N, K) and transposed. */
+#define HS_LSTM_CHUNK 64
+#define HS_LSTM_PARTS 4 /* of the gate rows, for the weight gradients */
+
+/* C (M, N) = A (M, K) * op(B) + beta * C, row-major; tb: B is (N, K) and transposed. */
 static void hs_gemm(int M, int N, int K, const float *A, int lda, const float *Bm, int ldb, int tb, float beta,
                     float *C, int ldc)
 {
@@ -19,19 +25,19 @@ static void hs_gemm(int M, int N, int K, const float *A, int lda, const float *B
                 C, ldc);
 }
 
-/* Built twice, for AVX2+FMA and for the baseline, chosen at load time: the gate loops then use
- * libmvec's 8-wide expf/tanhf where the CPU has them. */
+/* Built twice, for AVX2+FMA and for the baseline, chosen at load time. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define HS_CLONES __attribute__((target_clones("avx2,fma", "default")))
 #else
 #define HS_CLONES
 #endif
 
+/* Forward of rows [b0, b1) of model n. */
 HS_CLONES
-static void hs_lstm_forward_model(hs_lstm *m, int64_t n, const float *x, int B)
+static void hs_lstm_forward_chunk(hs_lstm *m, int64_t n, const float *x, int B, int b0, int b1)
 {
     const hs_lstm_config *c = &m->cfg;
-    int L = c->layers, H = c->hidden, W = c->window, K = c->horizon, F = c->features, G4 = 4 * H;
+    int L = c->layers, H = c->hidden, W = c->window, K = c->horizon, F = c->features, G4 = 4 * H, nb = b1 - b0;
     int64_t Bmax = c->batch;
     const float *p = m->params + n * m->P;
     const float *in = x + (int64_t)n * W * B * F; /* (W, B, F) */
@@ -42,22 +48,18 @@ static void hs_lstm_forward_model(hs_lstm *m, int64_t n, const float *x, int B)
         float *hid = m->hid + ((n * L + l) * W) * Bmax * H;
         const float *w_ih = p + m->lay.w_ih[l], *w_hh = p + m->lay.w_hh[l];
         const float *b_ih = p + m->lay.b_ih[l], *b_hh = p + m->lay.b_hh[l];
-        /* all steps' input projection at once: (W*B, F_l) x (4H, F_l)^T */
-        for (int t = 0; t < W; t++)
-            for (int b = 0; b < B; b++) {
-                float *row = gates + ((int64_t)t * B + b) * G4;
-                for (int j = 0; j < G4; j++)
-                    row[j] = b_ih[j] + b_hh[j];
-            }
-        hs_gemm(W * B, G4, Fl, in, Fl, w_ih, Fl, 1, 1.0f, gates, G4);
         for (int t = 0; t < W; t++) {
-            float *gt = gates + (int64_t)t * B * G4;
-            const float *hprev = t ? hid + (int64_t)(t - 1) * B * H : m->zeros;
-            const float *cprev = t ? cell + (int64_t)(t - 1) * B * H : m->zeros;
+            int64_t r0 = (int64_t)t * B + b0; /* first row of the chunk at step t */
+            float *gt = gates + r0 * G4;
+            for (int b = 0; b < nb; b++)
+                for (int j = 0; j < G4; j++)
+                    gt[(int64_t)b * G4 + j] = b_ih[j] + b_hh[j];
+            hs_gemm(nb, G4, Fl, in + r0 * Fl, Fl, w_ih, Fl, 1, 1.0f, gt, G4);
             if (t)
-                hs_gemm(B, G4, H, hprev, H, w_hh, H, 1, 1.0f, gt, G4);
-            float *ct = cell + (int64_t)t * B * H, *ht = hid + (int64_t)t * B * H;
-            for (int b = 0; b < B; b++) {
+                hs_gemm(nb, G4, H, hid + (r0 - B) * H, H, w_hh, H, 1, 1.0f, gt, G4);
+            const float *cprev = t ? cell + (r0 - B) * H : m->zeros;
+            float *ct = cell + r0 * H, *ht = hid + r0 * H;
+            for (int b = 0; b < nb; b++) {
                 float *g = gt + (int64_t)b * G4;
 #pragma omp simd
                 for (int j = 0; j < H; j++)
@@ -68,84 +70,44 @@ static void hs_lstm_forward_model(hs_lstm *m, int64_t n, const float *x, int B)
         in = hid;
         Fl = H;
     }
-    /* the head on the last step of the top layer: (B, H) x (K, H)^T + b */
-    const float *hlast = in + (int64_t)(W - 1) * B * H;
-    float *y = m->y + n * B * K;
-    for (int b = 0; b < B; b++)
+    /* the head on the last step of the top layer: (rows, H) x (K, H)^T + b */
+    const float *hlast = in + ((int64_t)(W - 1) * B + b0) * H;
+    float *y = m->y + (n * B + b0) * K;
+    for (int b = 0; b < nb; b++)
         memcpy(y + (int64_t)b * K, p + m->lay.b_out, (size_t)K * sizeof *y);
-    hs_gemm(B, K, H, hlast, H, p + m->lay.w_out, H, 1, 1.0f, y, K);
+    hs_gemm(nb, K, H, hlast, H, p + m->lay.w_out, H, 1, 1.0f, y, K);
 }
 
-/* With several models, OpenMP runs one per thread: OpenBLAS then keeps to one thread each, so
- * the two levels do not oversubscribe the cores. Returns the thread count to restore. */
-static int hs_blas_single_begin(int64_t models)
-{
-    if (models <= 1)
-        return 0;
-    int prev = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    return prev;
-}
-
-static void hs_blas_single_end(int prev)
-{
-    if (prev > 0)
-        openblas_set_num_threads(prev);
-}
-
-static hs_status hs_lstm_cpu_forward(hs_lstm *m, const float *x, int B)
-{
-    if (B < 1 || B > m->cfg.batch)
-        return hs_error_set(HS_ERR_USAGE, "lstm: batch %d outside 1..%d", B, m->cfg.batch);
-    m->x = x;
-    m->B = B;
-    int64_t N = m->cfg.models;
-    int blas = hs_blas_single_begin(N);
-#pragma omp parallel for schedule(dynamic) if (N > 1)
-    for (int64_t n = 0; n < N; n++)
-        hs_lstm_forward_model(m, n, x, B);
-    hs_blas_single_end(blas);
-    return HS_OK;
-}
-
+/* Backward through time of rows [b0, b1) of model n: fills the pre-activation gradients of
+ * every layer (m->dgates) for these rows. */
 HS_CLONES
-static void hs_lstm_backward_model(hs_lstm *m, int64_t n, const float *dy_all, int B)
+static void hs_lstm_backward_chunk(hs_lstm *m, int64_t n, const float *dy_all, int B, int b0, int b1)
 {
     const hs_lstm_config *c = &m->cfg;
-    int L = c->layers, H = c->hidden, W = c->window, K = c->horizon, F = c->features, G4 = 4 * H;
+    int L = c->layers, H = c->hidden, W = c->window, K = c->horizon, G4 = 4 * H, nb = b1 - b0;
     int64_t Bmax = c->batch;
     const float *p = m->params + n * m->P;
-    float *g = m->grads + n * m->P;
-    memset(g, 0, (size_t)m->P * sizeof *g);
-    const float *dy = dy_all + n * B * K;
-    float *dG = m->dgates + n * W * Bmax * G4; /* (W, B, 4H) */
-    float *dx = m->dx + n * W * Bmax * H;      /* (W, B, H): gradient into the layer below */
-    float *dh = m->dh + n * Bmax * H, *dc = m->dc + n * Bmax * H;
-    /* head: dW_out = dy^T h_last, db_out = sum dy, and dL/dh_last = dy W_out */
-    const float *htop = m->hid + ((n * L + (L - 1)) * W + (W - 1)) * Bmax * H;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, H, B, 1.0f, dy, K, htop, H, 0.0f, g + m->lay.w_out, H);
-    for (int b = 0; b < B; b++)
-        for (int k = 0; k < K; k++)
-            g[m->lay.b_out + k] += dy[(int64_t)b * K + k];
+    const float *dy = dy_all + (n * B + b0) * K;
+    float *dx = m->dx + n * W * Bmax * H; /* (W, B, H): gradient into the layer below */
+    float *dh = m->dh + (n * Bmax + b0) * H, *dc = m->dc + (n * Bmax + b0) * H;
     for (int l = L - 1; l >= 0; l--) {
         const float *gates = m->gates + ((n * L + l) * W) * Bmax * G4;
         const float *cell = m->cell + ((n * L + l) * W) * Bmax * H;
-        const float *hid = m->hid + ((n * L + l) * W) * Bmax * H;
-        const float *in = l ? m->hid + ((n * L + l - 1) * W) * Bmax * H : m->x + n * W * B * F;
-        int Fl = l ? H : F;
-        const float *w_ih = p + m->lay.w_ih[l], *w_hh = p + m->lay.w_hh[l];
-        memset(dh, 0, (size_t)B * H * sizeof *dh);
-        memset(dc, 0, (size_t)B * H * sizeof *dc);
-        if (l == L - 1) /* the head reads only the last step */
-            hs_gemm(B, H, K, dy, K, p + m->lay.w_out, H, 0, 0.0f, dh, H);
+        float *dG = m->dgates + ((n * L + l) * W) * Bmax * G4;
+        const float *w_hh = p + m->lay.w_hh[l];
+        memset(dc, 0, (size_t)nb * H * sizeof *dc);
+        if (l == L - 1) /* the head reads only the last step: dL/dh = dy W_out */
+            hs_gemm(nb, H, K, dy, K, p + m->lay.w_out, H, 0, 0.0f, dh, H);
+        else
+            memset(dh, 0, (size_t)nb * H * sizeof *dh);
         for (int t = W - 1; t >= 0; t--) {
-            const float *gt = gates + (int64_t)t * B * G4;
-            const float *ct = cell + (int64_t)t * B * H;
-            const float *cprev = t ? cell + (int64_t)(t - 1) * B * H : m->zeros;
-            float *dgt = dG + (int64_t)t * B * G4;
+            int64_t r0 = (int64_t)t * B + b0;
+            const float *gt = gates + r0 * G4, *ct = cell + r0 * H;
+            const float *cprev = t ? cell + (r0 - B) * H : m->zeros;
+            float *dgt = dG + r0 * G4;
             /* the top layer has no gradient from above: read zeros, so the loop has no branch */
-            const float *from_above = l < L - 1 ? dx + (int64_t)t * B * H : m->zeros;
-            for (int b = 0; b < B; b++) {
+            const float *from_above = l < L - 1 ? dx + r0 * H : m->zeros;
+            for (int b = 0; b < nb; b++) {
                 const float *gg = gt + (int64_t)b * G4;
                 float *dgg = dgt + (int64_t)b * G4;
 #pragma omp simd
@@ -156,37 +118,107 @@ static void hs_lstm_backward_model(hs_lstm *m, int64_t n, const float *dy_all, i
                                              dc[e], &dgg[j], &dgg[H + j], &dgg[2 * H + j], &dgg[3 * H + j]);
                 }
             }
-            /* dL/dh_{t-1} through the recurrence: dG_t W_hh */
-            if (t)
-                hs_gemm(B, H, G4, dgt, G4, w_hh, H, 0, 0.0f, dh, H);
+            if (t) /* dL/dh_{t-1} through the recurrence: dG_t W_hh */
+                hs_gemm(nb, H, G4, dgt, G4, w_hh, H, 0, 0.0f, dh, H);
         }
-        /* weight gradients over all steps at once */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G4, Fl, W * B, 1.0f, dG, G4, in, Fl, 0.0f,
-                    g + m->lay.w_ih[l], Fl);
-        if (W > 1)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, G4, H, (W - 1) * B, 1.0f, dG + (int64_t)B * G4, G4,
-                        hid, H, 0.0f, g + m->lay.w_hh[l], H);
-        float *gbi = g + m->lay.b_ih[l], *gbh = g + m->lay.b_hh[l];
-        for (int64_t r = 0; r < (int64_t)W * B; r++)
-            for (int j = 0; j < G4; j++)
-                gbi[j] += dG[r * G4 + j];
-        memcpy(gbh, gbi, (size_t)G4 * sizeof *gbh);
-        /* the gradient into the layer below: dG W_ih, (W*B, 4H) x (4H, H) */
+        /* the gradient into the layer below, these rows at every step: dG W_ih */
         if (l > 0)
-            hs_gemm(W * B, H, G4, dG, G4, w_ih, Fl, 0, 0.0f, dx, H);
+            for (int t = 0; t < W; t++) {
+                int64_t r0 = (int64_t)t * B + b0;
+                hs_gemm(nb, H, G4, dG + r0 * G4, G4, p + m->lay.w_ih[l], H, 0, 0.0f, dx + r0 * H, H);
+            }
     }
+}
+
+/* Weight gradients of model n, gate rows of part `part` (and the head in part 0), from the
+ * pre-activation gradients of all rows and steps. */
+static void hs_lstm_weight_grads(hs_lstm *m, int64_t n, const float *dy_all, int B, int part)
+{
+    const hs_lstm_config *c = &m->cfg;
+    int L = c->layers, H = c->hidden, W = c->window, K = c->horizon, F = c->features, G4 = 4 * H;
+    int64_t Bmax = c->batch;
+    float *g = m->grads + n * m->P;
+    int q0 = (int)((int64_t)G4 * part / HS_LSTM_PARTS), q1 = (int)((int64_t)G4 * (part + 1) / HS_LSTM_PARTS);
+    if (part == 0) {
+        const float *dy = dy_all + n * B * K;
+        const float *htop = m->hid + ((n * L + (L - 1)) * W + (W - 1)) * Bmax * H;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, H, B, 1.0f, dy, K, htop, H, 0.0f, g + m->lay.w_out,
+                    H);
+        for (int k = 0; k < K; k++) {
+            float s = 0;
+            for (int b = 0; b < B; b++)
+                s += dy[(int64_t)b * K + k];
+            g[m->lay.b_out + k] = s;
+        }
+    }
+    if (q1 <= q0)
+        return;
+    for (int l = 0; l < L; l++) {
+        const float *dG = m->dgates + ((n * L + l) * W) * Bmax * G4;
+        const float *hid = m->hid + ((n * L + l) * W) * Bmax * H;
+        const float *in = l ? m->hid + ((n * L + l - 1) * W) * Bmax * H : m->x + n * W * B * F;
+        int Fl = l ? H : F;
+        /* dW_ih[q0:q1] = dG[:, q0:q1]^T X over all steps and rows */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q1 - q0, Fl, W * B, 1.0f, dG + q0, G4, in, Fl, 0.0f,
+                    g + m->lay.w_ih[l] + (int64_t)q0 * Fl, Fl);
+        if (W > 1)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q1 - q0, H, (W - 1) * B, 1.0f,
+                        dG + (int64_t)B * G4 + q0, G4, hid, H, 0.0f, g + m->lay.w_hh[l] + (int64_t)q0 * H, H);
+        else
+            memset(g + m->lay.w_hh[l] + (int64_t)q0 * H, 0, (size_t)(q1 - q0) * H * sizeof *g);
+        float *gbi = g + m->lay.b_ih[l], *gbh = g + m->lay.b_hh[l];
+        for (int j = q0; j < q1; j++)
+            gbi[j] = 0;
+        for (int64_t r = 0; r < (int64_t)W * B; r++)
+            for (int j = q0; j < q1; j++)
+                gbi[j] += dG[r * G4 + j];
+        memcpy(gbh + q0, gbi + q0, (size_t)(q1 - q0) * sizeof *gbh);
+    }
+}
+
+/* OpenMP runs the tasks; OpenBLAS keeps to one thread inside them, so the two levels do not
+ * oversubscribe the cores. Returns the thread count to restore. */
+static int hs_blas_single_begin(void)
+{
+    int prev = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    return prev;
+}
+
+static hs_status hs_lstm_cpu_forward(hs_lstm *m, const float *x, int B)
+{
+    if (B < 1 || B > m->cfg.batch)
+        return hs_error_set(HS_ERR_USAGE, "lstm: batch %d outside 1..%d", B, m->cfg.batch);
+    m->x = x;
+    m->B = B;
+    int64_t N = m->cfg.models, nch = (B + HS_LSTM_CHUNK - 1) / HS_LSTM_CHUNK;
+    int prev = hs_blas_single_begin();
+#pragma omp parallel for schedule(dynamic) if (N * nch > 1)
+    for (int64_t task = 0; task < N * nch; task++) {
+        int ch = (int)(task % nch), b0 = ch * HS_LSTM_CHUNK;
+        int b1 = b0 + HS_LSTM_CHUNK < B ? b0 + HS_LSTM_CHUNK : B;
+        hs_lstm_forward_chunk(m, task / nch, x, B, b0, b1);
+    }
+    openblas_set_num_threads(prev);
+    return HS_OK;
 }
 
 static hs_status hs_lstm_cpu_backward(hs_lstm *m, const float *dy, int B)
 {
     if (B != m->B || !m->x)
         return hs_error_set(HS_ERR_USAGE, "lstm: backward needs the forward of the same batch first");
-    int64_t N = m->cfg.models;
-    int blas = hs_blas_single_begin(N);
-#pragma omp parallel for schedule(dynamic) if (N > 1)
-    for (int64_t n = 0; n < N; n++)
-        hs_lstm_backward_model(m, n, dy, B);
-    hs_blas_single_end(blas);
+    int64_t N = m->cfg.models, nch = (B + HS_LSTM_CHUNK - 1) / HS_LSTM_CHUNK;
+    int prev = hs_blas_single_begin();
+#pragma omp parallel for schedule(dynamic) if (N * nch > 1)
+    for (int64_t task = 0; task < N * nch; task++) {
+        int ch = (int)(task % nch), b0 = ch * HS_LSTM_CHUNK;
+        int b1 = b0 + HS_LSTM_CHUNK < B ? b0 + HS_LSTM_CHUNK : B;
+        hs_lstm_backward_chunk(m, task / nch, dy, B, b0, b1);
+    }
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t task = 0; task < N * HS_LSTM_PARTS; task++)
+        hs_lstm_weight_grads(m, task / HS_LSTM_PARTS, dy, B, (int)(task % HS_LSTM_PARTS));
+    openblas_set_num_threads(prev);
     return HS_OK;
 }
 
