@@ -50,21 +50,9 @@ if ! { [[ -x "$PY" ]] && "$PY" -c 'import pandas' 2>/dev/null; }; then
 fi
 
 # --- 2. hyscale -------------------------------------------------------------------------
-if [[ -n "${HYSCALE_BIN:-}" ]]; then
-  HS=$HYSCALE_BIN
-  BUILD_TYPE="external (HYSCALE_BIN)"
-else
-  say "building hyscale (Release, CPU only) in build-bench/"
-  if ! { cmake -S "$REPO" -B "$REPO/build-bench" -DCMAKE_BUILD_TYPE=Release -DHS_CUDA=OFF &&
-         cmake --build "$REPO/build-bench" -j"$(nproc)" --target hyscale; } >"$WORK/build.log" 2>&1; then
-    tail -n 30 "$WORK/build.log" >&2
-    die "build failed (log: $WORK/build.log)"
-  fi
-  HS="$REPO/build-bench/hyscale"
-  BUILD_TYPE=Release
-fi
-[[ -x "$HS" ]] || die "hyscale binary not executable: $HS"
-HS_VERSION=$("$HS" --version 2>&1 | head -n 1)
+# shellcheck source=lib.sh
+source "$REPO/bench/lib.sh"
+hs_bench_hyscale build-bench
 
 # --- 3. the trace (reused when the parameters match) -------------------------------------
 est_mb=$((DAYS * FUNCS * 3 / 1000))          # ~3 MB a day per 1000 functions

@@ -63,21 +63,9 @@ if ! { [[ -x "$PY" ]] && "$PY" -c "import prophet, sys; sys.exit(prophet.__versi
 fi
 
 # --- 2. hyscale ---------------------------------------------------------------------------
-if [[ -n "${HYSCALE_BIN:-}" ]]; then
-  HS=$HYSCALE_BIN
-  BUILD_TYPE="external (HYSCALE_BIN)"
-else
-  say "building hyscale (Release, CPU only) in build-pbench/"
-  if ! { cmake -S "$REPO" -B "$REPO/build-pbench" -DCMAKE_BUILD_TYPE=Release -DHS_CUDA=OFF &&
-         cmake --build "$REPO/build-pbench" -j"$(nproc)" --target hyscale; } >"$WORK/build.log" 2>&1; then
-    tail -n 30 "$WORK/build.log" >&2
-    die "build failed (log: $WORK/build.log)"
-  fi
-  HS="$REPO/build-pbench/hyscale"
-  BUILD_TYPE=Release
-fi
-[[ -x "$HS" ]] || die "hyscale binary not executable: $HS"
-HS_VERSION=$("$HS" --version 2>&1 | head -n 1 || true)
+# shellcheck source=lib.sh
+source "$REPO/bench/lib.sh"
+hs_bench_hyscale build-pbench
 HS_FLAGS=()
 if "$HS" forecast prophet --help >"$WORK/forecast_help.txt" 2>&1; then
   grep -q -- '--no-plot' "$WORK/forecast_help.txt" && HS_FLAGS+=(--no-plot)

@@ -177,19 +177,10 @@ Test(lstm_stage, weights_file_predicts_and_bad_files_are_refused, .timeout = 120
 
 Test(lstm_stage, per_function_models, .timeout = 120)
 {
-    char *dir = hs_test_tmpdir("lfun");
-    char trace[512], pre[512], out[512], series[600];
-    snprintf(trace, sizeof trace, "%s/trace", dir);
-    snprintf(pre, sizeof pre, "%s/pre", dir);
+    char *dir = hs_test_tmpdir("lfun"), out[512];
     snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(series, sizeof series, "%s/series.csv", pre);
-    char *err;
-    cr_assert_eq(hs_test_run(&err, "generate", "--days", "1", "--functions", "30", "--out", trace, "--quiet", NULL), 0);
-    free(err);
-    cr_assert_eq(hs_test_run(&err, "preprocess", "--input", trace, "--out", pre, "--functions", "5", "--no-plot",
-                             "--quiet", NULL),
-                 0, "%s", err);
-    free(err);
+    char *series = hs_test_make_series(dir, 1, 30, 5), *err;
+    cr_assert(series, "could not make the series");
     cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", series, "--out", out, "--per-function", "5",
                              "--holdout", "120", "--hidden", "4", "--window", "10", "--epochs", "1", "--batch", "64",
                              "--quiet", NULL),

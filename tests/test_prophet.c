@@ -464,19 +464,10 @@ Test(model_file, round_trip_predicts_the_same)
 
 Test(command, series_file_with_holdout)
 {
-    char *dir = hs_test_tmpdir("pcmd");
-    char trace[512], pre[512], out[512], series[600];
-    snprintf(trace, sizeof trace, "%s/trace", dir);
-    snprintf(pre, sizeof pre, "%s/pre", dir);
+    char *dir = hs_test_tmpdir("pcmd"), out[512];
     snprintf(out, sizeof out, "%s/out", dir);
-    snprintf(series, sizeof series, "%s/series.csv", pre);
-    char *err;
-    cr_assert_eq(hs_test_run(&err, "generate", "--days", "3", "--functions", "40", "--out", trace, "--quiet", NULL), 0,
-                 "%s", err);
-    free(err);
-    cr_assert_eq(hs_test_run(&err, "preprocess", "--input", trace, "--out", pre, "--no-plot", "--quiet", NULL), 0, "%s",
-                 err);
-    free(err);
+    char *series = hs_test_make_series(dir, 3, 40, 0), *err;
+    cr_assert(series, "could not make the series");
     cr_assert_eq(hs_test_run(&err, "forecast", "prophet", "--input", series, "--out", out, "--holdout", "360",
                              "--horizon", "120", "--uncertainty-samples", "200", NULL),
                  0, "%s", err);

@@ -190,3 +190,28 @@ int hs_test_count_lines(const char *path)
     free(t);
     return n;
 }
+
+char *hs_test_make_series(const char *dir, int days, int functions, int functions_kept)
+{
+    char trace[4096], pre[4096], d[16], f[16], k[16], *err = NULL;
+    snprintf(trace, sizeof trace, "%s/trace", dir);
+    snprintf(pre, sizeof pre, "%s/pre", dir);
+    snprintf(d, sizeof d, "%d", days);
+    snprintf(f, sizeof f, "%d", functions);
+    snprintf(k, sizeof k, "%d", functions_kept);
+    int rc = hs_test_run(&err, "generate", "--days", d, "--functions", f, "--out", trace, "--quiet", NULL);
+    if (rc == 0) {
+        free(err);
+        rc = hs_test_run(&err, "preprocess", "--input", trace, "--out", pre, "--functions", k, "--no-plot", "--quiet",
+                         NULL);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "hs_test_make_series: %s\n", err ? err : "");
+        free(err);
+        return NULL;
+    }
+    free(err);
+    char *series = malloc(strlen(pre) + 12);
+    sprintf(series, "%s/series.csv", pre);
+    return series;
+}

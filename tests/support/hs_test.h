@@ -37,6 +37,11 @@ int hs_test_write_file(const char *path, const char *text);
 /* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
 char *hs_test_read_file(const char *path, size_t *len);
 
+/* A synthetic trace generated and preprocessed under dir (dir/trace, dir/pre) keeping the top
+ * `functions_kept` per-function series; returns dir/pre/series.csv (malloc'd) or NULL, with
+ * the failing command's stderr on stderr. */
+char *hs_test_make_series(const char *dir, int days, int functions, int functions_kept);
+
 /* 1 when dir/name exists and is not empty. */
 int hs_test_nonempty(const char *dir, const char *name);
 
