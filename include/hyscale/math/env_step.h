@@ -1,0 +1,96 @@
+/* env_step.h: the per-environment math of the autoscaling environment, ENV.md version 1: the
+ * action-to-target maps, the transition and reward, and the observation. Written once, shared by
+ * the CPU loops (src/scale/env.c) and the CUDA kernels, so both step the same way.
+ *
+ *     int32_t target = hs_env_margin_target(fneed1, a, pmax);
+ *     hs_env_out o = hs_env_transition(&p, target, need[t + 1], S, w);
+ *
+ * Instance counts are int32; the scale S is a float. The margin action's target is computed in
+ * integers (headroom in tenths), so that ceil(10 * 1.1) is 11 and not 12 as 10 * 1.1f would give.
+ */
+#ifndef HYSCALE_MATH_ENV_STEP_H
+#define HYSCALE_MATH_ENV_STEP_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "hyscale/math/hd.h"
+
+#define HS_ENV_VERSION 1
+#define HS_ENV_OBS 23    /* observation size */
+#define HS_ENV_ACTIONS 9 /* margin actions; the delta mode uses the first 5 */
+#define HS_ENV_HIST 8    /* need[t-7..t] */
+#define HS_ENV_FC 8      /* fneed[t][1..8] */
+
+typedef struct hs_env_weights {
+    float w_cold, w_idle, w_change;
+} hs_env_weights;
+
+typedef struct hs_env_out {
+    int32_t cold, idle, change;
+    float reward;
+} hs_env_out;
+
+/* Headroom of action a in tenths: m = {-0.3, -0.2, -0.1, 0, 0.1, 0.2, 0.3, 0.5, 1.0}[a]. */
+static inline HS_HD int32_t hs_env_margin_tenths(int a)
+{
+    const int32_t m[HS_ENV_ACTIONS] = {-3, -2, -1, 0, 1, 2, 3, 5, 10};
+    return m[a];
+}
+
+static inline HS_HD int32_t hs_env_clamp(int64_t x, int32_t pmax)
+{
+    return x < 0 ? 0 : x > pmax ? pmax : (int32_t)x;
+}
+
+/* target = clamp(ceil(fneed1 * (1 + m)), 0, P_max), exactly, for fneed1 >= 0. */
+static inline HS_HD int32_t hs_env_margin_target(int32_t fneed1, int a, int32_t pmax)
+{
+    int64_t num = (int64_t)fneed1 * (10 + hs_env_margin_tenths(a)); /* >= 0 */
+    return hs_env_clamp((num + 9) / 10, pmax);
+}
+
+/* Delta mode: target = clamp(p + k * step, 0, P_max) with k = a - 2 in {-2..2}. */
+static inline HS_HD int32_t hs_env_delta_target(int32_t p, int a, int32_t step, int32_t pmax)
+{
+    return hs_env_clamp((int64_t)p + (int64_t)(a - 2) * step, pmax);
+}
+
+/* The transition from minute t to t+1 with n = need[t+1]; updates *p. */
+static inline HS_HD hs_env_out hs_env_transition(int32_t *p, int32_t target, int32_t n, float S, hs_env_weights w)
+{
+    hs_env_out o;
+    int32_t p_new = target;
+    o.cold = n > p_new ? n - p_new : 0;
+    o.idle = p_new > n ? p_new - n : 0;
+    o.change = p_new > *p ? p_new - *p : *p - p_new;
+    o.reward = -(w.w_cold * (float)o.cold + w.w_idle * (float)o.idle + w.w_change * (float)o.change) / S;
+    *p = p_new > n ? p_new : n;
+    return o;
+}
+
+/* The 23-float observation at minute t. need (N) and fneed (N, 8) are one series' rows;
+ * fneed is NULL with no forecaster. cold and idle come from the step that led to t. */
+static inline HS_HD void hs_env_observe(float *obs, const int32_t *need, const int32_t *fneed, int64_t t, int32_t p,
+                                        float S, int32_t cold, int32_t idle)
+{
+    const float two_pi = 6.283185307179586f;
+    float inv = 1.0f / S;
+    obs[0] = (float)p * inv;
+    for (int i = 0; i < HS_ENV_HIST; i++) {
+        int64_t j = t - (HS_ENV_HIST - 1) + i;
+        obs[1 + i] = j >= 0 ? (float)need[j] * inv : 0.0f;
+    }
+    for (int k = 0; k < HS_ENV_FC; k++)
+        obs[1 + HS_ENV_HIST + k] = fneed ? (float)fneed[t * HS_ENV_FC + k] * inv : 0.0f;
+    float day = two_pi * (float)(t % 1440) / 1440.0f;
+    float week = two_pi * (float)((t / 1440) % 7) / 7.0f;
+    obs[17] = sinf(day);
+    obs[18] = cosf(day);
+    obs[19] = sinf(week);
+    obs[20] = cosf(week);
+    obs[21] = (float)cold * inv;
+    obs[22] = (float)idle * inv;
+}
+
+#endif

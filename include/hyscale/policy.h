@@ -1,0 +1,60 @@
+/* policy.h: scaling policies evaluated by one code path: the classic policies of ENV.md, the
+ * hybrid-histogram keep-alive policy (per-function series) and a trained PPO agent. Each sets the
+ * target of every environment at minute t, and the environment's transition does the rest.
+ *
+ *     hs_policy pol = {.kind = HS_POLICY_KEEPALIVE, .keepalive = 10};
+ *     hs_env_metrics m;
+ *     HS_TRY(hs_policy_evaluate(&pol, &series, &cfg, t_start, t_end, &m));
+ *     printf("%s: cold rate %.3f\n", hs_policy_name(&pol), hs_env_metrics_cold_rate(&m));
+ */
+#ifndef HYSCALE_POLICY_H
+#define HYSCALE_POLICY_H
+
+#include <stdint.h>
+
+#include "hyscale/env.h"
+#include "hyscale/ppo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum hs_policy_kind {
+    HS_POLICY_REACTIVE,  /* target = need[t] */
+    HS_POLICY_FORECAST,  /* target = fneed[t][1] */
+    HS_POLICY_MARGIN,    /* target = ceil(fneed[t][1] (1 + m[action])) */
+    HS_POLICY_KEEPALIVE, /* target = max(need[t - keepalive + 1 .. t]) */
+    HS_POLICY_STATIC,    /* target = ceil(S) */
+    HS_POLICY_HISTOGRAM, /* warm[t + 1] ? max(1, need[t]) : 0 */
+    HS_POLICY_PPO        /* the agent's most likely action */
+} hs_policy_kind;
+
+typedef struct hs_policy {
+    hs_policy_kind kind;
+    int action;           /* HS_POLICY_MARGIN: the headroom's action index */
+    int keepalive;        /* HS_POLICY_KEEPALIVE: minutes (10) */
+    const uint8_t *warm;  /* HS_POLICY_HISTOGRAM: (K, N) 1 when an instance is loaded in minute t */
+    hs_ppo *agent;        /* HS_POLICY_PPO (borrowed) */
+    hs_env_action_mode agent_mode; /* HS_POLICY_PPO: the action mode it was trained with */
+} hs_policy;
+
+/* "reactive", "forecast", "forecast+margin", "keepalive-10", "static-p99", "hybrid-histogram",
+ * "ppo" (ENV.md's names). */
+const char *hs_policy_name(const hs_policy *p);
+
+/* Targets (E) of the policy for the environments' current minutes. */
+hs_status hs_policy_targets(const hs_policy *p, const hs_envs *v, int32_t *targets);
+
+/* Replays [t_start, t_end] of every series once with the policy; out sums all of them. */
+hs_status hs_policy_evaluate(const hs_policy *p, const hs_env_series *s, const hs_env_config *cfg, int64_t t_start,
+                             int64_t t_end, hs_env_metrics *out);
+
+/* The forecast+margin policy's headroom: the action whose fixed margin gives the best mean reward
+ * on [t_start, t_end] (the validation span). */
+hs_status hs_policy_best_margin(const hs_env_series *s, const hs_env_config *cfg, int64_t t_start, int64_t t_end,
+                                int *action);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

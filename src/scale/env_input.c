@@ -1,0 +1,186 @@
+/* env_input.c: the environment's demand series and forecast matrices read from the files of the
+ * preprocess and forecast stages (see env_input.h). */
+#include "hyscale/env_input.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../forecast/forecast_rows.h"
+#include "hyscale/safetensors.h"
+#include "hyscale/series.h"
+
+int hs_env_forecaster_valid(const char *name)
+{
+    return name && (!strcmp(name, "none") || !strcmp(name, "prophet") || !strcmp(name, "lstm") ||
+                    !strcmp(name, "hybrid"));
+}
+
+const char *hs_env_forecast_file(const char *forecaster)
+{
+    if (!strcmp(forecaster, "prophet"))
+        return "prophet_full.csv";
+    if (!strcmp(forecaster, "lstm"))
+        return "lstm_forecast8.csv";
+    if (!strcmp(forecaster, "hybrid"))
+        return "hybrid_forecast8.csv";
+    return "";
+}
+
+hs_status hs_env_read_forecast8(const char *path, int64_t n, float *F)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return hs_error_set(HS_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+    char line[1024];
+    hs_status st = HS_OK;
+    int64_t row = 0, lineno = 1;
+    if (!fgets(line, sizeof line, f) || strncmp(line, "minute,f1,f2,f3,f4,f5,f6,f7,f8", 30) != 0)
+        st = hs_error_set(HS_ERR_INPUT, "%s:1: expected the header minute,f1,...,f8", path);
+    while (st == HS_OK && fgets(line, sizeof line, f)) {
+        lineno++;
+        if (row >= n) {
+            st = hs_error_set(HS_ERR_INPUT, "%s:%lld: more rows than the series' %lld minutes", path,
+                              (long long)lineno, (long long)n);
+            break;
+        }
+        char *p = line, *end;
+        long long minute = strtoll(p, &end, 10);
+        if (end == p || *end != ',' || minute != row) {
+            st = hs_error_set(HS_ERR_INPUT, "%s:%lld: field minute: expected %lld", path, (long long)lineno,
+                              (long long)row);
+            break;
+        }
+        p = end + 1;
+        for (int k = 0; k < 8; k++) {
+            double v = strtod(p, &end);
+            if (end == p || !isfinite(v) || (k < 7 ? *end != ',' : (*end != '\n' && *end != '\r' && *end != 0))) {
+                st = hs_error_set(HS_ERR_INPUT, "%s:%lld: field f%d: not a finite number", path, (long long)lineno,
+                                  k + 1);
+                break;
+            }
+            F[row * 8 + k] = (float)v;
+            p = end + 1;
+        }
+        row++;
+    }
+    fclose(f);
+    if (st == HS_OK && row < n)
+        st = hs_error_set(HS_ERR_INPUT, "%s: %lld rows, but the series has %lld minutes: the forecast is shorter "
+                                        "than the series (made from another series?)",
+                          path, (long long)row, (long long)n);
+    return st;
+}
+
+/* Prophet's F: yhat at t + k from the fitted rows then the forecast rows after the data. */
+static hs_status hs_env_prophet_F(const char *dir, const hs_series *s, float *F)
+{
+    char pf_path[4096], pn_path[4096];
+    snprintf(pf_path, sizeof pf_path, "%s/prophet_full.csv", dir);
+    snprintf(pn_path, sizeof pn_path, "%s/prophet_next.csv", dir);
+    hs_fc_table pf, pn;
+    memset(&pf, 0, sizeof pf);
+    memset(&pn, 0, sizeof pn);
+    hs_status st = hs_fc_table_read(pf_path, &pf);
+    if (st == HS_OK)
+        st = hs_fc_table_read(pn_path, &pn);
+    int64_t n = s->n;
+    if (st == HS_OK && (pf.n < n || pf.ds[0] != s->start_unix))
+        st = hs_error_set(HS_ERR_INPUT, "%s: %lld rows from %lld, but the series has %lld minutes from %lld: the "
+                                        "forecast is shorter than the series or made from another one",
+                          pf_path, (long long)pf.n, pf.n ? (long long)pf.ds[0] : 0LL, (long long)n,
+                          (long long)s->start_unix);
+    if (st == HS_OK && pf.n + pn.n < n + 8)
+        st = hs_error_set(HS_ERR_INPUT, "%s: %lld rows after the data; the last minutes need 8", pn_path,
+                          (long long)pn.n);
+    for (int64_t t = 0; st == HS_OK && t < n; t++)
+        for (int k = 0; k < 8; k++) {
+            int64_t j = t + k + 1;
+            double v = j < pf.n ? pf.yhat[j] : pn.yhat[j - pf.n];
+            if (!isfinite(v)) {
+                st = hs_error_set(HS_ERR_INPUT, "%s: row %lld: yhat is empty or not finite",
+                                  j < pf.n ? pf_path : pn_path, (long long)(j < pf.n ? j : j - pf.n) + 2);
+                break;
+            }
+            F[t * 8 + k] = (float)v;
+        }
+    hs_fc_table_free(&pf);
+    hs_fc_table_free(&pn);
+    return st;
+}
+
+/* Every function's series from functions.safetensors, clipped like the aggregate. */
+static hs_status hs_env_functions(const char *dir, float **d, int64_t *k, int64_t *n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/functions.safetensors", dir);
+    hs_st_file sf;
+    HS_TRY(hs_safetensors_read(path, &sf));
+    int i = hs_st_find(&sf, "invocations");
+    hs_status st = HS_OK;
+    if (i < 0 || sf.ndim[i] != 2 || sf.shape[i][0] < 1)
+        st = hs_error_set(HS_ERR_INPUT, "%s: no (functions, minutes) tensor 'invocations'", path);
+    if (st == HS_OK) {
+        *k = sf.shape[i][0];
+        *n = sf.shape[i][1];
+        *d = malloc((size_t)(*k * *n) * sizeof **d);
+        if (!*d)
+            st = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    hs_clip_config cc = HS_CLIP_DEFAULTS;
+    for (int64_t j = 0; st == HS_OK && j < *k; j++)
+        hs_clip_spikes(sf.data[i] + j * *n, *n, &cc, *d + j * *n);
+    hs_st_file_free(&sf);
+    return st;
+}
+
+hs_status hs_env_input_load(const char *series_dir, const char *forecast_dir, const char *forecaster,
+                            hs_env_source src, int64_t holdout, hs_env_series *out, int64_t *start_unix)
+{
+    memset(out, 0, sizeof *out);
+    if (!hs_env_forecaster_valid(forecaster))
+        return hs_error_set(HS_ERR_USAGE, "unknown forecaster '%s' (none, prophet, lstm or hybrid)", forecaster);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/series.csv", series_dir);
+    hs_series s;
+    memset(&s, 0, sizeof s);
+    HS_TRY(hs_series_read_csv(path, &s));
+    *start_unix = s.start_unix;
+    float *d = NULL, *F = NULL;
+    int64_t k = 1, n = s.n;
+    hs_status st = HS_OK;
+    int none = !strcmp(forecaster, "none");
+    if (src == HS_ENV_FUNCTIONS) {
+        if (!none)
+            st = hs_error_set(HS_ERR_USAGE, "--env-series functions: the forecasters write no per-function 8-step "
+                                            "forecasts yet; use --forecast none");
+        if (st == HS_OK)
+            st = hs_env_functions(series_dir, &d, &k, &n);
+    } else {
+        d = malloc((size_t)n * sizeof *d);
+        if (!d)
+            st = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
+        else
+            memcpy(d, s.clipped, (size_t)n * sizeof *d);
+    }
+    if (st == HS_OK && !none) {
+        F = malloc((size_t)(n * 8) * sizeof *F);
+        if (!F)
+            st = hs_error_set(HS_ERR_NOMEM, "forecast: out of memory");
+        else if (!strcmp(forecaster, "prophet"))
+            st = hs_env_prophet_F(forecast_dir, &s, F);
+        else {
+            char fp[4096];
+            snprintf(fp, sizeof fp, "%s/%s", forecast_dir, hs_env_forecast_file(forecaster));
+            st = hs_env_read_forecast8(fp, n, F);
+        }
+    }
+    if (st == HS_OK)
+        st = hs_env_series_init(out, d, F, k, n, holdout, forecaster);
+    free(d);
+    free(F);
+    hs_series_free(&s);
+    return st;
+}
