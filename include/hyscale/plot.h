@@ -70,6 +70,13 @@ hs_status hs_plot_forecast_png(const char *path, const char *title, const double
                                int64_t n_actual, const double *x_fc, const double *yhat, const double *lower,
                                const double *upper, int64_t n_fc);
 
+/* A scatter of n labelled points (x, y), lower being better on both axes, with the Pareto front
+ * (the points no other point dominates) joined by a dashed grey line; points with highlight[i]
+ * (may be NULL) drawn larger in red. */
+hs_status hs_plot_pareto_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                             const double *x, const double *y, const char *const *labels, const int *highlight,
+                             int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,6 @@
 /* cmd_run.c: `hyscale run [--input PATH...] [--out DIR]`: every stage that exists, in order,
- * into one run folder. Today: (generate the built-in trace when no input is given), then
- * preprocess. The run's manifest.json records each stage's configuration and timings. */
+ * into one run folder: (generate the built-in trace when no input is given), preprocess, the
+ * forecasters and their report, PPO agents and the evaluation of every scaling policy. The run's manifest.json records each stage's configuration and timings. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +14,7 @@
 #include "hyscale/lstm_stage.h"
 #include "hyscale/progress.h"
 #include "hyscale/prophet_stage.h"
+#include "hyscale/scale_stage.h"
 #include "hyscale/synth.h"
 
 int hs_cmd_run(int argc, char **argv)
@@ -25,6 +26,8 @@ int hs_cmd_run(int argc, char **argv)
     int64_t holdout = 1440;
     hs_lstm_stage_config lc = HS_LSTM_STAGE_DEFAULTS;
     lc.train.epochs = 10;
+    int64_t ppo_steps = 1000000, ppo_envs = 256;
+    int no_ppo = 0;
     hs_opt opts[] = {
         {"input", HS_OPT_LIST, &inputs, "PATH", "trace files or folders (default: generate the built-in trace)"},
         {"out", HS_OPT_STR, &out, "DIR", "run folder (default outputs/run-<UTC time>)"},
@@ -35,6 +38,9 @@ int hs_cmd_run(int argc, char **argv)
         {"holdout", HS_OPT_I64, &holdout, "N", "forecasters: minutes held out and scored (default 1440)"},
         {"lstm-epochs", HS_OPT_INT, &lc.train.epochs, "E", "LSTM: most epochs (10 in a run; early stopping)"},
         {"lstm-hidden", HS_OPT_INT, &lc.train.hidden, "H", "LSTM: hidden size (64)"},
+        {"ppo-steps", HS_OPT_I64, &ppo_steps, "N", "PPO: environment steps per agent (1,000,000)"},
+        {"ppo-envs", HS_OPT_I64, &ppo_envs, "E", "PPO: environments at once (256)"},
+        {"no-ppo", HS_OPT_FLAG, &no_ppo, NULL, "skip PPO training (the evaluation still runs)"},
         {"seed", HS_OPT_U64, &syn.seed, "S", "random seed (default 1)"},
         {"device", HS_OPT_STR, &device, "auto|cpu|cuda", "device for the heavy stages"},
         {"quiet", HS_OPT_FLAG, &pre.quiet, NULL, "no progress or summaries"},
@@ -43,7 +49,10 @@ int hs_cmd_run(int argc, char **argv)
                   "Runs every stage that exists, in order, into one run folder: with no --input, first\n"
                   "generates the built-in synthetic trace (14 days x 1000 functions) into DIR/trace/;\n"
                   "then preprocess into DIR/, then the forecasters (Prophet, LSTM, Hybrid; the holdout\n"
-                  "scored, the next day forecast) and forecast_report.md. Autoscaling joins when it lands.",
+                  "scored, the next day forecast) and forecast_report.md; then PPO agents trained with the\n"
+                  "Hybrid forecast (Prophet's when the LSTM is skipped) and with none (DIR/ppo_<forecast>/),\n"
+                  "and the evaluation of every scaling policy on the holdout (scaling_eval.csv,\n"
+                  "scaling_report.md, pareto.png).",
                   opts, (int)(sizeof opts / sizeof *opts), {0}, 0};
     int rc = hs_cli_parse(&cli, argc, argv);
     if (rc >= 0)
@@ -203,6 +212,69 @@ int hs_cmd_run(int argc, char **argv)
     }
     if (st == HS_OK)
         st = hs_forecast_report_write(out);
+    /* learning to scale: agents with the best forecast there is and with none, then every policy
+     * replayed on the holdout */
+    const char *agents[2] = {lstm_fits ? "hybrid" : "prophet", "none"};
+    for (int a = 0; st == HS_OK && !no_ppo && a < 2; a++) {
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/ppo_%s", out, agents[a]);
+        hs_train_ppo_config tc = HS_TRAIN_PPO_DEFAULTS;
+        tc.series_dir = out;
+        tc.forecaster = agents[a];
+        tc.out_dir = dir;
+        tc.holdout = lstm_holdout;
+        tc.ppo.total_steps = ppo_steps;
+        tc.ppo.envs = ppo_envs;
+        tc.ppo.seed = syn.seed;
+        tc.ppo.quiet = tc.quiet = pre.quiet;
+        cJSON *tm = hs_manifest_new("train-ppo", argc, argv);
+        hs_manifest_set_device(tm, HS_DEVICE_CPU);
+        hs_train_ppo_result tr;
+        st = hs_train_ppo_run(&tc, tm, &tr);
+        cJSON_Delete(tm);
+        if (st == HS_OK) {
+            cJSON *s = cJSON_CreateObject();
+            cJSON_AddStringToObject(s, "stage", "train-ppo");
+            cJSON_AddStringToObject(s, "forecaster", agents[a]);
+            cJSON_AddStringToObject(s, "folder", dir + strlen(out) + 1);
+            cJSON_AddNumberToObject(s, "seconds", tr.seconds);
+            cJSON_AddNumberToObject(s, "steps_per_second", tr.steps_per_second);
+            cJSON_AddItemToArray(stages, s);
+            if (!pre.quiet)
+                printf("train-ppo (%s forecast): %lld steps in %.1f s (%.0f steps/s), final mean episode reward "
+                       "%.3f\n",
+                       agents[a], (long long)tr.env_steps, tr.seconds, tr.steps_per_second, tr.final_episode_reward);
+        }
+    }
+    if (st == HS_OK) {
+        hs_evaluate_config ec = HS_EVALUATE_DEFAULTS;
+        ec.series_dir = out;
+        ec.out_dir = out;
+        ec.holdout = lstm_holdout;
+        ec.quiet = pre.quiet;
+        cJSON *em = hs_manifest_new("evaluate", argc, argv);
+        hs_manifest_set_device(em, HS_DEVICE_CPU);
+        hs_evaluate_result er;
+        st = hs_evaluate_run(&ec, em, &er);
+        cJSON_Delete(em);
+        if (st == HS_OK) {
+            cJSON *s = cJSON_CreateObject();
+            cJSON_AddStringToObject(s, "stage", "evaluate");
+            cJSON_AddStringToObject(s, "manifest", "evaluate.manifest.json");
+            cJSON_AddNumberToObject(s, "policies", er.n);
+            cJSON_AddNumberToObject(s, "agents_dominated", er.ppo_dominated);
+            cJSON_AddItemToArray(stages, s);
+            if (!pre.quiet) {
+                printf("evaluate: %d policies on the holdout; %d of %d trained agents dominated by a classic "
+                       "policy\n",
+                       er.n, er.ppo_dominated, er.ppo_rows);
+                for (int i = 0; i < er.n; i++)
+                    printf("  %-16s %-8s cold rate %.4f  over-provisioning %.4f%s\n", er.rows[i].policy,
+                           er.rows[i].forecaster, hs_env_metrics_cold_rate(&er.rows[i].m),
+                           hs_env_metrics_overprov(&er.rows[i].m), er.rows[i].dominated ? "" : "  (front)");
+            }
+        }
+    }
     if (st == HS_OK) {
         cJSON_AddNumberToObject(hs_manifest_section(m, "timings"), "total_seconds", hs_time_now() - t0);
         st = hs_json_write_file(out, "manifest.json", m);
@@ -216,7 +288,8 @@ int hs_cmd_run(int argc, char **argv)
                "  series.csv series.json series.png functions.safetensors functions.csv manifest.json\n"
                "  prophet_full.csv prophet_next.csv prophet_metrics.json prophet_model.json prophet.png\n"
                "  lstm_full.csv lstm_next.csv lstm_metrics.json lstm.safetensors lstm.png\n"
-               "  hybrid_full.csv hybrid_next.csv hybrid_metrics.json hybrid.png forecast_report.md%s\n",
+               "  hybrid_full.csv hybrid_next.csv hybrid_metrics.json hybrid.png forecast_report.md\n"
+               "  ppo_*/ppo_policy.safetensors scaling_eval.csv scaling_report.md pareto.png%s\n",
                hs_time_now() - t0, out, inputs.n == 0 ? " trace/" : "");
     return 0;
 }

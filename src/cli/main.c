@@ -14,7 +14,9 @@ static const hs_subcommand hs_subcommands[] = {
     {"preprocess", hs_cmd_preprocess, "trace CSVs -> per-minute series (total and per function), cleaned"},
     {"generate", hs_cmd_generate, "write the built-in synthetic trace (Azure 2019 layout)"},
     {"download", hs_cmd_download, "fetch the Azure Functions 2019 trace and extract chosen days"},
-    {"forecast", hs_cmd_forecast, "forecasters: prophet (Prophet's model in C), lstm"},
+    {"forecast", hs_cmd_forecast, "forecasters: prophet (Prophet's model in C), lstm, hybrid"},
+    {"train-ppo", hs_cmd_train_ppo, "train a PPO autoscaling agent on a series (and a forecast)"},
+    {"evaluate", hs_cmd_evaluate, "replay the holdout with every classic and trained scaling policy"},
     {"run", hs_cmd_run, "every stage that exists, in order, into one run folder"},
 };
 

@@ -628,3 +628,69 @@ hs_status hs_plot_forecast_png(const char *path, const char *title, const double
     free(py);
     return st;
 }
+
+hs_status hs_plot_pareto_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                             const double *x, const double *y, const char *const *labels, const int *highlight,
+                             int n)
+{
+    HS_ASSERT(path && x && y && labels && n > 0);
+    hs_range xr = hs_range_empty(), yr = hs_range_empty();
+    hs_range_add(&xr, NULL, x, n, 0, 0);
+    hs_range_add(&yr, NULL, y, n, 0, 0);
+    xr = hs_range_axis(xr, 0.15);
+    yr = hs_range_axis(yr, 0.10);
+    /* the front: points no other point dominates, joined in order of x */
+    int *front = malloc((size_t)n * sizeof *front);
+    double *fx = malloc((size_t)n * sizeof *fx), *fy = malloc((size_t)n * sizeof *fy);
+    if (!front || !fx || !fy) {
+        free(front);
+        free(fx);
+        free(fy);
+        return hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    int nf = 0;
+    for (int i = 0; i < n; i++) {
+        int dominated = 0;
+        for (int j = 0; j < n && !dominated; j++)
+            dominated = j != i && x[j] <= x[i] && y[j] <= y[i] && (x[j] < x[i] || y[j] < y[i]);
+        if (!dominated && isfinite(x[i]) && isfinite(y[i]))
+            front[nf++] = i;
+    }
+    for (int a = 1; a < nf; a++) /* insertion sort by x */
+        for (int b = a; b > 0 && x[front[b]] < x[front[b - 1]]; b--) {
+            int t = front[b];
+            front[b] = front[b - 1];
+            front[b - 1] = t;
+        }
+    for (int k = 0; k < nf; k++) {
+        fx[k] = x[front[k]];
+        fy[k] = y[front[k]];
+    }
+    hs_plot_session ps;
+    hs_status st = hs_plot_begin(&ps, path);
+    if (st == HS_OK) {
+        hs_plot_page_title(title ? title : "");
+        hs_plot_panel(0.10, 0.96, 0.10, 0.88, xr, yr, 0, 0, xlabel, ylabel, "");
+        plwidth(1.5);
+        plcol0(hs_plot_col(HS_COLOR_GREY));
+        pllsty(2);
+        if (nf > 1)
+            plline(nf, fx, fy);
+        pllsty(1);
+        for (int i = 0; i < n; i++) {
+            if (!(isfinite(x[i]) && isfinite(y[i])))
+                continue;
+            plcol0(hs_plot_col(highlight && highlight[i] ? HS_COLOR_RED : HS_COLOR_BLUE));
+            plschr(0, highlight && highlight[i] ? 3.0 * HS_TEXT_LABEL : 2.0 * HS_TEXT_LABEL);
+            plstring(1, x + i, y + i, "•");
+            plschr(0, HS_TEXT_TICK);
+            plcol0(hs_plot_col(HS_COLOR_BLACK));
+            plptex(x[i] + 0.01 * (xr.hi - xr.lo), y[i] + 0.015 * (yr.hi - yr.lo), 1, 0, 0, labels[i]);
+        }
+        st = hs_plot_end(&ps, path);
+    }
+    free(front);
+    free(fx);
+    free(fy);
+    return st;
+}

@@ -1,0 +1,78 @@
+/* scale_stage.h: the two scaling stages behind `hyscale train-ppo` and `hyscale evaluate`.
+ *
+ *     hs_train_ppo_config c = HS_TRAIN_PPO_DEFAULTS;
+ *     c.series_dir = "out"; c.out_dir = "out/ppo_hybrid"; c.forecaster = "hybrid";
+ *     HS_TRY(hs_train_ppo_run(&c, manifest, &res));  // ppo_policy.safetensors, learning curve
+ *
+ *     hs_evaluate_config e = HS_EVALUATE_DEFAULTS;
+ *     e.series_dir = "out"; e.out_dir = "out";
+ *     HS_TRY(hs_evaluate_run(&e, manifest, &er));     // scaling_eval.csv, report, pareto.png
+ */
+#ifndef HYSCALE_SCALE_STAGE_H
+#define HYSCALE_SCALE_STAGE_H
+
+#include <cjson/cJSON.h>
+
+#include "hyscale/env_input.h"
+#include "hyscale/ppo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hs_train_ppo_config {
+    const char *series_dir;   /* a preprocess output folder (series.csv, functions.safetensors) */
+    const char *forecast_dir; /* where the forecasts are; NULL: series_dir */
+    const char *forecaster;   /* none|prophet|lstm|hybrid */
+    const char *out_dir;
+    hs_env_source source;
+    int64_t holdout;          /* minutes kept out of training (1440) */
+    hs_env_config env;
+    hs_ppo_config ppo;
+    const char *manifest_name; /* "train_ppo.manifest.json" */
+    int plot, quiet;
+} hs_train_ppo_config;
+
+#define HS_TRAIN_PPO_DEFAULTS                                                                                          \
+    {NULL, NULL, "none", NULL, HS_ENV_AGGREGATE, 1440, HS_ENV_CONFIG_DEFAULTS, HS_PPO_CONFIG_DEFAULTS,                  \
+     "train_ppo.manifest.json", 1, 0}
+
+typedef struct hs_train_ppo_result {
+    int64_t env_steps, episode_length;
+    double seconds, steps_per_second;
+    double final_episode_reward; /* mean over the last 10% of updates with episodes */
+} hs_train_ppo_result;
+
+hs_status hs_train_ppo_run(const hs_train_ppo_config *c, cJSON *manifest, hs_train_ppo_result *r);
+
+typedef struct hs_evaluate_config {
+    const char *series_dir;
+    const char *out_dir;      /* policies (ppo_policy.safetensors here and one folder down) and forecasts */
+    hs_env_source source;
+    int64_t holdout;
+    hs_env_config env;
+    const char *manifest_name; /* "evaluate.manifest.json" */
+    int plot, quiet;
+} hs_evaluate_config;
+
+#define HS_EVALUATE_DEFAULTS {NULL, NULL, HS_ENV_AGGREGATE, 1440, HS_ENV_CONFIG_DEFAULTS, "evaluate.manifest.json", 1, 0}
+
+/* One row of scaling_eval.csv. */
+typedef struct hs_eval_row {
+    char policy[32], forecaster[16], source[256];
+    hs_env_metrics m;
+    int dominated; /* 1 when another row is no worse on cold rate and over-provisioning, better on one */
+} hs_eval_row;
+
+typedef struct hs_evaluate_result {
+    int n;
+    hs_eval_row rows[64];
+    int ppo_rows, ppo_dominated; /* trained policies evaluated, and how many of them are dominated */
+} hs_evaluate_result;
+
+hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evaluate_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,366 @@
+/* evaluate_stage.c: `hyscale evaluate`: every classic policy, the hybrid-histogram policy (per
+ * function) and every trained agent found in the output folder replay the holdout span of the
+ * same environment; scaling_eval.csv, scaling_report.md and pareto.png. */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hyscale/hist_policy.h"
+#include "hyscale/manifest.h"
+#include "hyscale/outfiles.h"
+#include "hyscale/plot.h"
+#include "hyscale/policy.h"
+#include "hyscale/progress.h"
+#include "hyscale/scale_stage.h"
+
+static const char *const hs_forecasters[4] = {"none", "prophet", "lstm", "hybrid"};
+
+static int hs_file_exists(const char *dir, const char *name)
+{
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
+        return 0;
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* The folder holding a forecaster's files (out first, then the series folder), or NULL. */
+static const char *hs_forecast_dir(const hs_evaluate_config *c, const char *fc)
+{
+    if (!strcmp(fc, "none"))
+        return c->series_dir;
+    const char *file = hs_env_forecast_file(fc);
+    if (hs_file_exists(c->out_dir, file))
+        return c->out_dir;
+    if (hs_file_exists(c->series_dir, file))
+        return c->series_dir;
+    return NULL;
+}
+
+static hs_status hs_eval_add(hs_evaluate_result *r, const char *policy, const char *fc, const char *source,
+                             const hs_env_metrics *m)
+{
+    if (r->n >= (int)(sizeof r->rows / sizeof *r->rows))
+        return hs_error_set(HS_ERR_INPUT, "evaluate: more than %d policies", (int)(sizeof r->rows / sizeof *r->rows));
+    hs_eval_row *row = &r->rows[r->n++];
+    memset(row, 0, sizeof *row);
+    snprintf(row->policy, sizeof row->policy, "%s", policy);
+    snprintf(row->forecaster, sizeof row->forecaster, "%s", fc);
+    snprintf(row->source, sizeof row->source, "%s", source);
+    row->m = *m;
+    return HS_OK;
+}
+
+/* Policy files: out/ppo_policy.safetensors and out/<folder>/ppo_policy.safetensors, sorted. */
+static int hs_find_policies(const char *out, char paths[][512], int cap)
+{
+    int n = 0;
+    if (hs_file_exists(out, "ppo_policy.safetensors"))
+        snprintf(paths[n++], 512, "ppo_policy.safetensors");
+    DIR *d = opendir(out);
+    if (!d)
+        return n;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < cap) {
+        if (e->d_name[0] == '.')
+            continue;
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", out, e->d_name);
+        if (hs_file_exists(sub, "ppo_policy.safetensors") && strlen(e->d_name) < 400)
+            snprintf(paths[n++], 512, "%s/ppo_policy.safetensors", e->d_name);
+    }
+    closedir(d);
+    for (int a = 1; a < n; a++)
+        for (int b = a; b > 0 && strcmp(paths[b], paths[b - 1]) < 0; b--) {
+            char t[512];
+            memcpy(t, paths[b], 512);
+            memcpy(paths[b], paths[b - 1], 512);
+            memcpy(paths[b - 1], t, 512);
+        }
+    return n;
+}
+
+/* The hybrid-histogram policy on every function's binary activity: warm (K, N). */
+static hs_status hs_eval_histogram(const hs_env_series *s, int64_t t_start, int64_t t_end, uint8_t *warm,
+                                   hs_hist_stats *tot)
+{
+    memset(tot, 0, sizeof *tot);
+    uint8_t *active = malloc((size_t)s->n);
+    if (!active)
+        return hs_error_set(HS_ERR_NOMEM, "evaluate: out of memory");
+    hs_hist_config hc = HS_HIST_DEFAULTS;
+    hs_status st = HS_OK;
+    for (int64_t j = 0; st == HS_OK && j < s->k; j++) {
+        for (int64_t t = 0; t < s->n; t++)
+            active[t] = s->d[j * s->n + t] > 0.0f;
+        memset(warm + j * s->n, 0, (size_t)s->n);
+        hs_hist_stats hs;
+        st = hs_hist_policy_run(&hc, active, s->n, t_start, t_end, warm + j * s->n, &hs);
+        tot->decisions_hist += hs.decisions_hist;
+        tot->decisions_fixed += hs.decisions_fixed;
+        tot->decisions_ts += hs.decisions_ts;
+        tot->idle_times += hs.idle_times;
+        tot->idle_oob += hs.idle_oob;
+    }
+    free(active);
+    return st;
+}
+
+static void hs_mark_dominated(hs_evaluate_result *r)
+{
+    for (int i = 0; i < r->n; i++) {
+        double ci = hs_env_metrics_cold_rate(&r->rows[i].m), oi = hs_env_metrics_overprov(&r->rows[i].m);
+        r->rows[i].dominated = 0;
+        for (int j = 0; j < r->n; j++) {
+            double cj = hs_env_metrics_cold_rate(&r->rows[j].m), oj = hs_env_metrics_overprov(&r->rows[j].m);
+            if (j != i && cj <= ci && oj <= oi && (cj < ci || oj < oi))
+                r->rows[i].dominated = 1;
+        }
+    }
+}
+
+static double hs_mean_reward(const hs_env_metrics *m) { return m->steps ? m->reward / (double)m->steps : 0.0; }
+
+static hs_status hs_write_eval_csv(hs_outset *os, const hs_evaluate_result *r)
+{
+    FILE *f;
+    const char *tmp;
+    HS_TRY(hs_outset_file(os, "scaling_eval.csv", &f, &tmp));
+    fputs("policy,forecaster,cold_starts,cold_rate,idle_minutes,overprov_ratio,scaling_volume,mean_reward,"
+          "env_version,source,dominated\n",
+          f);
+    for (int i = 0; i < r->n; i++) {
+        const hs_eval_row *w = &r->rows[i];
+        fprintf(f, "%s,%s,%lld,%.6f,%lld,%.6f,%lld,%.6f,%d,%s,%d\n", w->policy, w->forecaster, (long long)w->m.cold,
+                hs_env_metrics_cold_rate(&w->m), (long long)w->m.idle, hs_env_metrics_overprov(&w->m),
+                (long long)w->m.change, hs_mean_reward(&w->m), HS_ENV_VERSION, w->source, w->dominated);
+    }
+    return ferror(f) ? hs_error_set(HS_ERR_IO, "%s: write failed", tmp) : HS_OK;
+}
+
+static hs_status hs_write_report(hs_outset *os, const hs_evaluate_config *c, const hs_evaluate_result *r,
+                                 const hs_env_series *s, int64_t t_start, int64_t t_end, int skipped,
+                                 const hs_hist_stats *hs)
+{
+    FILE *f;
+    const char *tmp;
+    HS_TRY(hs_outset_file(os, "scaling_report.md", &f, &tmp));
+    fprintf(f, "# Scaling evaluation\n\n");
+    fprintf(f, "Environment: ENV.md version %d, %s series (%lld series of %lld minutes). Holdout replayed: minutes "
+               "%lld..%lld (%lld transitions per series), deterministic, the agent's most likely action.\n\n",
+            HS_ENV_VERSION, c->source == HS_ENV_FUNCTIONS ? "per-function" : "aggregate", (long long)s->k,
+            (long long)s->n, (long long)t_start, (long long)t_end, (long long)(t_end - t_start));
+    if (s->k == 1)
+        fprintf(f, "Scales from the training span: c = %.4g invocations per instance-minute, S = %.4g instances, "
+                   "P_max = %d.\n\n",
+                s->c[0], (double)s->S[0], s->pmax[0]);
+    fprintf(f, "Reward weights: cold %.3g, idle %.3g, change %.3g. Lower is better for cold-start rate and "
+               "over-provisioning ratio; a policy is dominated when another is no worse on both and better on "
+               "one.\n\n",
+            (double)c->env.w.w_cold, (double)c->env.w.w_idle, (double)c->env.w.w_change);
+    fprintf(f, "| policy | forecaster | cold starts | cold rate | idle minutes | over-provisioning | scaling volume "
+               "| mean reward | Pareto |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+    for (int i = 0; i < r->n; i++) {
+        const hs_eval_row *w = &r->rows[i];
+        fprintf(f, "| %s | %s | %lld | %.4f | %lld | %.4f | %lld | %.5f | %s |\n", w->policy, w->forecaster, (long long)w->m.cold,
+                hs_env_metrics_cold_rate(&w->m), (long long)w->m.idle, hs_env_metrics_overprov(&w->m),
+                (long long)w->m.change, hs_mean_reward(&w->m), w->dominated ? "dominated" : "front");
+    }
+    if (r->ppo_rows)
+        fprintf(f, "\n%d trained agent(s) evaluated; %d of them dominated by another policy.\n", r->ppo_rows,
+                r->ppo_dominated);
+    else
+        fprintf(f, "\nNo trained agent found (ppo_policy.safetensors in the folder or one level down).\n");
+    if (skipped)
+        fprintf(f, "%d policy file(s) skipped: trained on another series kind (see the manifest).\n", skipped);
+    if (c->source == HS_ENV_FUNCTIONS)
+        fprintf(f, "\nhybrid-histogram (Shahrad et al., ATC 2020) on each function's binary activity: %lld idle "
+                   "times seen (%lld beyond the 4-hour range); decisions by histogram %lld, fixed keep-alive %lld, "
+                   "time-series prediction %lld. Its target is max(1, need[t]) while the function is kept warm, "
+                   "else 0.\n",
+                (long long)hs->idle_times, (long long)hs->idle_oob, (long long)hs->decisions_hist,
+                (long long)hs->decisions_fixed, (long long)hs->decisions_ts);
+    return ferror(f) ? hs_error_set(HS_ERR_IO, "%s: write failed", tmp) : HS_OK;
+}
+
+static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
+{
+    const char *tmp;
+    HS_TRY(hs_outset_path(os, "pareto.png", &tmp));
+    double x[64], y[64];
+    int hl[64];
+    char lab[64][64];
+    const char *labels[64];
+    for (int i = 0; i < r->n; i++) {
+        const hs_eval_row *w = &r->rows[i];
+        x[i] = hs_env_metrics_overprov(&w->m);
+        y[i] = hs_env_metrics_cold_rate(&w->m);
+        hl[i] = !strcmp(w->policy, "ppo");
+        if (!strcmp(w->forecaster, "none"))
+            snprintf(lab[i], sizeof lab[i], "%s", w->policy);
+        else
+            snprintf(lab[i], sizeof lab[i], "%s (%s)", w->policy, w->forecaster);
+        labels[i] = lab[i];
+    }
+    return hs_plot_pareto_png(tmp, "Cold starts against idle capacity on the holdout (lower left is better)",
+                              "over-provisioning ratio (idle instance-minutes / needed)",
+                              "cold-start rate (cold starts / needed)", x, y, labels, hl, r->n);
+}
+
+hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evaluate_result *r)
+{
+    memset(r, 0, sizeof *r);
+    HS_ASSERT(c->series_dir && c->out_dir);
+    double t0 = hs_time_now();
+    hs_env_series s[4];
+    int have[4] = {0, 0, 0, 0};
+    memset(s, 0, sizeof s);
+    hs_status st = HS_OK;
+    int64_t start;
+    for (int i = 0; st == HS_OK && i < 4; i++) {
+        const char *dir = hs_forecast_dir(c, hs_forecasters[i]);
+        if (!dir || (c->source == HS_ENV_FUNCTIONS && i > 0))
+            continue;
+        st = hs_env_input_load(c->series_dir, dir, hs_forecasters[i], c->source, c->holdout, &s[i], &start);
+        have[i] = st == HS_OK;
+    }
+    int64_t t_start = 0, t_end = 0, v0 = 0;
+    if (st == HS_OK) {
+        t_start = s[0].n_train;
+        t_end = s[0].n - 1;
+        v0 = s[0].n_train - s[0].n_train / 10;
+        if (t_end <= t_start)
+            st = hs_error_set(HS_ERR_INPUT, "evaluate: a holdout of %lld minutes leaves nothing to replay",
+                              (long long)c->holdout);
+    }
+    hs_env_metrics m;
+    hs_policy base[3] = {{.kind = HS_POLICY_REACTIVE}, {.kind = HS_POLICY_KEEPALIVE, .keepalive = 10},
+                         {.kind = HS_POLICY_STATIC}};
+    for (int i = 0; st == HS_OK && i < 3; i++) {
+        st = hs_policy_evaluate(&base[i], &s[0], &c->env, t_start, t_end, &m);
+        if (st == HS_OK)
+            st = hs_eval_add(r, hs_policy_name(&base[i]), "none", "", &m);
+    }
+    hs_hist_stats hs;
+    memset(&hs, 0, sizeof hs);
+    uint8_t *warm = NULL;
+    if (st == HS_OK && c->source == HS_ENV_FUNCTIONS) {
+        warm = malloc((size_t)(s[0].k * s[0].n));
+        st = warm ? hs_eval_histogram(&s[0], t_start, t_end, warm, &hs)
+                  : hs_error_set(HS_ERR_NOMEM, "evaluate: out of memory");
+        hs_policy hp = {.kind = HS_POLICY_HISTOGRAM, .warm = warm};
+        if (st == HS_OK)
+            st = hs_policy_evaluate(&hp, &s[0], &c->env, t_start, t_end, &m);
+        if (st == HS_OK)
+            st = hs_eval_add(r, hs_policy_name(&hp), "none", "", &m);
+    }
+    for (int i = 1; st == HS_OK && i < 4; i++) {
+        if (!have[i])
+            continue;
+        hs_policy fp = {.kind = HS_POLICY_FORECAST};
+        st = hs_policy_evaluate(&fp, &s[i], &c->env, t_start, t_end, &m);
+        if (st == HS_OK)
+            st = hs_eval_add(r, "forecast", hs_forecasters[i], "", &m);
+        hs_policy mp = {.kind = HS_POLICY_MARGIN};
+        if (st == HS_OK)
+            st = hs_policy_best_margin(&s[i], &c->env, v0, t_start - 1, &mp.action);
+        if (st == HS_OK)
+            st = hs_policy_evaluate(&mp, &s[i], &c->env, t_start, t_end, &m);
+        if (st == HS_OK) {
+            char src[64];
+            snprintf(src, sizeof src, "headroom %+d%%", 10 * hs_env_margin_tenths(mp.action));
+            st = hs_eval_add(r, "forecast+margin", hs_forecasters[i], src, &m);
+        }
+    }
+    char paths[16][512];
+    int np = st == HS_OK ? hs_find_policies(c->out_dir, paths, 16) : 0, skipped = 0;
+    const char *want_src = c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate";
+    for (int i = 0; st == HS_OK && i < np; i++) {
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", c->out_dir, paths[i]);
+        hs_ppo_policy_file pf;
+        st = hs_ppo_policy_read(full, &pf);
+        if (st)
+            break;
+        int fi = -1;
+        for (int k = 0; k < 4; k++)
+            if (!strcmp(pf.forecaster, hs_forecasters[k]))
+                fi = k;
+        if (strcmp(pf.env_series, want_src) != 0) {
+            if (!c->quiet)
+                fprintf(stderr, "evaluate: %s skipped: trained on the %s series, evaluating %s\n", full,
+                        pf.env_series, want_src);
+            skipped++;
+        } else if (fi < 0 || !have[fi]) {
+            st = hs_error_set(HS_ERR_INPUT, "%s: trained with the %s forecast, which is not in %s or %s", full,
+                              pf.forecaster, c->out_dir, c->series_dir);
+        } else {
+            hs_ppo_config pc = HS_PPO_CONFIG_DEFAULTS;
+            pc.hidden = (int)pf.l.hidden;
+            pc.envs = s[fi].k > 2 ? s[fi].k : 2;
+            pc.steps = 8;
+            pc.minibatches = 1;
+            hs_ppo *agent = NULL;
+            st = hs_ppo_create(&agent, &pc, HS_DEVICE_CPU);
+            if (st == HS_OK)
+                st = hs_ppo_set_params(agent, pf.params);
+            hs_policy pp = {.kind = HS_POLICY_PPO, .agent = agent, .agent_mode = pf.mode};
+            if (st == HS_OK)
+                st = hs_policy_evaluate(&pp, &s[fi], &c->env, t_start, t_end, &m);
+            if (st == HS_OK)
+                st = hs_eval_add(r, "ppo", pf.forecaster, paths[i], &m);
+            if (st == HS_OK)
+                r->ppo_rows++;
+            hs_ppo_free(agent);
+        }
+        hs_ppo_policy_file_free(&pf);
+    }
+    hs_mark_dominated(r);
+    for (int i = 0; i < r->n; i++)
+        if (!strcmp(r->rows[i].policy, "ppo") && r->rows[i].dominated)
+            r->ppo_dominated++;
+    hs_outset *os = NULL;
+    if (st == HS_OK)
+        st = hs_outset_open(c->out_dir, &os);
+    if (st == HS_OK)
+        st = hs_write_eval_csv(os, r);
+    if (st == HS_OK)
+        st = hs_write_report(os, c, r, &s[0], t_start, t_end, skipped, &hs);
+    if (st == HS_OK && c->plot)
+        st = hs_plot_eval(os, r);
+    if (st == HS_OK) {
+        cJSON *cf = hs_manifest_section(manifest, "config");
+        cJSON_AddNumberToObject(cf, "env_version", HS_ENV_VERSION);
+        cJSON_AddStringToObject(cf, "env_series", want_src);
+        cJSON_AddNumberToObject(cf, "holdout", (double)c->holdout);
+        cJSON_AddNumberToObject(cf, "t_start", (double)t_start);
+        cJSON_AddNumberToObject(cf, "t_end", (double)t_end);
+        cJSON_AddNumberToObject(cf, "validation_start", (double)v0);
+        cJSON *mt = hs_manifest_section(manifest, "metrics");
+        cJSON *rows = cJSON_AddArrayToObject(mt, "policies");
+        for (int i = 0; i < r->n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "policy", r->rows[i].policy);
+            cJSON_AddStringToObject(o, "forecaster", r->rows[i].forecaster);
+            cJSON_AddNumberToObject(o, "cold_rate", hs_env_metrics_cold_rate(&r->rows[i].m));
+            cJSON_AddNumberToObject(o, "overprov_ratio", hs_env_metrics_overprov(&r->rows[i].m));
+            cJSON_AddNumberToObject(o, "mean_reward", hs_mean_reward(&r->rows[i].m));
+            cJSON_AddBoolToObject(o, "dominated", r->rows[i].dominated);
+            cJSON_AddItemToArray(rows, o);
+        }
+        cJSON_AddNumberToObject(mt, "policy_files_skipped", skipped);
+        cJSON_AddNumberToObject(hs_manifest_section(manifest, "timings"), "total_seconds", hs_time_now() - t0);
+        st = hs_json_write(os, c->manifest_name, manifest);
+    }
+    if (st == HS_OK)
+        st = hs_outset_commit(os);
+    hs_outset_free(os);
+    free(warm);
+    for (int i = 0; i < 4; i++)
+        hs_env_series_free(&s[i]);
+    return st;
+}

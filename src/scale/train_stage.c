@@ -1,0 +1,190 @@
+/* train_stage.c: `hyscale train-ppo`: the environments over the training span of a series (and
+ * a forecaster's F), PPO on them, then the policy file, the learning curve (CSV and plot) and the
+ * manifest, written all together or not at all. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hyscale/manifest.h"
+#include "hyscale/outfiles.h"
+#include "hyscale/plot.h"
+#include "hyscale/progress.h"
+#include "hyscale/scale_stage.h"
+
+static cJSON *hs_train_config_json(const hs_train_ppo_config *c, int64_t L)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "env_version", HS_ENV_VERSION);
+    cJSON_AddStringToObject(j, "forecaster", c->forecaster);
+    cJSON_AddStringToObject(j, "env_series", c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate");
+    cJSON_AddStringToObject(j, "action_mode", c->env.mode == HS_ENV_DELTA ? "delta" : "margin");
+    cJSON_AddNumberToObject(j, "holdout", (double)c->holdout);
+    cJSON_AddNumberToObject(j, "episode_length", (double)L);
+    cJSON_AddNumberToObject(j, "w_cold", c->env.w.w_cold);
+    cJSON_AddNumberToObject(j, "w_idle", c->env.w.w_idle);
+    cJSON_AddNumberToObject(j, "w_change", c->env.w.w_change);
+    cJSON_AddNumberToObject(j, "envs", (double)c->ppo.envs);
+    cJSON_AddNumberToObject(j, "steps", (double)c->ppo.steps);
+    cJSON_AddNumberToObject(j, "total_steps", (double)c->ppo.total_steps);
+    cJSON_AddNumberToObject(j, "epochs", c->ppo.epochs);
+    cJSON_AddNumberToObject(j, "minibatches", c->ppo.minibatches);
+    cJSON_AddNumberToObject(j, "hidden", c->ppo.hidden);
+    cJSON_AddNumberToObject(j, "gamma", c->ppo.gamma);
+    cJSON_AddNumberToObject(j, "gae_lambda", c->ppo.lambda);
+    cJSON_AddNumberToObject(j, "clip", c->ppo.coefs.clip);
+    cJSON_AddNumberToObject(j, "value_coef", c->ppo.coefs.c_value);
+    cJSON_AddNumberToObject(j, "entropy_coef", c->ppo.coefs.c_entropy);
+    cJSON_AddNumberToObject(j, "lr", c->ppo.lr);
+    cJSON_AddNumberToObject(j, "adam_eps", c->ppo.adam_eps);
+    cJSON_AddNumberToObject(j, "max_grad_norm", c->ppo.max_grad_norm);
+    cJSON_AddBoolToObject(j, "anneal_lr", c->ppo.anneal);
+    cJSON_AddNumberToObject(j, "seed", (double)c->ppo.seed);
+    return j;
+}
+
+static hs_status hs_write_curve(hs_outset *os, const hs_ppo_history *h)
+{
+    FILE *f;
+    const char *tmp;
+    HS_TRY(hs_outset_file(os, "ppo_learning_curve.csv", &f, &tmp));
+    fputs("update,env_steps,seconds,episode_reward,cold_rate,idle_ratio,loss,entropy,approx_kl\n", f);
+    for (int64_t u = 0; u < h->n; u++) {
+        fprintf(f, "%lld,%lld,%.3f,", (long long)u + 1, (long long)h->env_steps[u], h->seconds[u]);
+        if (isfinite(h->episode_reward[u]))
+            fprintf(f, "%.6g,%.6g,%.6g,", h->episode_reward[u], h->cold_rate[u], h->idle_ratio[u]);
+        else
+            fputs(",,,", f);
+        fprintf(f, "%.6g,%.6g,%.6g\n", h->loss[u], h->entropy[u], h->approx_kl[u]);
+    }
+    return ferror(f) ? hs_error_set(HS_ERR_IO, "%s: write failed", tmp) : HS_OK;
+}
+
+static hs_status hs_plot_curve(hs_outset *os, const hs_ppo_history *h, const char *forecaster)
+{
+    const char *tmp;
+    HS_TRY(hs_outset_path(os, "ppo_learning_curve.png", &tmp));
+    double *x = malloc((size_t)h->n * sizeof *x), *y = malloc((size_t)h->n * sizeof *y);
+    double *c = malloc((size_t)h->n * sizeof *c), *i = malloc((size_t)h->n * sizeof *i);
+    hs_status st = HS_OK;
+    if (!x || !y || !c || !i)
+        st = hs_error_set(HS_ERR_NOMEM, "ppo: out of memory for the plot");
+    for (int64_t u = 0; st == HS_OK && u < h->n; u++) {
+        x[u] = (double)h->env_steps[u];
+        y[u] = h->episode_reward[u];
+        c[u] = h->cold_rate[u];
+        i[u] = h->idle_ratio[u];
+    }
+    if (st == HS_OK) {
+        char title[128];
+        snprintf(title, sizeof title, "PPO learning curve (forecaster: %s)", forecaster);
+        hs_plot_line r[1] = {{x, y, h->n, "mean episode reward", HS_COLOR_PURPLE}};
+        hs_plot_line m[2] = {{x, c, h->n, "cold-start rate", HS_COLOR_BLUE},
+                             {x, i, h->n, "over-provisioning ratio", HS_COLOR_ORANGE}};
+        hs_plot_panel_spec p[2] = {{"episode reward", "environment steps", "reward", r, 1},
+                                   {"cold starts and idle capacity", "environment steps", "ratio", m, 2}};
+        st = hs_plot_panels_png(tmp, title, p, 2);
+    }
+    free(x);
+    free(y);
+    free(c);
+    free(i);
+    return st;
+}
+
+hs_status hs_train_ppo_run(const hs_train_ppo_config *c, cJSON *manifest, hs_train_ppo_result *r)
+{
+    memset(r, 0, sizeof *r);
+    HS_ASSERT(c->series_dir && c->out_dir && c->forecaster);
+    if (!hs_env_forecaster_valid(c->forecaster))
+        return hs_error_set(HS_ERR_USAGE, "--forecast '%s': unknown forecaster (none, prophet, lstm or hybrid)",
+                            c->forecaster);
+    double t0 = hs_time_now();
+    hs_env_series s;
+    int64_t start;
+    HS_TRY(hs_env_input_load(c->series_dir, c->forecast_dir ? c->forecast_dir : c->series_dir, c->forecaster,
+                             c->source, c->holdout, &s, &start));
+    int64_t L = hs_env_episode_length(&c->env, s.n_train);
+    if (!c->quiet && c->env.episode == 0 && s.n_train < 4 * 1440)
+        fprintf(stderr, "train-ppo: the training span has %lld minutes (under 4 days): episodes of %lld minutes "
+                        "(a quarter of it)\n",
+                (long long)s.n_train, (long long)L);
+    hs_envs v;
+    memset(&v, 0, sizeof v);
+    hs_ppo *agent = NULL;
+    hs_ppo_history hist;
+    memset(&hist, 0, sizeof hist);
+    hs_env_config ec = c->env;
+    ec.seed = c->ppo.seed;
+    hs_status st = hs_envs_init(&v, &s, c->ppo.envs, &ec);
+    if (st == HS_OK)
+        st = hs_ppo_create(&agent, &c->ppo, HS_DEVICE_CPU);
+    if (st == HS_OK)
+        st = hs_ppo_train(agent, &v, &hist);
+    hs_outset *os = NULL;
+    float *params = NULL;
+    if (st == HS_OK) {
+        params = malloc((size_t)hs_ppo_layout(agent)->total * sizeof *params);
+        st = params ? hs_ppo_get_params(agent, params) : hs_error_set(HS_ERR_NOMEM, "ppo: out of memory");
+    }
+    if (st == HS_OK)
+        st = hs_outset_open(c->out_dir, &os);
+    cJSON *cfg = hs_train_config_json(c, L);
+    const char *src = c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate";
+    if (st == HS_OK) {
+        FILE *f;
+        const char *tmp;
+        cJSON *meta = cJSON_CreateObject();
+        char *text = cJSON_PrintUnformatted(cfg);
+        cJSON_AddStringToObject(meta, "config", text);
+        free(text);
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.9g", s.c[0]);
+        cJSON_AddStringToObject(meta, "c", buf);
+        snprintf(buf, sizeof buf, "%.9g", (double)s.S[0]);
+        cJSON_AddStringToObject(meta, "S", buf);
+        st = hs_outset_file(os, "ppo_policy.safetensors", &f, &tmp);
+        if (st == HS_OK)
+            st = hs_ppo_policy_write(f, tmp, hs_ppo_layout(agent), params, s.forecaster, c->env.mode, src, meta);
+        cJSON_Delete(meta);
+    }
+    if (st == HS_OK)
+        st = hs_write_curve(os, &hist);
+    if (st == HS_OK && c->plot)
+        st = hs_plot_curve(os, &hist, s.forecaster);
+    if (st == HS_OK) {
+        r->env_steps = hist.n ? hist.env_steps[hist.n - 1] : 0;
+        r->episode_length = L;
+        r->seconds = hist.n ? hist.seconds[hist.n - 1] : 0;
+        r->steps_per_second = hist.steps_per_second;
+        double sum = 0;
+        int64_t cnt = 0, from = hist.n - (hist.n + 9) / 10;
+        for (int64_t u = from; u < hist.n; u++)
+            if (isfinite(hist.episode_reward[u]))
+                sum += hist.episode_reward[u], cnt++;
+        r->final_episode_reward = cnt ? sum / (double)cnt : NAN;
+        cJSON_AddItemToObject(manifest, "config", cJSON_Duplicate(cfg, 1));
+        cJSON_AddNumberToObject(manifest, "seed", (double)c->ppo.seed);
+        cJSON *mt = hs_manifest_section(manifest, "metrics");
+        cJSON_AddNumberToObject(mt, "env_steps", (double)r->env_steps);
+        cJSON_AddNumberToObject(mt, "steps_per_second", r->steps_per_second);
+        if (isfinite(r->final_episode_reward))
+            cJSON_AddNumberToObject(mt, "final_episode_reward", r->final_episode_reward);
+        cJSON_AddNumberToObject(mt, "c", s.c[0]);
+        cJSON_AddNumberToObject(mt, "S", s.S[0]);
+        cJSON *tm = hs_manifest_section(manifest, "timings");
+        cJSON_AddNumberToObject(tm, "train_seconds", r->seconds);
+        cJSON_AddNumberToObject(tm, "total_seconds", hs_time_now() - t0);
+        st = hs_json_write(os, c->manifest_name, manifest);
+    }
+    if (st == HS_OK)
+        st = hs_outset_commit(os);
+    cJSON_Delete(cfg);
+    hs_outset_free(os);
+    free(params);
+    hs_ppo_history_free(&hist);
+    hs_ppo_free(agent);
+    hs_envs_free(&v);
+    hs_env_series_free(&s);
+    return st;
+}

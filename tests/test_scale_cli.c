@@ -1,0 +1,187 @@
+/* test_scale_cli.c: `hyscale train-ppo` and `hyscale evaluate` as a user runs them: the files
+ * and columns they promise, every classic policy and the agent in the evaluation, the
+ * per-function view with the hybrid-histogram policy, and clear errors with nothing half-written
+ * for bad input. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hs_test.h"
+
+/* A 3-day synthetic preprocess folder; returns its path (malloc'd). */
+static char *make_pre(const char *tag)
+{
+    char *dir = hs_test_tmpdir(tag);
+    char *series = hs_test_make_series(dir, 3, 40, 6);
+    cr_assert(series, "could not make the series");
+    char *slash = strrchr(series, '/');
+    *slash = 0;
+    free(dir);
+    return series;
+}
+
+/* A forecast8 file with rows copies of the next minutes' demand (a perfect forecaster). */
+static void write_f8(const char *pre, const char *name, int rows)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/series.csv", pre);
+    FILE *in = fopen(p, "r");
+    cr_assert(in);
+    static double d[10000];
+    char line[512];
+    int n = 0;
+    fgets(line, sizeof line, in);
+    while (fgets(line, sizeof line, in) && n < 10000) {
+        double a, b, c;
+        char ts[64];
+        cr_assert(sscanf(line, "%lf,%63[^,],%lf,%lf,%*f", &a, ts, &b, &c) == 4);
+        d[n++] = c;
+    }
+    fclose(in);
+    snprintf(p, sizeof p, "%s/%s", pre, name);
+    FILE *f = fopen(p, "w");
+    fputs("minute,f1,f2,f3,f4,f5,f6,f7,f8\n", f);
+    for (int t = 0; t < rows; t++) {
+        fprintf(f, "%d", t);
+        for (int k = 1; k <= 8; k++)
+            fprintf(f, ",%g", t + k < n ? d[t + k] : d[n - 1]);
+        fputc('\n', f);
+    }
+    fclose(f);
+}
+
+Test(scale_cli, train_then_evaluate, .timeout = 300)
+{
+    char *pre = make_pre("scale_cli"), *err = NULL;
+    char out[600];
+    snprintf(out, sizeof out, "%s/ppo_lstm", pre);
+    write_f8(pre, "lstm_forecast8.csv", 3 * 1440);
+    cr_assert_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "lstm", "--out", out, "--envs", "16",
+                             "--steps", "32", "--total-steps", "8192", "--holdout", "1440", NULL),
+                 0, "%s", err);
+    cr_expect(strstr(err, "steps/s") != NULL, "progress shows steps/s: %s", err);
+    free(err);
+    cr_expect(hs_test_nonempty(out, "ppo_policy.safetensors"));
+    cr_expect(hs_test_nonempty(out, "ppo_learning_curve.png"));
+    cr_expect(hs_test_nonempty(out, "train_ppo.manifest.json"));
+    char p[700];
+    snprintf(p, sizeof p, "%s/ppo_learning_curve.csv", out);
+    cr_expect_eq(hs_test_count_lines(p), 1 + 16, "16 updates of 16 x 32 steps");
+    char *t = hs_test_read_file(p, NULL);
+    cr_expect(!strncmp(t, "update,env_steps,seconds,episode_reward,cold_rate,idle_ratio,", 61));
+    free(t);
+    cr_assert_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--quiet", NULL), 0, "%s", err);
+    free(err);
+    snprintf(p, sizeof p, "%s/scaling_eval.csv", pre);
+    t = hs_test_read_file(p, NULL);
+    cr_assert(t);
+    cr_expect(!strncmp(t, "policy,forecaster,cold_starts,cold_rate,idle_minutes,overprov_ratio,scaling_volume,"
+                          "mean_reward",
+                       94),
+              "%s", t);
+    const char *rows[] = {"\nreactive,none,", "\nkeepalive-10,none,", "\nstatic-p99,none,", "\nforecast,lstm,",
+                          "\nforecast+margin,lstm,", "\nppo,lstm,"};
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        cr_expect(strstr(t, rows[i]) != NULL, "no row %s in\n%s", rows[i] + 1, t);
+    free(t);
+    cr_expect(hs_test_nonempty(pre, "scaling_report.md"));
+    cr_expect(hs_test_nonempty(pre, "pareto.png"));
+    cr_expect(hs_test_nonempty(pre, "evaluate.manifest.json"));
+    /* the Python safetensors package reads the policy file unchanged, when the tests have it */
+    const char *py = getenv("HS_TEST_PYTHON");
+    if (py && *py) {
+        char expect[700], cmd[2400];
+        snprintf(expect, sizeof expect, "%s/expect.json", pre);
+        hs_test_write_file(expect, "{\"tensors\": {\"actor.0.weight\": {\"shape\": [64, 23]}, \"actor.4.weight\": "
+                                   "{\"shape\": [9, 64]}, \"critic.4.weight\": {\"shape\": [1, 64]}, "
+                                   "\"critic.4.bias\": {\"shape\": [1]}}, \"metadata_keys\": [\"format\", "
+                                   "\"env_version\", \"obs\", \"forecaster\", \"config\"]}");
+        snprintf(cmd, sizeof cmd, "%s %s/tests/check_safetensors.py %s/ppo_policy.safetensors %s", py, HS_SOURCE_DIR,
+                 out, expect);
+        cr_expect_eq(system(cmd), 0, "the Python safetensors package rejected ppo_policy.safetensors");
+    } else {
+        fprintf(stderr, "SKIP: HS_TEST_PYTHON unset: ppo_policy.safetensors not checked with Python\n");
+    }
+    free(pre);
+}
+
+Test(scale_cli, functions_view_has_the_histogram_policy, .timeout = 300)
+{
+    char *pre = make_pre("scale_fn"), *err = NULL;
+    cr_assert_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--env-series", "functions", "--quiet",
+                             NULL),
+                 0, "%s", err);
+    free(err);
+    char p[700];
+    snprintf(p, sizeof p, "%s/scaling_eval.csv", pre);
+    char *t = hs_test_read_file(p, NULL);
+    cr_assert(t);
+    cr_expect(strstr(t, "\nhybrid-histogram,none,") != NULL, "%s", t);
+    free(t);
+    snprintf(p, sizeof p, "%s/scaling_report.md", pre);
+    t = hs_test_read_file(p, NULL);
+    cr_expect(strstr(t, "per-function") != NULL && strstr(t, "idle times seen") != NULL, "%s", t);
+    free(t);
+    free(pre);
+}
+
+Test(scale_cli, bad_input, .timeout = 120)
+{
+    char *pre = make_pre("scale_bad"), *err = NULL;
+    char out[600];
+    snprintf(out, sizeof out, "%s/ppo_bad", pre);
+    /* an unknown forecaster: usage error */
+    cr_expect_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "arima", "--out", out, NULL), 2);
+    cr_expect(strstr(err, "arima") != NULL, "%s", err);
+    free(err);
+    /* a forecast shorter than the series: the file is named */
+    write_f8(pre, "lstm_forecast8.csv", 100);
+    cr_expect_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "lstm", "--out", out, "--total-steps",
+                             "1000", NULL),
+                 1);
+    cr_expect(strstr(err, "lstm_forecast8.csv") && strstr(err, "shorter than the series"), "%s", err);
+    free(err);
+    /* a missing forecast */
+    cr_expect_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "hybrid", "--out", out, NULL), 1);
+    cr_expect(strstr(err, "hybrid_forecast8.csv") != NULL, "%s", err);
+    free(err);
+    /* a series shorter than an episode */
+    cr_expect_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "none", "--out", out, "--holdout",
+                             "4300", NULL),
+                 1);
+    cr_expect(strstr(err, "shorter than an episode") != NULL || strstr(err, "to train on") != NULL, "%s", err);
+    free(err);
+    cr_expect_eq(hs_test_count_entries(out), -1, "nothing written after errors");
+    /* a policy file of another ENV version in the folder: evaluate refuses it by name */
+    char p[700];
+    snprintf(p, sizeof p, "%s/lstm_forecast8.csv", pre);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/old", pre);
+    cr_assert_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "none", "--out", p, "--envs", "8",
+                             "--steps", "16", "--total-steps", "256", "--quiet", NULL),
+                 0, "%s", err);
+    free(err);
+    snprintf(p, sizeof p, "%s/old/ppo_policy.safetensors", pre);
+    size_t len;
+    char *bytes = hs_test_read_file(p, &len);
+    char *v = NULL;
+    for (size_t i = 0; i + 17 <= len && !v; i++)
+        if (!memcmp(bytes + i, "\"env_version\":\"1\"", 17))
+            v = bytes + i;
+    cr_assert(v, "the metadata holds env_version");
+    v[15] = '7';
+    FILE *f = fopen(p, "wb");
+    fwrite(bytes, 1, len, f);
+    fclose(f);
+    free(bytes);
+    cr_expect_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, NULL), 1);
+    cr_expect(strstr(err, "env_version") && strstr(err, "version 7"), "%s", err);
+    free(err);
+    cr_expect(!hs_test_nonempty(pre, "scaling_eval.csv"), "no partial evaluation");
+    /* an unknown series kind */
+    cr_expect_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--env-series", "both", NULL), 2);
+    free(err);
+    free(pre);
+}
