@@ -61,13 +61,14 @@ typedef struct hs_evaluate_config {
 typedef struct hs_eval_row {
     char policy[32], forecaster[16], source[256];
     hs_env_metrics m;
-    int dominated; /* 1 when another row is no worse on cold rate and over-provisioning, better on one */
+    int dominated; /* 1 when a classic policy is no worse on cold rate and over-provisioning, better on one */
+    int front;     /* 1 when no row at all dominates it (the Pareto front of the plot) */
 } hs_eval_row;
 
 typedef struct hs_evaluate_result {
     int n;
     hs_eval_row rows[64];
-    int ppo_rows, ppo_dominated; /* trained policies evaluated, and how many of them are dominated */
+    int ppo_rows, ppo_dominated; /* trained policies evaluated, and how many a classic policy dominates */
 } hs_evaluate_result;
 
 hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evaluate_result *r);

@@ -42,7 +42,7 @@ int hs_cmd_train_ppo(int argc, char **argv)
         {"forecast", HS_OPT_STR, &c.forecaster, "none|prophet|lstm|hybrid", "the forecast the agent observes (none)"},
         {"forecast-dir", HS_OPT_STR, &c.forecast_dir, "DIR", "where the forecast files are (default: --series)"},
         {"out", HS_OPT_STR, &c.out_dir, "DIR", "output folder (required)"},
-        {"envs", HS_OPT_I64, &envs, "E", "environments stepped at once (256)"},
+        {"envs", HS_OPT_I64, &envs, "E", "environments stepped at once (64)"},
         {"steps", HS_OPT_I64, &steps, "T", "rollout steps per update (128)"},
         {"total-steps", HS_OPT_I64, &total, "N", "environment steps in all (2,000,000)"},
         {"holdout", HS_OPT_I64, &c.holdout, "N", "minutes at the end kept out of training (1440)"},
@@ -162,7 +162,7 @@ int hs_cmd_evaluate(int argc, char **argv)
             const hs_eval_row *w = &r.rows[i];
             printf("  %-18s %-8s %10.4f %10.4f %10.5f%s\n", w->policy, w->forecaster,
                    hs_env_metrics_cold_rate(&w->m), hs_env_metrics_overprov(&w->m),
-                   w->m.steps ? w->m.reward / (double)w->m.steps : 0.0, w->dominated ? "" : "  (Pareto front)");
+                   w->m.steps ? w->m.reward / (double)w->m.steps : 0.0, w->front ? "  (Pareto front)" : "");
         }
         printf("  outputs      %s/ (scaling_eval.csv, scaling_report.md, pareto.png)\n", c.out_dir);
     }

@@ -641,7 +641,7 @@ hs_status hs_plot_pareto_png(const char *path, const char *title, const char *xl
     yr = hs_range_axis(yr, 0.10);
     /* the front: points no other point dominates, joined in order of x */
     int *front = malloc((size_t)n * sizeof *front);
-    double *fx = malloc((size_t)n * sizeof *fx), *fy = malloc((size_t)n * sizeof *fy);
+    double *fx = malloc((size_t)(2 * n) * sizeof *fx), *fy = malloc((size_t)n * sizeof *fy);
     if (!front || !fx || !fy) {
         free(front);
         free(fx);
@@ -677,6 +677,11 @@ hs_status hs_plot_pareto_png(const char *path, const char *title, const char *xl
         if (nf > 1)
             plline(nf, fx, fy);
         pllsty(1);
+        /* labels beside their points, moved down in steps of a line while they would overlap
+         * one placed before (positions as fractions of the axes; ~0.0075 of the width a
+         * character, 0.03 of the height a line) */
+        double *lx = fx, *ly = fy; /* reused: the front is drawn */
+        int placed = 0;
         for (int i = 0; i < n; i++) {
             if (!(isfinite(x[i]) && isfinite(y[i])))
                 continue;
@@ -685,7 +690,20 @@ hs_status hs_plot_pareto_png(const char *path, const char *title, const char *xl
             plstring(1, x + i, y + i, "•");
             plschr(0, HS_TEXT_TICK);
             plcol0(hs_plot_col(HS_COLOR_BLACK));
-            plptex(x[i] + 0.01 * (xr.hi - xr.lo), y[i] + 0.015 * (yr.hi - yr.lo), 1, 0, 0, labels[i]);
+            double u = (x[i] - xr.lo) / (xr.hi - xr.lo) + 0.01, v = (y[i] - yr.lo) / (yr.hi - yr.lo) + 0.015;
+            double w = 0.0075 * (double)strlen(labels[i]);
+            for (int moved = 1, tries = 0; moved && tries < 40; tries++) {
+                moved = 0;
+                for (int k = 0; k < placed; k++)
+                    if (fabs(ly[k] - v) < 0.03 && u < lx[2 * k + 1] && lx[2 * k] < u + w) {
+                        v -= 0.03;
+                        moved = 1;
+                    }
+            }
+            lx[2 * placed] = u; /* the label's left and right edges, then its baseline */
+            lx[2 * placed + 1] = u + w;
+            ly[placed++] = v;
+            plptex(xr.lo + u * (xr.hi - xr.lo), yr.lo + v * (yr.hi - yr.lo), 1, 0, 0, labels[i]);
         }
         st = hs_plot_end(&ps, path);
     }

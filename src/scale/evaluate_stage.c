@@ -115,9 +115,13 @@ static void hs_mark_dominated(hs_evaluate_result *r)
     for (int i = 0; i < r->n; i++) {
         double ci = hs_env_metrics_cold_rate(&r->rows[i].m), oi = hs_env_metrics_overprov(&r->rows[i].m);
         r->rows[i].dominated = 0;
+        r->rows[i].front = 1;
         for (int j = 0; j < r->n; j++) {
             double cj = hs_env_metrics_cold_rate(&r->rows[j].m), oj = hs_env_metrics_overprov(&r->rows[j].m);
-            if (j != i && cj <= ci && oj <= oi && (cj < ci || oj < oi))
+            if (j == i || !(cj <= ci && oj <= oi && (cj < ci || oj < oi)))
+                continue;
+            r->rows[i].front = 0;
+            if (strcmp(r->rows[j].policy, "ppo") != 0)
                 r->rows[i].dominated = 1;
         }
     }
@@ -131,13 +135,14 @@ static hs_status hs_write_eval_csv(hs_outset *os, const hs_evaluate_result *r)
     const char *tmp;
     HS_TRY(hs_outset_file(os, "scaling_eval.csv", &f, &tmp));
     fputs("policy,forecaster,cold_starts,cold_rate,idle_minutes,overprov_ratio,scaling_volume,mean_reward,"
-          "env_version,source,dominated\n",
+          "env_version,source,dominated,front\n",
           f);
     for (int i = 0; i < r->n; i++) {
         const hs_eval_row *w = &r->rows[i];
-        fprintf(f, "%s,%s,%lld,%.6f,%lld,%.6f,%lld,%.6f,%d,%s,%d\n", w->policy, w->forecaster, (long long)w->m.cold,
-                hs_env_metrics_cold_rate(&w->m), (long long)w->m.idle, hs_env_metrics_overprov(&w->m),
-                (long long)w->m.change, hs_mean_reward(&w->m), HS_ENV_VERSION, w->source, w->dominated);
+        fprintf(f, "%s,%s,%lld,%.6f,%lld,%.6f,%lld,%.6f,%d,%s,%d,%d\n", w->policy, w->forecaster,
+                (long long)w->m.cold, hs_env_metrics_cold_rate(&w->m), (long long)w->m.idle,
+                hs_env_metrics_overprov(&w->m), (long long)w->m.change, hs_mean_reward(&w->m), HS_ENV_VERSION,
+                w->source, w->dominated, w->front);
     }
     return ferror(f) ? hs_error_set(HS_ERR_IO, "%s: write failed", tmp) : HS_OK;
 }
@@ -168,10 +173,11 @@ static hs_status hs_write_report(hs_outset *os, const hs_evaluate_config *c, con
         const hs_eval_row *w = &r->rows[i];
         fprintf(f, "| %s | %s | %lld | %.4f | %lld | %.4f | %lld | %.5f | %s |\n", w->policy, w->forecaster, (long long)w->m.cold,
                 hs_env_metrics_cold_rate(&w->m), (long long)w->m.idle, hs_env_metrics_overprov(&w->m),
-                (long long)w->m.change, hs_mean_reward(&w->m), w->dominated ? "dominated" : "front");
+                (long long)w->m.change, hs_mean_reward(&w->m),
+                w->front ? "front" : w->dominated ? "dominated by a classic policy" : "dominated by an agent");
     }
     if (r->ppo_rows)
-        fprintf(f, "\n%d trained agent(s) evaluated; %d of them dominated by another policy.\n", r->ppo_rows,
+        fprintf(f, "\n%d trained agent(s) evaluated; %d of them dominated by a classic policy.\n", r->ppo_rows,
                 r->ppo_dominated);
     else
         fprintf(f, "\nNo trained agent found (ppo_policy.safetensors in the folder or one level down).\n");
@@ -200,7 +206,7 @@ static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
         x[i] = hs_env_metrics_overprov(&w->m);
         y[i] = hs_env_metrics_cold_rate(&w->m);
         hl[i] = !strcmp(w->policy, "ppo");
-        if (!strcmp(w->forecaster, "none"))
+        if (!strcmp(w->forecaster, "none") && !hl[i])
             snprintf(lab[i], sizeof lab[i], "%s", w->policy);
         else
             snprintf(lab[i], sizeof lab[i], "%s (%s)", w->policy, w->forecaster);
@@ -349,7 +355,8 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
             cJSON_AddNumberToObject(o, "cold_rate", hs_env_metrics_cold_rate(&r->rows[i].m));
             cJSON_AddNumberToObject(o, "overprov_ratio", hs_env_metrics_overprov(&r->rows[i].m));
             cJSON_AddNumberToObject(o, "mean_reward", hs_mean_reward(&r->rows[i].m));
-            cJSON_AddBoolToObject(o, "dominated", r->rows[i].dominated);
+            cJSON_AddBoolToObject(o, "dominated_by_classic", r->rows[i].dominated);
+            cJSON_AddBoolToObject(o, "pareto_front", r->rows[i].front);
             cJSON_AddItemToArray(rows, o);
         }
         cJSON_AddNumberToObject(mt, "policy_files_skipped", skipped);
