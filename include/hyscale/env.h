@@ -43,6 +43,7 @@ typedef struct hs_env_series {
     float *S;          /* (K) q99 of need over the training span, at least 1 */
     int32_t *pmax;     /* (K) ceil(4 S) */
     int32_t *step;     /* (K) the delta mode's step: max(1, round(S / 20)) */
+    float *time_feat;  /* (N, 4) observation entries 17..20 of each minute, shared by the series */
 } hs_env_series;
 
 /* Copies d (K, N) and F (K, N, 8; NULL for none) and derives need, fneed, c, S. holdout is the

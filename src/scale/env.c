@@ -23,6 +23,7 @@ void hs_env_series_free(hs_env_series *s)
     free(s->S);
     free(s->pmax);
     free(s->step);
+    free(s->time_feat);
     memset(s, 0, sizeof *s);
 }
 
@@ -49,14 +50,18 @@ hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, i
     s->S = malloc((size_t)k * sizeof *s->S);
     s->pmax = malloc((size_t)k * sizeof *s->pmax);
     s->step = malloc((size_t)k * sizeof *s->step);
+    s->time_feat = malloc((size_t)n * 4 * sizeof *s->time_feat);
     float *tmp = malloc((size_t)n * sizeof *tmp);
-    if (!s->d || !s->need || !s->fneed1 || (F && !s->fneed) || !s->c || !s->S || !s->pmax || !s->step || !tmp) {
+    if (!s->d || !s->need || !s->fneed1 || (F && !s->fneed) || !s->c || !s->S || !s->pmax || !s->step ||
+        !s->time_feat || !tmp) {
         free(tmp);
         hs_env_series_free(s);
         return hs_error_set(HS_ERR_NOMEM, "environment: out of memory for %lld x %lld minutes", (long long)k,
                             (long long)n);
     }
     memcpy(s->d, d, kn * sizeof *s->d);
+    for (int64_t t = 0; t < n; t++)
+        hs_env_time_features(t, s->time_feat + t * 4);
     for (int64_t j = 0; j < k; j++) {
         const float *dj = d + j * n;
         for (int64_t t = 0; t < n; t++)
@@ -184,7 +189,7 @@ static void hs_envs_observe_one(hs_envs *v, int64_t e)
     const hs_env_series *s = v->s;
     int64_t j = v->series[e];
     hs_env_observe(v->obs + e * HS_ENV_OBS, s->need + j * s->n, s->fneed ? s->fneed + j * s->n * HS_ENV_FC : NULL,
-                   v->t[e], v->p[e], s->S[j], v->cold[e], v->idle[e]);
+                   v->t[e], v->p[e], s->S[j], v->cold[e], v->idle[e], s->time_feat + (int64_t)v->t[e] * 4);
 }
 
 /* A new episode for environment e: t0 uniform in [lo, hi] from the stream (seed, first_stream + e),
@@ -259,7 +264,10 @@ void hs_envs_targets_from_actions(const hs_envs *v, const int32_t *actions, int3
 void hs_envs_step(hs_envs *v, const int32_t *targets)
 {
     const hs_env_series *s = v->s;
-    for (int64_t e = 0; e < v->E; e++) {
+    int64_t E = v->E;
+    /* the transitions, in parallel for many environments (each touches only its own state) */
+#pragma omp parallel for schedule(static) if (E >= 256)
+    for (int64_t e = 0; e < E; e++) {
         v->done[e] = 0;
         if (v->replay && v->t[e] >= v->t_end) {
             v->reward[e] = 0.0f;
@@ -281,17 +289,20 @@ void hs_envs_step(hs_envs *v, const int32_t *targets)
         m->change += o.change;
         m->need += n;
         m->reward += o.reward;
-        if (!v->replay && v->steps[e] >= v->L) {
+        if (v->replay ? v->t[e] >= v->t_end : v->steps[e] >= v->L)
             v->done[e] = 1;
-            hs_env_metrics_add(&v->finished, m);
+        if (v->replay || !v->done[e])
+            hs_envs_observe_one(v, e);
+    }
+    /* ended episodes, in environment order: their sums, then the auto-reset */
+    if (v->replay)
+        return;
+    for (int64_t e = 0; e < E; e++)
+        if (v->done[e]) {
+            hs_env_metrics_add(&v->finished, &v->sums[e]);
             v->finished_count++;
             hs_envs_reset_one(v, e);
-        } else {
-            if (v->replay && v->t[e] >= v->t_end)
-                v->done[e] = 1;
-            hs_envs_observe_one(v, e);
         }
-    }
 }
 
 int hs_envs_replay_done(const hs_envs *v)

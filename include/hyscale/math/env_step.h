@@ -69,12 +69,25 @@ static inline HS_HD hs_env_out hs_env_transition(int32_t *p, int32_t target, int
     return o;
 }
 
-/* The 23-float observation at minute t. need (N) and fneed (N, 8) are one series' rows;
- * fneed is NULL with no forecaster. cold and idle come from the step that led to t. */
-static inline HS_HD void hs_env_observe(float *obs, const int32_t *need, const int32_t *fneed, int64_t t, int32_t p,
-                                        float S, int32_t cold, int32_t idle)
+/* Observation entries 17..20: sin and cos of the minute of the day and of the day of the week,
+ * into tf (4). */
+static inline HS_HD void hs_env_time_features(int64_t t, float *tf)
 {
     const float two_pi = 6.283185307179586f;
+    float day = two_pi * (float)(t % 1440) / 1440.0f;
+    float week = two_pi * (float)((t / 1440) % 7) / 7.0f;
+    tf[0] = sinf(day);
+    tf[1] = cosf(day);
+    tf[2] = sinf(week);
+    tf[3] = cosf(week);
+}
+
+/* The 23-float observation at minute t. need (N) and fneed (N, 8) are one series' rows;
+ * fneed is NULL with no forecaster. cold and idle come from the step that led to t. tf holds
+ * hs_env_time_features of t (precomputed per minute), or is NULL to compute them here. */
+static inline HS_HD void hs_env_observe(float *obs, const int32_t *need, const int32_t *fneed, int64_t t, int32_t p,
+                                        float S, int32_t cold, int32_t idle, const float *tf)
+{
     float inv = 1.0f / S;
     obs[0] = (float)p * inv;
     for (int i = 0; i < HS_ENV_HIST; i++) {
@@ -83,12 +96,12 @@ static inline HS_HD void hs_env_observe(float *obs, const int32_t *need, const i
     }
     for (int k = 0; k < HS_ENV_FC; k++)
         obs[1 + HS_ENV_HIST + k] = fneed ? (float)fneed[t * HS_ENV_FC + k] * inv : 0.0f;
-    float day = two_pi * (float)(t % 1440) / 1440.0f;
-    float week = two_pi * (float)((t / 1440) % 7) / 7.0f;
-    obs[17] = sinf(day);
-    obs[18] = cosf(day);
-    obs[19] = sinf(week);
-    obs[20] = cosf(week);
+    if (tf) {
+        for (int i = 0; i < 4; i++)
+            obs[17 + i] = tf[i];
+    } else {
+        hs_env_time_features(t, obs + 17);
+    }
     obs[21] = (float)cold * inv;
     obs[22] = (float)idle * inv;
 }
