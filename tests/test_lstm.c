@@ -79,16 +79,19 @@ static void fill(float *v, int64_t n, unsigned seed, float scale)
         v[i] = scale * (2.0f * (float)rand() / (float)RAND_MAX - 1.0f);
 }
 
-static void check_model(int layers, int K)
+/* H hidden units and a batch of B: H = 4, B = 3 run the BLAS fallback; H = 32 and 64 with B = 13
+ * run the small SGEMM's kernels (N = 4H a multiple of 32), partial row tiles included. Every
+ * stride-th parameter is checked by finite differences. */
+static void check_model_hb(int layers, int K, int H, int B, int stride)
 {
-    hs_lstm_config c = {1, layers, 4, 2, 5, K, 3};
+    hs_lstm_config c = {1, layers, H, 2, 5, K, B};
     hs_lstm *m;
     cr_assert_eq(hs_lstm_init(&c, 7, &m), HS_OK);
     int64_t P = hs_lstm_param_count(&c);
-    int B = 3;
-    float x[5 * 3 * 2], target[3 * 4], loss, dy[3 * 4];
-    fill(x, 5 * 3 * 2, 1, 1.0f);
-    fill(target, 3 * K, 2, 0.5f);
+    float *x = malloc((size_t)5 * B * 2 * sizeof *x), *target = malloc((size_t)B * K * sizeof *target), loss;
+    float *dy = malloc((size_t)B * K * sizeof *dy);
+    fill(x, 5 * B * 2, 1, 1.0f);
+    fill(target, B * K, 2, 0.5f);
     const hs_lstm_backend *be = hs_lstm_backend_cpu();
     cr_assert_eq(be->forward(m, x, B), HS_OK);
     hs_lstm_mse(m, target, B, &loss, dy);
@@ -97,7 +100,7 @@ static void check_model(int layers, int K)
     for (int64_t i = 0; i < P; i++)
         p[i] = hs_lstm_params(m)[i];
     /* forward: float against double, ~1e-6 relative for these sizes */
-    double y[12];
+    double *y = malloc((size_t)B * K * sizeof *y);
     ref_forward(&c, p, x, B, y);
     for (int i = 0; i < B * K; i++)
         cr_assert(fabs(hs_lstm_output(m)[i] - y[i]) <= 1e-5 * (1 + fabs(y[i])), "y[%d] %g vs %g", i,
@@ -107,7 +110,7 @@ static void check_model(int layers, int K)
      * truncation ~1e-10 and rounding ~1e-11 in double; the float backward carries ~1e-6
      * relative error, so 2e-5 absolute plus 1e-3 relative */
     const float *g = hs_lstm_grads(m);
-    for (int64_t i = 0; i < P; i++) {
+    for (int64_t i = 0; i < P; i += stride) {
         double keep = p[i], h = 1e-5;
         p[i] = keep + h;
         double fp = ref_loss(&c, p, x, target, B);
@@ -119,11 +122,22 @@ static void check_model(int layers, int K)
                   layers, K, (long long)i, g[i], fd);
     }
     free(p);
+    free(y);
+    free(x);
+    free(target);
+    free(dy);
     hs_lstm_free(m);
 }
 
+static void check_model(int layers, int K) { check_model_hb(layers, K, 4, 3, 1); }
+
 Test(lstm, one_layer_gradients_by_finite_differences) { check_model(1, 1); }
 Test(lstm, two_layers_multi_output_gradients_by_finite_differences) { check_model(2, 4); }
+Test(lstm, gemm_kernel_shapes_by_finite_differences, .timeout = 120)
+{
+    check_model_hb(1, 1, 32, 13, 3);
+    check_model_hb(2, 2, 64, 13, 11);
+}
 
 Test(lstm, batched_models_equal_separate_runs)
 {

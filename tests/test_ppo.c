@@ -12,6 +12,9 @@
 #include "hyscale/policy.h"
 #include "hyscale/ppo.h"
 #include "hyscale/safetensors.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* ---- the loss in double, from the equations -------------------------------------------------- */
 
@@ -163,6 +166,54 @@ Test(ppo, gradient_matches_finite_differences)
     free(p);
     free(g);
     free(pd);
+}
+
+/* The GEMMs split rows or column panels between threads: the gradient is the same bits on one
+ * thread and on two (a batch large enough for both splits). */
+Test(ppo, same_bits_on_one_and_two_threads)
+{
+#ifdef _OPENMP
+    enum { B = 600 };
+    hs_mlp_layout l = hs_mlp_layout_make(HS_ENV_OBS, 64, HS_ENV_ACTIONS);
+    float *p = malloc((size_t)l.total * sizeof *p), *g1 = malloc((size_t)l.total * sizeof *g1);
+    float *g2 = malloc((size_t)l.total * sizeof *g2);
+    float *obs = malloc(B * HS_ENV_OBS * sizeof *obs), logp[B], adv[B], ret[B];
+    int32_t act[B];
+    hs_mlp_init_orthogonal(&l, p, 8);
+    hs_rng g = hs_rng_make(5, 0);
+    for (int i = 0; i < B * HS_ENV_OBS; i++)
+        obs[i] = (float)hs_rng_next_double(&g);
+    for (int i = 0; i < B; i++) {
+        act[i] = (int32_t)(hs_rng_next_u32(&g) % HS_ENV_ACTIONS);
+        logp[i] = -2.2f + 0.3f * (float)hs_rng_next_double(&g);
+        adv[i] = (float)hs_rng_next_double(&g) - 0.5f;
+        ret[i] = (float)hs_rng_next_double(&g);
+    }
+    hs_ppo_minibatch mb = {B, obs, act, logp, adv, ret};
+    hs_ppo_coefs k = {0.2f, 0.5f, 0.01f};
+    hs_mlp_work *w;
+    cr_assert_eq(hs_mlp_work_create(&w, &l, B), HS_OK);
+    int keep = omp_get_max_threads();
+    omp_set_num_threads(1);
+    double l1 = hs_ppo_loss_grad_cpu(&l, p, &mb, k, g1, NULL, w);
+    omp_set_num_threads(2);
+    double l2 = hs_ppo_loss_grad_cpu(&l, p, &mb, k, g2, NULL, w);
+    omp_set_num_threads(keep);
+    cr_expect_eq(l1, l2);
+    int64_t diff = -1;
+    for (int64_t i = 0; i < l.total && diff < 0; i++)
+        if (memcmp(&g1[i], &g2[i], sizeof(float)))
+            diff = i;
+    cr_expect_eq(diff, -1, "parameter %lld differs: %.9g vs %.9g", (long long)diff, diff >= 0 ? g1[diff] : 0.0,
+                 diff >= 0 ? g2[diff] : 0.0);
+    hs_mlp_work_free(w);
+    free(p);
+    free(g1);
+    free(g2);
+    free(obs);
+#else
+    cr_skip_test("built without OpenMP");
+#endif
 }
 
 Test(ppo, gae_matches_a_plain_loop)

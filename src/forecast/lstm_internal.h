@@ -11,10 +11,10 @@ struct hs_lstm {
     float *params, *grads;   /* (N, P) */
     float *adam_m, *adam_v;  /* (N, P) */
     int64_t adam_t;          /* Adam steps taken */
-    float *gates;            /* (N, L, W, B, 4H) activated gates */
+    float *gates;            /* (N, L, W, B, 4H) activated gates; the CPU backward writes the
+                              * pre-activation gradients over them (one buffer streamed, not two) */
     float *cell, *hid;       /* (N, L, W, B, H) */
     float *y;                /* (N, B, K) */
-    float *dgates;           /* (N, L, W, B, 4H) pre-activation gradients, every layer */
     float *dx;               /* (N, W, B, H) gradient into the layer below */
     /* rows are processed in chunks of HS_LSTM_CHUNK: forward and backward through time run one
      * OpenMP task per (model, chunk), the weight gradients one per (model, part) */

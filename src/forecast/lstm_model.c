@@ -68,13 +68,12 @@ hs_status hs_lstm_init_streams(const hs_lstm_config *c, uint64_t seed, uint64_t 
     m->hid = calloc((size_t)(N * L * W * B * H), sizeof(float));
     m->y = calloc((size_t)(N * B * K), sizeof(float));
     /* backward scratch, per model */
-    m->dgates = calloc((size_t)(N * L * W * B * 4 * H), sizeof(float));
     m->dx = calloc((size_t)(N * W * B * H), sizeof(float));
     m->dh = calloc((size_t)(N * B * H), sizeof(float));
     m->dc = calloc((size_t)(N * B * H), sizeof(float));
     m->zeros = calloc((size_t)(B * H), sizeof(float));
     if (!m->params || !m->grads || !m->adam_m || !m->adam_v || !m->gates || !m->cell || !m->hid || !m->y ||
-        !m->dgates || !m->dx || !m->dh || !m->dc || !m->zeros) {
+        !m->dx || !m->dh || !m->dc || !m->zeros) {
         hs_lstm_free(m);
         return hs_error_set(HS_ERR_NOMEM, "lstm: out of memory for %lld models of %lld parameters at batch %lld",
                             (long long)N, (long long)m->P, (long long)B);
@@ -102,7 +101,6 @@ void hs_lstm_free(hs_lstm *m)
     free(m->cell);
     free(m->hid);
     free(m->y);
-    free(m->dgates);
     free(m->dx);
     free(m->dh);
     free(m->dc);

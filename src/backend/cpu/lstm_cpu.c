@@ -1,72 +1,109 @@
 /* lstm_cpu.c: the CPU backend of the LSTM (lstm.h), the reference every faster backend is held
- * to. Layer by layer: the input projection of all steps and rows in one GEMM, then the
- * recurrence as one OpenMP task per (model, chunk of HS_LSTM_CHUNK rows), each with
- * single-threaded OpenBLAS GEMMs per step and the gate math of math/lstm_cell.h. Backward the
- * same way down the layers (BPTT per chunk, the gradient into the layer below in one GEMM), then
- * the weight gradients in GEMMs over all steps and rows, one task per (model, quarter of the 4H
- * gate rows). The partition depends only on the batch, never on the thread count.
+ * to. Forward: one OpenMP task per (model, chunk of HS_LSTM_CHUNK rows) takes its rows up
+ * through every layer, step by step (input projection, recurrence, the gate math of
+ * math/lstm_cell.h), since rows never mix. Backward: the same tasks come down the layers (BPTT,
+ * writing the gate gradients over the gates, then the gradient into the layer below), then the
+ * weight gradients in GEMMs over all steps and rows, one task per (model, part of the 4H gate
+ * rows); with many one-chunk models, one task per model does both. The partition depends only on
+ * the batch, never on the thread count.
  * The gate loops are `omp simd`, built with -O3 -ffast-math (CMakeLists.txt) and cloned for
- * AVX2 so that expf/tanhf vectorise through glibc's libmvec. */
+ * AVX-512 and AVX2 so that expf/tanhf vectorise through glibc's libmvec.
+ * The GEMMs go through gemm_cpu.h's kernels wherever they take the shape (a BLAS older than the
+ * CPU may run generic SSE kernels), and through OpenBLAS otherwise; which one runs depends only
+ * on the CPU and the shapes, so results stay the same on any thread count. */
 #include <cblas.h>
 #include <string.h>
 
 #include "../../forecast/lstm_internal.h"
+#include "gemm_cpu.h"
 #include "hyscale/math/lstm_cell.h"
 
 #define HS_LSTM_CHUNK 64
-#define HS_LSTM_PARTS 4 /* of the gate rows, for the weight gradients */
+/* Parts of the 4H gate rows that the weight gradients split into: HS_LSTM_PARTS tasks per model,
+ * or one when the batch is a single chunk (then a model is small, and many models are the
+ * parallel work). Depends on the batch alone, so a model computes the same sums alone or in a
+ * batch of models. */
+#define HS_LSTM_PARTS 4
+#define HS_LSTM_NPARTS(B) ((B) <= HS_LSTM_CHUNK ? 1 : HS_LSTM_PARTS)
+#define HS_LSTM_WG_ROWS 256 /* rows of a block of the weight gradients' sums */
 
-/* C (M, N) = A (M, K) * op(B) + beta * C, row-major; tb: B is (N, K) and transposed. */
-static void hs_gemm(int M, int N, int K, const float *A, int lda, const float *Bm, int ldb, int tb, float beta,
-                    float *C, int ldc)
+/* The largest W^T that a task packs on its stack for the kernels: 4H x H floats up to H = 128
+ * (256 KiB); a bigger one goes to OpenBLAS. */
+#define HS_LSTM_PACK_MAX (4 * 128 * 128)
+
+/* C (M, N) = A (M, K) B + beta C, row-major, beta 0 or 1; B (K, N) row-major (ldb). */
+static void hs_gemm_nn(int M, int N, int K, const float *A, int lda, const float *Bm, int ldb, float beta, float *C,
+                       int ldc)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda, Bm, ldb, beta,
-                C, ldc);
+    if (!hs_gemm(M, N, K, A, lda, 1, HS_GEMM_B_ROWS(Bm, ldb), beta != 0.0f, C, ldc))
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, Bm, ldb, beta, C, ldc);
 }
 
-/* Built twice, for AVX2+FMA and for the baseline, chosen at load time. */
+/* As hs_gemm_nn with A^T: A stored (K, M) row-major (lda). One column (N = 1, the input weights of
+ * a one-feature layer) is computed as its transpose, C^T (1, M) = B^T (1, K) A (K, M). */
+static void hs_gemm_tn(int M, int N, int K, const float *A, int lda, const float *Bm, int ldb, float beta, float *C,
+                       int ldc)
+{
+    if (N == 1 && ldc == 1 && hs_gemm(1, M, K, Bm, 1, ldb, HS_GEMM_B_ROWS(A, lda), beta != 0.0f, C, M))
+        return;
+    if (!hs_gemm(M, N, K, A, 1, lda, HS_GEMM_B_ROWS(Bm, ldb), beta != 0.0f, C, ldc))
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, N, K, 1.0f, A, lda, Bm, ldb, beta, C, ldc);
+}
+
+/* Packs W (N, K) row-major (ldw) for C = A W^T into pack (HS_LSTM_PACK_MAX floats) and returns
+ * it, or returns NULL when the kernels do not take the shape. */
+static const float *hs_gemm_nt_pack(int N, int K, const float *w, int ldw, float *pack)
+{
+    if (hs_gemm_isa_best() == HS_GEMM_ISA_NONE || N % HS_GEMM_NR || hs_gemm_pack_size(N, K) > HS_LSTM_PACK_MAX)
+        return NULL;
+    hs_gemm_pack_t(N, K, w, ldw, pack);
+    return pack;
+}
+
+/* C (M, N) = A (M, K) W^T + beta C; W (N, K) row-major (ldw), packed: what hs_gemm_nt_pack gave. */
+static void hs_gemm_nt(int M, int N, int K, const float *A, int lda, const float *w, int ldw, const float *packed,
+                       float beta, float *C, int ldc)
+{
+    if (!packed || !hs_gemm(M, N, K, A, lda, 1, HS_GEMM_B_PACKED(packed, K), beta != 0.0f, C, ldc))
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, lda, w, ldw, beta, C, ldc);
+}
+
+/* Built for AVX-512, AVX2 and the baseline, chosen at load time. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HS_CLONES __attribute__((target_clones("avx2,fma", "default")))
+#define HS_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
 #else
 #define HS_CLONES
 #endif
 
-/* Layer l's input projection of model n, hoisted out of the recurrence: rows [r0, r1) of the
- * W*B (step, row) rows in one GEMM (the bias included):
- * gates (W*B, 4H) = X (W*B, F_l) W_ih^T + b_ih + b_hh. */
-static void hs_lstm_project(hs_lstm *m, int64_t n, const float *x, int B, int l, int64_t r0, int64_t r1)
+/* Layer l over rows [b0, b1) of model n, step by step: the input projection, the recurrence and
+ * the gate math of a step run back to back on the chunk's rows, so its gates stay in cache:
+ * gates_t (nb, 4H) = b_ih + b_hh + X_t (nb, F_l) W_ih^T + h_{t-1} (nb, H) W_hh^T, activated. */
+HS_CLONES
+static void hs_lstm_layer_chunk(hs_lstm *m, int64_t n, const float *x, int B, int l, int b0, int b1)
 {
     const hs_lstm_config *c = &m->cfg;
-    int L = c->layers, H = c->hidden, W = c->window, F = c->features, G4 = 4 * H;
+    int L = c->layers, H = c->hidden, W = c->window, F = c->features, G4 = 4 * H, nb = b1 - b0;
     int64_t Bmax = c->batch;
     const float *p = m->params + n * m->P;
-    const float *in = l ? m->hid + ((n * L + l - 1) * W) * Bmax * H : x + (int64_t)n * W * B * F;
-    int Fl = l ? H : F;
-    float *gates = m->gates + ((n * L + l) * W) * Bmax * G4;
+    const float *w_ih = p + m->lay.w_ih[l], *w_hh = p + m->lay.w_hh[l];
     const float *b_ih = p + m->lay.b_ih[l], *b_hh = p + m->lay.b_hh[l];
-    (void)W;
-    for (int64_t r = r0; r < r1; r++)
-        for (int j = 0; j < G4; j++)
-            gates[r * G4 + j] = b_ih[j] + b_hh[j];
-    hs_gemm((int)(r1 - r0), G4, Fl, in + r0 * Fl, Fl, p + m->lay.w_ih[l], Fl, 1, 1.0f, gates + r0 * G4, G4);
-}
-
-/* Layer l's recurrence over rows [b0, b1) of model n (the projection already in the gates). */
-HS_CLONES
-static void hs_lstm_recur_chunk(hs_lstm *m, int64_t n, int B, int l, int b0, int b1)
-{
-    const hs_lstm_config *c = &m->cfg;
-    int L = c->layers, H = c->hidden, W = c->window, G4 = 4 * H, nb = b1 - b0;
-    int64_t Bmax = c->batch;
-    const float *w_hh = m->params + n * m->P + m->lay.w_hh[l];
+    const float *in = l ? m->hid + ((n * L + l - 1) * W) * Bmax * H : x + (int64_t)n * W * B * F; /* (W, B, F_l) */
+    int Fl = l ? H : F;
     float *gates = m->gates + ((n * L + l) * W) * Bmax * G4; /* (W, B, 4H) */
     float *cell = m->cell + ((n * L + l) * W) * Bmax * H;    /* (W, B, H) */
     float *hid = m->hid + ((n * L + l) * W) * Bmax * H;
+    /* W_ih^T and W_hh^T, packed once for the W steps */
+    _Alignas(64) float pack_ih[HS_LSTM_PACK_MAX], pack_hh[HS_LSTM_PACK_MAX];
+    const float *w_ih_p = hs_gemm_nt_pack(G4, Fl, w_ih, Fl, pack_ih), *w_hh_p = hs_gemm_nt_pack(G4, H, w_hh, H, pack_hh);
     for (int t = 0; t < W; t++) {
         int64_t r0 = (int64_t)t * B + b0; /* first row of the chunk at step t */
         float *gt = gates + r0 * G4;
+        for (int b = 0; b < nb; b++)
+            for (int j = 0; j < G4; j++)
+                gt[(int64_t)b * G4 + j] = b_ih[j] + b_hh[j];
+        hs_gemm_nt(nb, G4, Fl, in + r0 * Fl, Fl, w_ih, Fl, w_ih_p, 1.0f, gt, G4);
         if (t)
-            hs_gemm(nb, G4, H, hid + (r0 - B) * H, H, w_hh, H, 1, 1.0f, gt, G4);
+            hs_gemm_nt(nb, G4, H, hid + (r0 - B) * H, H, w_hh, H, w_hh_p, 1.0f, gt, G4);
         const float *cprev = t ? cell + (r0 - B) * H : m->zeros;
         float *ct = cell + r0 * H, *ht = hid + r0 * H;
         for (int b = 0; b < nb; b++) {
@@ -89,11 +126,19 @@ static void hs_lstm_head(hs_lstm *m, int64_t n, int B)
     float *y = m->y + n * B * K;
     for (int b = 0; b < B; b++)
         memcpy(y + (int64_t)b * K, p + m->lay.b_out, (size_t)K * sizeof *y);
-    hs_gemm(B, K, H, hlast, H, p + m->lay.w_out, H, 1, 1.0f, y, K);
+    hs_gemm_nt(B, K, H, hlast, H, p + m->lay.w_out, H, NULL, 1.0f, y, K);
+}
+
+/* Layer l's pre-activation gradients of model n, (W, B, 4H). BPTT writes them over the activated
+ * gates it has just read, unit by unit (a backward consumes its forward: m->x is cleared), so a
+ * step streams one (W, B, 4H) buffer per layer through memory instead of two. */
+static float *hs_lstm_dgates(hs_lstm *m, int64_t n, int l)
+{
+    return m->gates + ((n * m->cfg.layers + l) * m->cfg.window) * (int64_t)m->cfg.batch * 4 * m->cfg.hidden;
 }
 
 /* Layer l's backward through time over rows [b0, b1) of model n: its pre-activation gradients
- * (m->dgates) from dL/dh coming from the head (top layer) or from the layer above (m->dx). */
+ * (hs_lstm_dgates) from dL/dh coming from the head (top layer) or from the layer above (m->dx). */
 HS_CLONES
 static void hs_lstm_bptt_chunk(hs_lstm *m, int64_t n, const float *dy_all, int B, int l, int b0, int b1)
 {
@@ -105,11 +150,11 @@ static void hs_lstm_bptt_chunk(hs_lstm *m, int64_t n, const float *dy_all, int B
     float *dh = m->dh + (n * Bmax + b0) * H, *dc = m->dc + (n * Bmax + b0) * H;
     const float *gates = m->gates + ((n * L + l) * W) * Bmax * G4;
     const float *cell = m->cell + ((n * L + l) * W) * Bmax * H;
-    float *dG = m->dgates + ((n * L + l) * W) * Bmax * G4;
+    float *dG = hs_lstm_dgates(m, n, l); /* the same memory as gates */
     const float *w_hh = p + m->lay.w_hh[l];
     memset(dc, 0, (size_t)nb * H * sizeof *dc);
     if (l == L - 1) /* the head reads only the last step: dL/dh = dy W_out */
-        hs_gemm(nb, H, K, dy_all + (n * B + b0) * K, K, p + m->lay.w_out, H, 0, 0.0f, dh, H);
+        hs_gemm_nn(nb, H, K, dy_all + (n * B + b0) * K, K, p + m->lay.w_out, H, 0.0f, dh, H);
     else
         memset(dh, 0, (size_t)nb * H * sizeof *dh);
     for (int t = W - 1; t >= 0; t--) {
@@ -131,35 +176,38 @@ static void hs_lstm_bptt_chunk(hs_lstm *m, int64_t n, const float *dy_all, int B
             }
         }
         if (t) /* dL/dh_{t-1} through the recurrence: dG_t W_hh */
-            hs_gemm(nb, H, G4, dgt, G4, w_hh, H, 0, 0.0f, dh, H);
+            hs_gemm_nn(nb, H, G4, dgt, G4, w_hh, H, 0.0f, dh, H);
     }
 }
 
-/* dL/dh of layer l-1 for rows [r0, r1) of the W*B (step, row) rows in one GEMM:
- * dx (W*B, H) = dG_l (W*B, 4H) W_ih_l. */
-static void hs_lstm_down(hs_lstm *m, int64_t n, int l, int64_t r0, int64_t r1)
+/* dL/dh of layer l-1 for rows [b0, b1) of model n at every step:
+ * dx_t (nb, H) = dG_l,t (nb, 4H) W_ih_l. */
+static void hs_lstm_down_chunk(hs_lstm *m, int64_t n, int B, int l, int b0, int b1)
 {
     const hs_lstm_config *c = &m->cfg;
-    int L = c->layers, H = c->hidden, W = c->window, G4 = 4 * H;
+    int H = c->hidden, W = c->window, G4 = 4 * H;
     int64_t Bmax = c->batch;
-    hs_gemm((int)(r1 - r0), H, G4, m->dgates + ((n * L + l) * W) * Bmax * G4 + r0 * G4, G4,
-            m->params + n * m->P + m->lay.w_ih[l], H, 0, 0.0f, m->dx + n * W * Bmax * H + r0 * H, H);
+    const float *dG = hs_lstm_dgates(m, n, l), *w_ih = m->params + n * m->P + m->lay.w_ih[l];
+    float *dx = m->dx + n * W * Bmax * H;
+    for (int t = 0; t < W; t++) {
+        int64_t r0 = (int64_t)t * B + b0;
+        hs_gemm_nn(b1 - b0, H, G4, dG + r0 * G4, G4, w_ih, H, 0.0f, dx + r0 * H, H);
+    }
 }
 
 /* Weight gradients of model n, gate rows of part `part` (and the head in part 0), from the
  * pre-activation gradients of all rows and steps. */
-static void hs_lstm_weight_grads(hs_lstm *m, int64_t n, const float *dy_all, int B, int part)
+static void hs_lstm_weight_grads(hs_lstm *m, int64_t n, const float *dy_all, int B, int part, int nparts)
 {
     const hs_lstm_config *c = &m->cfg;
     int L = c->layers, H = c->hidden, W = c->window, K = c->horizon, F = c->features, G4 = 4 * H;
     int64_t Bmax = c->batch;
     float *g = m->grads + n * m->P;
-    int q0 = (int)((int64_t)G4 * part / HS_LSTM_PARTS), q1 = (int)((int64_t)G4 * (part + 1) / HS_LSTM_PARTS);
+    int q0 = (int)((int64_t)G4 * part / nparts), q1 = (int)((int64_t)G4 * (part + 1) / nparts);
     if (part == 0) {
         const float *dy = dy_all + n * B * K;
         const float *htop = m->hid + ((n * L + (L - 1)) * W + (W - 1)) * Bmax * H;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, H, B, 1.0f, dy, K, htop, H, 0.0f, g + m->lay.w_out,
-                    H);
+        hs_gemm_tn(K, H, B, dy, K, htop, H, 0.0f, g + m->lay.w_out, H);
         for (int k = 0; k < K; k++) {
             float s = 0;
             for (int b = 0; b < B; b++)
@@ -170,25 +218,43 @@ static void hs_lstm_weight_grads(hs_lstm *m, int64_t n, const float *dy_all, int
     if (q1 <= q0)
         return;
     for (int l = 0; l < L; l++) {
-        const float *dG = m->dgates + ((n * L + l) * W) * Bmax * G4;
+        const float *dG = hs_lstm_dgates(m, n, l);
         const float *hid = m->hid + ((n * L + l) * W) * Bmax * H;
         const float *in = l ? m->hid + ((n * L + l - 1) * W) * Bmax * H : m->x + n * W * B * F;
-        int Fl = l ? H : F;
-        /* dW_ih[q0:q1] = dG[:, q0:q1]^T X over all steps and rows */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q1 - q0, Fl, W * B, 1.0f, dG + q0, G4, in, Fl, 0.0f,
-                    g + m->lay.w_ih[l] + (int64_t)q0 * Fl, Fl);
-        if (W > 1)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q1 - q0, H, (W - 1) * B, 1.0f,
-                        dG + (int64_t)B * G4 + q0, G4, hid, H, 0.0f, g + m->lay.w_hh[l] + (int64_t)q0 * H, H);
-        else
-            memset(g + m->lay.w_hh[l] + (int64_t)q0 * H, 0, (size_t)(q1 - q0) * H * sizeof *g);
+        int Fl = l ? H : F, Q = q1 - q0;
+        float *gwi = g + m->lay.w_ih[l] + (int64_t)q0 * Fl, *gwh = g + m->lay.w_hh[l] + (int64_t)q0 * H;
         float *gbi = g + m->lay.b_ih[l], *gbh = g + m->lay.b_hh[l];
+        if (W == 1)
+            memset(gwh, 0, (size_t)Q * H * sizeof *g);
         for (int j = q0; j < q1; j++)
             gbi[j] = 0;
-        for (int64_t r = 0; r < (int64_t)W * B; r++)
-            for (int j = q0; j < q1; j++)
-                gbi[j] += dG[r * G4 + j];
-        memcpy(gbh + q0, gbi + q0, (size_t)(q1 - q0) * sizeof *gbh);
+        /* over blocks of the W*B (step, row) rows, each block's gate gradients read once from
+         * memory for the three sums:
+         * dW_ih[q0:q1] = dG[:, q0:q1]^T X, dW_hh[q0:q1] = dG[B:, q0:q1]^T h[:-B], db = sum dG */
+        int64_t R = (int64_t)W * B;
+        for (int64_t r0 = 0; r0 < R; r0 += HS_LSTM_WG_ROWS) {
+            int64_t r1 = r0 + HS_LSTM_WG_ROWS < R ? r0 + HS_LSTM_WG_ROWS : R;
+            hs_gemm_tn(Q, Fl, (int)(r1 - r0), dG + r0 * G4 + q0, G4, in + r0 * Fl, Fl, r0 ? 1.0f : 0.0f, gwi, Fl);
+            int64_t h0 = r0 > B ? r0 : B; /* dG row r pairs with h row r - B */
+            if (h0 < r1)
+                hs_gemm_tn(Q, H, (int)(r1 - h0), dG + h0 * G4 + q0, G4, hid + (h0 - B) * H, H, h0 > B ? 1.0f : 0.0f,
+                           gwh, H);
+            for (int64_t r = r0; r < r1; r++)
+                for (int j = q0; j < q1; j++)
+                    gbi[j] += dG[r * G4 + j];
+        }
+        memcpy(gbh + q0, gbi + q0, (size_t)Q * sizeof *gbh);
+    }
+}
+
+/* Rows [b0, b1) of model n down every layer, as forward took them up: BPTT, then the gradient
+ * into the layer below. */
+static void hs_lstm_bptt_model(hs_lstm *m, int64_t n, const float *dy, int B, int b0, int b1)
+{
+    for (int l = m->cfg.layers - 1; l >= 0; l--) {
+        hs_lstm_bptt_chunk(m, n, dy, B, l, b0, b1);
+        if (l > 0)
+            hs_lstm_down_chunk(m, n, B, l, b0, b1);
     }
 }
 
@@ -201,21 +267,6 @@ static int hs_blas_single_begin(void)
     return prev;
 }
 
-/* The whole-layer GEMMs (projection, gradient into the layer below) run as one task per
- * (model, block of HS_LSTM_ROWS of the W*B rows): parallel without OpenBLAS's threads, and the
- * same partition on any number of cores. */
-#define HS_LSTM_ROWS 1024
-#define HS_ROW_TASKS(N, WB, call)                                                                    \
-    do {                                                                                             \
-        int64_t nblk_ = ((WB) + HS_LSTM_ROWS - 1) / HS_LSTM_ROWS;                                    \
-        _Pragma("omp parallel for schedule(dynamic)") for (int64_t t_ = 0; t_ < (N) * nblk_; t_++)   \
-        {                                                                                            \
-            int64_t n_ = t_ / nblk_, r0_ = (t_ % nblk_) * HS_LSTM_ROWS;                              \
-            int64_t r1_ = r0_ + HS_LSTM_ROWS < (WB) ? r0_ + HS_LSTM_ROWS : (WB);                     \
-            call;                                                                                    \
-        }                                                                                            \
-    } while (0)
-
 static hs_status hs_lstm_cpu_forward(hs_lstm *m, const float *x, int B)
 {
     if (B < 1 || B > m->cfg.batch)
@@ -224,14 +275,13 @@ static hs_status hs_lstm_cpu_forward(hs_lstm *m, const float *x, int B)
     m->B = B;
     int64_t N = m->cfg.models, nch = (B + HS_LSTM_CHUNK - 1) / HS_LSTM_CHUNK;
     int prev = hs_blas_single_begin();
-    for (int l = 0; l < m->cfg.layers; l++) {
-        HS_ROW_TASKS(N, (int64_t)m->cfg.window * B, hs_lstm_project(m, n_, x, B, l, r0_, r1_));
+    /* a chunk's rows depend on no other rows: each task runs them up through every layer */
 #pragma omp parallel for schedule(dynamic) if (N * nch > 1)
-        for (int64_t task = 0; task < N * nch; task++) {
-            int ch = (int)(task % nch), b0 = ch * HS_LSTM_CHUNK;
-            int b1 = b0 + HS_LSTM_CHUNK < B ? b0 + HS_LSTM_CHUNK : B;
-            hs_lstm_recur_chunk(m, task / nch, B, l, b0, b1);
-        }
+    for (int64_t task = 0; task < N * nch; task++) {
+        int ch = (int)(task % nch), b0 = ch * HS_LSTM_CHUNK;
+        int b1 = b0 + HS_LSTM_CHUNK < B ? b0 + HS_LSTM_CHUNK : B;
+        for (int l = 0; l < m->cfg.layers; l++)
+            hs_lstm_layer_chunk(m, task / nch, x, B, l, b0, b1);
     }
 #pragma omp parallel for schedule(dynamic) if (N > 1)
     for (int64_t n = 0; n < N; n++)
@@ -246,19 +296,26 @@ static hs_status hs_lstm_cpu_backward(hs_lstm *m, const float *dy, int B)
         return hs_error_set(HS_ERR_USAGE, "lstm: backward needs the forward of the same batch first");
     int64_t N = m->cfg.models, nch = (B + HS_LSTM_CHUNK - 1) / HS_LSTM_CHUNK;
     int prev = hs_blas_single_begin();
-    for (int l = m->cfg.layers - 1; l >= 0; l--) {
+    if (N > 1 && nch == 1) {
+        /* many models of one chunk each: a task per model runs the same calls as below, its
+         * weight gradients right after its BPTT, while the gate gradients are still in cache */
+#pragma omp parallel for schedule(dynamic)
+        for (int64_t n = 0; n < N; n++) {
+            hs_lstm_bptt_model(m, n, dy, B, 0, B);
+            hs_lstm_weight_grads(m, n, dy, B, 0, 1); /* HS_LSTM_NPARTS of one chunk */
+        }
+    } else {
 #pragma omp parallel for schedule(dynamic) if (N * nch > 1)
         for (int64_t task = 0; task < N * nch; task++) {
             int ch = (int)(task % nch), b0 = ch * HS_LSTM_CHUNK;
-            int b1 = b0 + HS_LSTM_CHUNK < B ? b0 + HS_LSTM_CHUNK : B;
-            hs_lstm_bptt_chunk(m, task / nch, dy, B, l, b0, b1);
+            hs_lstm_bptt_model(m, task / nch, dy, B, b0, b0 + HS_LSTM_CHUNK < B ? b0 + HS_LSTM_CHUNK : B);
         }
-        if (l > 0)
-            HS_ROW_TASKS(N, (int64_t)m->cfg.window * B, hs_lstm_down(m, n_, l, r0_, r1_));
-    }
+        int np = HS_LSTM_NPARTS(B);
 #pragma omp parallel for schedule(dynamic)
-    for (int64_t task = 0; task < N * HS_LSTM_PARTS; task++)
-        hs_lstm_weight_grads(m, task / HS_LSTM_PARTS, dy, B, (int)(task % HS_LSTM_PARTS));
+        for (int64_t task = 0; task < N * np; task++)
+            hs_lstm_weight_grads(m, task / np, dy, B, (int)(task % np), np);
+    }
+    m->x = NULL; /* the gates are gradients now */
     openblas_set_num_threads(prev);
     return HS_OK;
 }
