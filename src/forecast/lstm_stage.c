@@ -202,6 +202,18 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
     hs_lstm_data d = {1, n, in.ds[0], in.step_seconds, v, tc.calendar};
     /* pad before the series start: zero invocations */
     float pad = (float)((0.0 - sc.mean) / sc.std);
+    /* a short series gets at least 32 optimizer steps an epoch: a day of minutes at batch 256
+     * gives 4, too few for early stopping to judge (the manifest records the batch used) */
+    int64_t nwin = ntr - ntr / 10 - tc.window;
+    if (st == HS_OK && !m && nwin > 0 && (int64_t)tc.batch * 32 > nwin) {
+        int64_t b = nwin / 32 > 32 ? nwin / 32 : 32;
+        if (b < tc.batch) {
+            if (!c->quiet)
+                fprintf(stderr, "lstm: %lld training windows: batch %d -> %lld, for 32 steps an epoch\n",
+                        (long long)nwin, tc.batch, (long long)b);
+            tc.batch = (int)b;
+        }
+    }
     if (st == HS_OK && !m)
         st = hs_lstm_train(&tc, &d, ntr, &m, &hist);
     /* one step ahead from every point (window before it), recursive holdout, next, and F8 */
@@ -314,7 +326,8 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
         cJSON_AddNumberToObject(cf, "layers", c->train.layers);
         cJSON_AddNumberToObject(cf, "window", c->train.window);
         cJSON_AddNumberToObject(cf, "outputs", c->train.horizon);
-        cJSON_AddNumberToObject(cf, "batch", c->train.batch);
+        cJSON_AddNumberToObject(cf, "batch", tc.batch);
+        cJSON_AddNumberToObject(cf, "batch_requested", c->train.batch);
         cJSON_AddNumberToObject(cf, "epochs", c->train.epochs);
         cJSON_AddNumberToObject(cf, "patience", c->train.patience);
         cJSON_AddNumberToObject(cf, "lr", c->train.lr);
