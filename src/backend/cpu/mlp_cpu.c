@@ -1,19 +1,36 @@
 /* mlp_cpu.c: the CPU reference of PPO's two MLPs (O -> H -> H -> out, tanh): forward over a
- * batch and the loss gradient by backpropagation, each layer one GEMM over the batch; the
- * per-sample loss math is math/ppo_loss.h. The GEMMs go to the small SGEMM of gemm_cpu.h where it
- * has kernels for this CPU (Debian's OpenBLAS runs newer CPUs on generic SSE kernels), split
- * between threads by rows or by 32-column panels, so every element is summed in the same order
- * on any thread count; elsewhere to OpenBLAS. */
+ * batch and the loss gradient by backpropagation, each layer one GEMM over the rows; the
+ * per-sample loss math is math/ppo_loss.h.
+ *
+ * A batch is cut into a fixed number of row parts (it depends on the batch size only), one
+ * OpenMP task each, every GEMM inside single-threaded: the small SGEMM of gemm_cpu.h where it has
+ * kernels for this CPU (Debian's OpenBLAS runs newer CPUs on generic SSE kernels), else OpenBLAS.
+ * Each part writes its own weight gradient and the parts are added in order, so the result is
+ * the same bits on any number of threads. */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "gemm_cpu.h"
 #include "hyscale/ppo.h"
+
+#define HS_MLP_PARTS_MAX 8
+#define HS_MLP_PART_ROWS 128 /* rows a part takes at least */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HS_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#else
+#define HS_CLONES
+#endif
+
+/* One part's scratch. */
+typedef struct hs_mlp_part {
+    float *pack;  /* (H, max(H, O)) a transposed B packed for the small GEMM */
+    float *dw1t;  /* (O, H) the first layer's gradient, transposed */
+    float *grad;  /* (total) this part's gradient */
+    double pg, vl, ent, kl, cf;
+} hs_mlp_part;
 
 struct hs_mlp_work {
     int64_t max_b;
@@ -22,68 +39,19 @@ struct hs_mlp_work {
     float *values;        /* (B) */
     float *dout[2];       /* (B, A) and (B) gradients into the heads */
     float *dh, *dh2;      /* (B, H) scratch of the backward pass */
-    float *adv;           /* (B) normalised advantages */
-    float *logp;          /* (A) */
-    float *pack;          /* (H, max(H, O)) a transposed B packed for the small GEMM */
     float *head;          /* (B, 32) a head's outputs padded to one panel */
-    float *dw1t;          /* (O, H) the first layer's gradient, transposed */
+    float *adv;           /* (B) normalised advantages */
+    float *logp;          /* (B, A) scratch of the loss */
+    hs_mlp_part part[HS_MLP_PARTS_MAX];
     void *buf;
 };
-
-static int hs_mm_threads(void)
-{
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-/* C (M, N) = op(A) op(B) with BLAS's meaning (row-major, beta 0). pack holds N * K floats. */
-static void hs_mm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
-                  int ldc, float *pack)
-{
-    if (N % HS_GEMM_NR || hs_gemm_isa_best() == HS_GEMM_ISA_NONE) {
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A,
-                    lda, B, ldb, 0.0f, C, ldc);
-        return;
-    }
-    hs_gemm_b b = HS_GEMM_B_ROWS(B, ldb);
-    if (tb) {
-        hs_gemm_pack_t(N, K, B, ldb, pack);
-        b = HS_GEMM_B_PACKED(pack, K);
-    }
-    ptrdiff_t ars = ta ? 1 : lda, acs = ta ? lda : 1;
-    int nth = hs_mm_threads(), np = N / HS_GEMM_NR;
-    if (nth > 1 && M >= 96) { /* by rows */
-#pragma omp parallel num_threads(nth)
-        {
-#ifdef _OPENMP
-            int t = omp_get_thread_num(), T = omp_get_num_threads();
-#else
-            int t = 0, T = 1;
-#endif
-            int m0 = (int)((int64_t)M * t / T), m1 = (int)((int64_t)M * (t + 1) / T);
-            if (m1 > m0)
-                hs_gemm(m1 - m0, N, K, A + m0 * ars, ars, acs, b, 0, C + (ptrdiff_t)m0 * ldc, ldc);
-        }
-    } else if (nth > 1 && np > 1 && K >= 256) { /* a weight gradient: by panels of columns */
-#pragma omp parallel for num_threads(nth < np ? nth : np) schedule(static)
-        for (int p = 0; p < np; p++) {
-            hs_gemm_b bp = {b.b + p * b.ps, b.ps, b.rs};
-            hs_gemm(M, HS_GEMM_NR, K, A, ars, acs, bp, 0, C + p * HS_GEMM_NR, ldc);
-        }
-    } else {
-        hs_gemm(M, N, K, A, ars, acs, b, 0, C, ldc);
-    }
-}
 
 hs_status hs_mlp_work_create(hs_mlp_work **out, const hs_mlp_layout *l, int64_t max_b)
 {
     *out = NULL;
-    int64_t B = max_b, H = l->hidden, A = l->actions;
-    int64_t O = l->obs, KM = H > O ? H : O;
-    size_t floats = (size_t)(4 * B * H + B * A + B + B * A + B + 2 * B * H + B + A + H * KM + B * HS_GEMM_NR + O * H);
+    int64_t B = max_b, H = l->hidden, A = l->actions, O = l->obs, KM = H > O ? H : O;
+    size_t floats = (size_t)(4 * B * H + B * A + B + B * A + B + 2 * B * H + B * HS_GEMM_NR + B + B * A) +
+                    (size_t)HS_MLP_PARTS_MAX * (size_t)(H * KM + O * H + l->total);
     hs_mlp_work *w = calloc(1, sizeof *w);
     float *buf = malloc(floats * sizeof *buf);
     if (!w || !buf) {
@@ -104,11 +72,14 @@ hs_status hs_mlp_work_create(hs_mlp_work **out, const hs_mlp_layout *l, int64_t 
     w->dout[1] = q, q += B;
     w->dh = q, q += B * H;
     w->dh2 = q, q += B * H;
-    w->adv = q, q += B;
-    w->logp = q, q += A;
-    w->pack = q, q += H * KM;
     w->head = q, q += B * HS_GEMM_NR;
-    w->dw1t = q;
+    w->adv = q, q += B;
+    w->logp = q, q += B * A;
+    for (int p = 0; p < HS_MLP_PARTS_MAX; p++) {
+        w->part[p].pack = q, q += H * KM;
+        w->part[p].dw1t = q, q += O * H;
+        w->part[p].grad = q, q += l->total;
+    }
     *out = w;
     return HS_OK;
 }
@@ -121,39 +92,38 @@ void hs_mlp_work_free(hs_mlp_work *w)
     free(w);
 }
 
-/* y (B, n) = act(x (B, k) * W^T + b), W (n, k); tanh when act. A head narrower than a panel
- * (n < 32: 9 logits, 1 value) runs as one zero-padded panel into w->head. */
-static void hs_dense(const float *x, int64_t B, int64_t k, const float *W, const float *b, int64_t n, float *y, int act,
-                     hs_mlp_work *w)
+/* Row parts of a batch of B: a function of B alone. */
+static int hs_mlp_parts(int64_t B)
 {
-    if (n < HS_GEMM_NR && hs_gemm_isa_best() != HS_GEMM_ISA_NONE) {
-        for (int64_t kk = 0; kk < k; kk++)
-            for (int64_t j = 0; j < HS_GEMM_NR; j++)
-                w->pack[kk * HS_GEMM_NR + j] = j < n ? W[j * k + kk] : 0.0f;
-        hs_gemm_b pb = HS_GEMM_B_PACKED(w->pack, k);
-        int nth = hs_mm_threads();
-#pragma omp parallel num_threads(nth) if (B >= 96)
-        {
-#ifdef _OPENMP
-            int t = omp_get_thread_num(), T = omp_get_num_threads();
-#else
-            int t = 0, T = 1;
-#endif
-            int64_t m0 = B * t / T, m1 = B * (t + 1) / T;
-            if (m1 > m0)
-                hs_gemm((int)(m1 - m0), HS_GEMM_NR, (int)k, x + m0 * k, k, 1, pb, 0, w->head + m0 * HS_GEMM_NR,
-                        HS_GEMM_NR);
+    int64_t p = B / HS_MLP_PART_ROWS;
+    return p < 1 ? 1 : p > HS_MLP_PARTS_MAX ? HS_MLP_PARTS_MAX : (int)p;
+}
+
+/* C (M, N) = op(A) op(B) with BLAS's meaning (row-major, beta 0), on one thread. pack holds
+ * N * K floats. */
+static void hs_mm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
+                  int ldc, float *pack)
+{
+    if (N % HS_GEMM_NR == 0 && hs_gemm_isa_best() != HS_GEMM_ISA_NONE) {
+        hs_gemm_b b = HS_GEMM_B_ROWS(B, ldb);
+        if (tb) {
+            hs_gemm_pack_t(N, K, B, ldb, pack);
+            b = HS_GEMM_B_PACKED(pack, K);
         }
-        for (int64_t i = 0; i < B; i++)
-            for (int64_t j = 0; j < n; j++)
-                y[i * n + j] = w->head[i * HS_GEMM_NR + j];
-    } else {
-        hs_mm(0, 1, (int)B, (int)n, (int)k, x, (int)k, W, (int)k, y, (int)n, w->pack);
+        if (hs_gemm(M, N, K, A, ta ? 1 : lda, ta ? lda : 1, b, 0, C, ldc))
+            return;
     }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda,
+                B, ldb, 0.0f, C, ldc);
+}
+
+/* y (B, n) += b, then tanh when act. Vectorised per instruction set (libmvec's tanhf). */
+static HS_CLONES void hs_bias_act(float *y, int64_t B, int64_t n, const float *b, int act)
+{
     for (int64_t i = 0; i < B; i++) {
         float *yi = y + i * n;
         if (act)
-            for (int64_t j = 0; j < n; j++) /* vectorised (libmvec) under -ffast-math */
+            for (int64_t j = 0; j < n; j++)
                 yi[j] = tanhf(yi[j] + b[j]);
         else
             for (int64_t j = 0; j < n; j++)
@@ -161,17 +131,61 @@ static void hs_dense(const float *x, int64_t B, int64_t k, const float *W, const
     }
 }
 
-/* One MLP's forward: hidden activations into h1, h2 and the head's outputs into out (B, n_out). */
-static void hs_mlp_net_forward(const hs_mlp_layout *l, const float *params, int critic, const float *obs, int64_t B,
-                               float *h1, float *h2, float *out, hs_mlp_work *w)
+/* d (B*H) *= 1 - h^2: back through tanh. */
+static HS_CLONES void hs_tanh_back(float *d, const float *h, int64_t n)
 {
-    int64_t O = l->obs, H = l->hidden, n_out = critic ? 1 : l->actions;
-    int64_t w1 = critic ? l->c_w1 : l->a_w1, b1 = critic ? l->c_b1 : l->a_b1;
-    int64_t w2 = critic ? l->c_w2 : l->a_w2, b2 = critic ? l->c_b2 : l->a_b2;
-    int64_t w3 = critic ? l->c_w3 : l->a_w3, b3 = critic ? l->c_b3 : l->a_b3;
-    hs_dense(obs, B, O, params + w1, params + b1, H, h1, 1, w);
-    hs_dense(h1, B, H, params + w2, params + b2, H, h2, 1, w);
-    hs_dense(h2, B, H, params + w3, params + b3, n_out, out, 0, w);
+    for (int64_t i = 0; i < n; i++)
+        d[i] *= 1.0f - h[i] * h[i];
+}
+
+/* y (B, n) = act(x (B, k) W^T + b), W (n, k). A head narrower than a panel (9 logits, 1 value)
+ * runs as one zero-padded panel into head (B, 32). */
+static void hs_dense(const float *x, int64_t B, int64_t k, const float *W, const float *b, int64_t n, float *y, int act,
+                     float *pack, float *head)
+{
+    if (n < HS_GEMM_NR && hs_gemm_isa_best() != HS_GEMM_ISA_NONE) {
+        for (int64_t kk = 0; kk < k; kk++)
+            for (int64_t j = 0; j < HS_GEMM_NR; j++)
+                pack[kk * HS_GEMM_NR + j] = j < n ? W[j * k + kk] : 0.0f;
+        if (hs_gemm((int)B, HS_GEMM_NR, (int)k, x, k, 1, HS_GEMM_B_PACKED(pack, k), 0, head, HS_GEMM_NR)) {
+            for (int64_t i = 0; i < B; i++)
+                for (int64_t j = 0; j < n; j++)
+                    y[i * n + j] = head[i * HS_GEMM_NR + j];
+            hs_bias_act(y, B, n, b, act);
+            return;
+        }
+    }
+    hs_mm(0, 1, (int)B, (int)n, (int)k, x, (int)k, W, (int)k, y, (int)n, pack);
+    hs_bias_act(y, B, n, b, act);
+}
+
+/* The offsets of one MLP's tensors. */
+typedef struct hs_net {
+    int64_t n_out, w1, b1, w2, b2, w3, b3;
+} hs_net;
+
+static hs_net hs_net_of(const hs_mlp_layout *l, int critic)
+{
+    hs_net n = {critic ? 1 : l->actions,
+                critic ? l->c_w1 : l->a_w1,
+                critic ? l->c_b1 : l->a_b1,
+                critic ? l->c_w2 : l->a_w2,
+                critic ? l->c_b2 : l->a_b2,
+                critic ? l->c_w3 : l->a_w3,
+                critic ? l->c_b3 : l->a_b3};
+    return n;
+}
+
+/* Rows [r0, r1) of one MLP's forward: activations into h1, h2 and the head's outputs into out. */
+static void hs_net_forward(const hs_mlp_layout *l, const float *params, int critic, const float *obs, int64_t r0,
+                           int64_t r1, float *h1, float *h2, float *out, float *pack, float *head)
+{
+    hs_net n = hs_net_of(l, critic);
+    int64_t O = l->obs, H = l->hidden, B = r1 - r0;
+    hs_dense(obs + r0 * O, B, O, params + n.w1, params + n.b1, H, h1 + r0 * H, 1, pack, head + r0 * HS_GEMM_NR);
+    hs_dense(h1 + r0 * H, B, H, params + n.w2, params + n.b2, H, h2 + r0 * H, 1, pack, head + r0 * HS_GEMM_NR);
+    hs_dense(h2 + r0 * H, B, H, params + n.w3, params + n.b3, n.n_out, out + r0 * n.n_out, 0, pack,
+             head + r0 * HS_GEMM_NR);
 }
 
 /* Column sums of d (B, n) into g (n). */
@@ -183,43 +197,46 @@ static void hs_colsum(const float *d, int64_t B, int64_t n, float *g)
             g[j] += d[i * n + j];
 }
 
-/* One MLP's backward from dout (B, n_out) into grad; dh and dh2 are (B, H) scratch. */
-static void hs_mlp_net_backward(const hs_mlp_layout *l, const float *params, int critic, const float *obs, int64_t B,
-                                const float *h1, const float *h2, const float *dout, float *dh, float *dh2,
-                                float *grad, hs_mlp_work *w)
+/* Rows [r0, r1) of one MLP's backward from dout into the part's gradient. */
+static void hs_net_backward(const hs_mlp_layout *l, const float *params, int critic, const float *obs, int64_t r0,
+                            int64_t r1, const float *h1, const float *h2, const float *dout, float *dh, float *dh2,
+                            hs_mlp_part *pt)
 {
-    int O = (int)l->obs, H = (int)l->hidden, n_out = critic ? 1 : (int)l->actions, b = (int)B;
-    int64_t w1 = critic ? l->c_w1 : l->a_w1, b1 = critic ? l->c_b1 : l->a_b1;
-    int64_t w2 = critic ? l->c_w2 : l->a_w2, b2 = critic ? l->c_b2 : l->a_b2;
-    int64_t w3 = critic ? l->c_w3 : l->a_w3, b3 = critic ? l->c_b3 : l->a_b3;
+    hs_net n = hs_net_of(l, critic);
+    int O = (int)l->obs, H = (int)l->hidden, no = (int)n.n_out, b = (int)(r1 - r0);
+    float *g = pt->grad;
+    obs += r0 * O, h1 += r0 * H, h2 += r0 * H, dout += r0 * no, dh += r0 * H, dh2 += r0 * H;
     /* head: dW3 (n_out, H) = dout^T h2; dh2 = dout W3 */
-    hs_mm(1, 0, n_out, H, b, dout, n_out, h2, H, grad + w3, H, w->pack);
-    hs_colsum(dout, B, n_out, grad + b3);
-    hs_mm(0, 0, b, H, n_out, dout, n_out, params + w3, H, dh2, H, w->pack);
-    for (int64_t i = 0; i < B * H; i++)
-        dh2[i] *= 1.0f - h2[i] * h2[i];
+    hs_mm(1, 0, no, H, b, dout, no, h2, H, g + n.w3, H, pt->pack);
+    hs_colsum(dout, b, no, g + n.b3);
+    hs_mm(0, 0, b, H, no, dout, no, params + n.w3, H, dh2, H, pt->pack);
+    hs_tanh_back(dh2, h2, (int64_t)b * H);
     /* layer 2: dW2 (H, H) = dz2^T h1; dh1 = dz2 W2 */
-    hs_mm(1, 0, H, H, b, dh2, H, h1, H, grad + w2, H, w->pack);
-    hs_colsum(dh2, B, H, grad + b2);
-    hs_mm(0, 0, b, H, H, dh2, H, params + w2, H, dh, H, w->pack);
-    for (int64_t i = 0; i < B * H; i++)
-        dh[i] *= 1.0f - h1[i] * h1[i];
-    /* layer 1: dW1^T (O, H) = obs^T dz1 (H columns: whole panels), then transposed into dW1 (H, O) */
-    hs_mm(1, 0, O, H, b, obs, O, dh, H, w->dw1t, H, w->pack);
+    hs_mm(1, 0, H, H, b, dh2, H, h1, H, g + n.w2, H, pt->pack);
+    hs_colsum(dh2, b, H, g + n.b2);
+    hs_mm(0, 0, b, H, H, dh2, H, params + n.w2, H, dh, H, pt->pack);
+    hs_tanh_back(dh, h1, (int64_t)b * H);
+    /* layer 1: dW1^T (O, H) = obs^T dz1 (whole panels), then transposed into dW1 (H, O) */
+    hs_mm(1, 0, O, H, b, obs, O, dh, H, pt->dw1t, H, pt->pack);
     for (int j = 0; j < H; j++)
         for (int i = 0; i < O; i++)
-            grad[w1 + (int64_t)j * O + i] = w->dw1t[(int64_t)i * H + j];
-    hs_colsum(dh, B, H, grad + b1);
+            g[n.w1 + (int64_t)j * O + i] = pt->dw1t[(int64_t)i * H + j];
+    hs_colsum(dh, b, H, g + n.b1);
 }
 
 void hs_mlp_forward_cpu(const hs_mlp_layout *l, const float *params, const float *obs, int64_t B, float *logits,
                         float *values, hs_mlp_work *w)
 {
     HS_ASSERT(B <= w->max_b);
-    if (logits)
-        hs_mlp_net_forward(l, params, 0, obs, B, w->h1[0], w->h2[0], logits, w);
-    if (values)
-        hs_mlp_net_forward(l, params, 1, obs, B, w->h1[1], w->h2[1], values, w);
+    int P = hs_mlp_parts(B);
+#pragma omp parallel for schedule(static) if (P > 1)
+    for (int p = 0; p < P; p++) {
+        int64_t r0 = B * p / P, r1 = B * (p + 1) / P;
+        if (logits)
+            hs_net_forward(l, params, 0, obs, r0, r1, w->h1[0], w->h2[0], logits, w->part[p].pack, w->head);
+        if (values)
+            hs_net_forward(l, params, 1, obs, r0, r1, w->h1[1], w->h2[1], values, w->part[p].pack, w->head);
+    }
 }
 
 double hs_ppo_loss_grad_cpu(const hs_mlp_layout *l, const float *params, const hs_ppo_minibatch *mb, hs_ppo_coefs k,
@@ -227,7 +244,6 @@ double hs_ppo_loss_grad_cpu(const hs_mlp_layout *l, const float *params, const h
 {
     int64_t B = mb->B, A = l->actions;
     HS_ASSERT(B >= 2 && B <= w->max_b);
-    hs_mlp_forward_cpu(l, params, mb->obs, B, w->logits, w->values, w);
     /* advantages normalised per minibatch with the unbiased standard deviation (torch's std) */
     double mean = 0.0, var = 0.0;
     for (int64_t i = 0; i < B; i++)
@@ -239,19 +255,44 @@ double hs_ppo_loss_grad_cpu(const hs_mlp_layout *l, const float *params, const h
     for (int64_t i = 0; i < B; i++)
         w->adv[i] = (mb->adv[i] - (float)mean) / (sd + 1e-8f);
     float inv_b = 1.0f / (float)B;
-    double pg = 0.0, vl = 0.0, ent = 0.0, kl = 0.0, cf = 0.0;
-    for (int64_t i = 0; i < B; i++) {
-        hs_ppo_terms o = hs_ppo_sample_grad(w->logits + i * A, (int)A, mb->action[i], mb->logp[i], w->adv[i],
-                                            w->values[i], mb->ret[i], k, inv_b, w->logp, w->dout[0] + i * A,
-                                            w->dout[1] + i);
-        pg += o.pg;
-        vl += o.value;
-        ent += o.entropy;
-        kl += o.kl;
-        cf += o.clipped;
+    int P = hs_mlp_parts(B);
+#pragma omp parallel for schedule(static) if (P > 1)
+    for (int p = 0; p < P; p++) {
+        hs_mlp_part *pt = &w->part[p];
+        int64_t r0 = B * p / P, r1 = B * (p + 1) / P;
+        hs_net_forward(l, params, 0, mb->obs, r0, r1, w->h1[0], w->h2[0], w->logits, pt->pack, w->head);
+        hs_net_forward(l, params, 1, mb->obs, r0, r1, w->h1[1], w->h2[1], w->values, pt->pack, w->head);
+        pt->pg = pt->vl = pt->ent = pt->kl = pt->cf = 0.0;
+        for (int64_t i = r0; i < r1; i++) {
+            hs_ppo_terms o = hs_ppo_sample_grad(w->logits + i * A, (int)A, mb->action[i], mb->logp[i], w->adv[i],
+                                                w->values[i], mb->ret[i], k, inv_b, w->logp + i * A,
+                                                w->dout[0] + i * A, w->dout[1] + i);
+            pt->pg += o.pg;
+            pt->vl += o.value;
+            pt->ent += o.entropy;
+            pt->kl += o.kl;
+            pt->cf += o.clipped;
+        }
+        hs_net_backward(l, params, 0, mb->obs, r0, r1, w->h1[0], w->h2[0], w->dout[0], w->dh, w->dh2, pt);
+        hs_net_backward(l, params, 1, mb->obs, r0, r1, w->h1[1], w->h2[1], w->dout[1], w->dh, w->dh2, pt);
     }
-    hs_mlp_net_backward(l, params, 0, mb->obs, B, w->h1[0], w->h2[0], w->dout[0], w->dh, w->dh2, grad, w);
-    hs_mlp_net_backward(l, params, 1, mb->obs, B, w->h1[1], w->h2[1], w->dout[1], w->dh, w->dh2, grad, w);
+    /* the parts' gradients added in part order */
+    int64_t total = l->total;
+#pragma omp parallel for schedule(static) if (P > 1)
+    for (int64_t i = 0; i < total; i++) {
+        float s = w->part[0].grad[i];
+        for (int p = 1; p < P; p++)
+            s += w->part[p].grad[i];
+        grad[i] = s;
+    }
+    double pg = 0.0, vl = 0.0, ent = 0.0, kl = 0.0, cf = 0.0;
+    for (int p = 0; p < P; p++) {
+        pg += w->part[p].pg;
+        vl += w->part[p].vl;
+        ent += w->part[p].ent;
+        kl += w->part[p].kl;
+        cf += w->part[p].cf;
+    }
     double n = (double)B;
     double loss = pg / n - k.c_entropy * ent / n + k.c_value * vl / n;
     if (st) {
