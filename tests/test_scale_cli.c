@@ -111,7 +111,7 @@ Test(scale_cli, functions_view_has_the_histogram_policy, .timeout = 300)
 {
     char *pre = make_pre("scale_fn"), *err = NULL;
     cr_assert_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--env-series", "functions", "--quiet",
-                             NULL),
+                             "--policies", "reactive,hybrid-histogram", NULL),
                  0, "%s", err);
     free(err);
     char p[700];
@@ -119,6 +119,7 @@ Test(scale_cli, functions_view_has_the_histogram_policy, .timeout = 300)
     char *t = hs_test_read_file(p, NULL);
     cr_assert(t);
     cr_expect(strstr(t, "\nhybrid-histogram,none,") != NULL, "%s", t);
+    cr_expect(strstr(t, "\nkeepalive-10,") == NULL, "only the policies asked for: %s", t);
     free(t);
     snprintf(p, sizeof p, "%s/scaling_report.md", pre);
     t = hs_test_read_file(p, NULL);
@@ -180,6 +181,11 @@ Test(scale_cli, bad_input, .timeout = 120)
     cr_expect(strstr(err, "env_version") && strstr(err, "version 7"), "%s", err);
     free(err);
     cr_expect(!hs_test_nonempty(pre, "scaling_eval.csv"), "no partial evaluation");
+    /* an unknown policy: usage error naming it */
+    cr_expect_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--policies", "reactive,autopilot", NULL),
+                 2);
+    cr_expect(strstr(err, "autopilot") != NULL, "%s", err);
+    free(err);
     /* an unknown series kind */
     cr_expect_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--env-series", "both", NULL), 2);
     free(err);

@@ -53,9 +53,15 @@ typedef struct hs_evaluate_config {
     hs_env_config env;
     const char *manifest_name; /* "evaluate.manifest.json" */
     int plot, quiet;
+    const char *policies;      /* comma-separated policy names to evaluate; NULL: all */
 } hs_evaluate_config;
 
-#define HS_EVALUATE_DEFAULTS {NULL, NULL, HS_ENV_AGGREGATE, 1440, HS_ENV_CONFIG_DEFAULTS, "evaluate.manifest.json", 1, 0}
+#define HS_EVALUATE_DEFAULTS                                                                                           \
+    {NULL, NULL, HS_ENV_AGGREGATE, 1440, HS_ENV_CONFIG_DEFAULTS, "evaluate.manifest.json", 1, 0, NULL}
+
+/* HS_OK when every name in the comma-separated list is a policy (reactive, forecast,
+ * forecast+margin, keepalive-10, static-p99, hybrid-histogram, ppo); else a usage error naming it. */
+hs_status hs_evaluate_check_policies(const char *list);
 
 /* One row of scaling_eval.csv. */
 typedef struct hs_eval_row {

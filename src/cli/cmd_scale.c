@@ -124,6 +124,9 @@ int hs_cmd_evaluate(int argc, char **argv)
         {"out", HS_OPT_STR, &c.out_dir, "DIR", "folder with the forecasts and trained policies; outputs go here"},
         {"holdout", HS_OPT_I64, &c.holdout, "N", "minutes at the end replayed (1440)"},
         {"env-series", HS_OPT_STR, &source, "aggregate|functions", "replay the aggregate or each function (aggregate)"},
+        {"policies", HS_OPT_STR, &c.policies, "LIST",
+         "comma-separated policies to evaluate (default all: reactive, forecast, forecast+margin, keepalive-10, "
+         "static-p99, hybrid-histogram, ppo)"},
         {"no-plot", HS_OPT_FLAG, &no_plot, NULL, "do not write pareto.png"},
         {"quiet", HS_OPT_FLAG, &c.quiet, NULL, "no summary"},
     };
@@ -142,6 +145,10 @@ int hs_cmd_evaluate(int argc, char **argv)
     }
     if (hs_parse_source("evaluate", source, &c.source))
         return 2;
+    if (hs_evaluate_check_policies(c.policies)) {
+        fprintf(stderr, "hyscale evaluate: %s\n", hs_error_message());
+        return 2;
+    }
     if (c.holdout < 1) {
         fprintf(stderr, "hyscale evaluate: --holdout must be positive\n");
         return 2;

@@ -41,6 +41,44 @@ static const char *hs_forecast_dir(const hs_evaluate_config *c, const char *fc)
     return NULL;
 }
 
+static const char *const hs_policy_names[7] = {"reactive",   "forecast",         "forecast+margin", "keepalive-10",
+                                               "static-p99", "hybrid-histogram", "ppo"};
+
+/* 1 when the comma-separated list (NULL: all) names policy. */
+static int hs_selected(const char *list, const char *policy)
+{
+    if (!list)
+        return 1;
+    size_t n = strlen(policy);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, policy, n))
+            return 1;
+        p += len + (e ? 1 : 0);
+    }
+    return 0;
+}
+
+hs_status hs_evaluate_check_policies(const char *list)
+{
+    if (!list)
+        return HS_OK;
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        int ok = 0;
+        for (int i = 0; i < 7; i++)
+            ok |= len == strlen(hs_policy_names[i]) && !strncmp(p, hs_policy_names[i], len);
+        if (!ok)
+            return hs_error_set(HS_ERR_USAGE, "--policies: unknown policy '%.*s' (reactive, forecast, "
+                                              "forecast+margin, keepalive-10, static-p99, hybrid-histogram, ppo)",
+                                (int)len, p);
+        p += len + (e ? 1 : 0);
+    }
+    return HS_OK;
+}
+
 static hs_status hs_eval_add(hs_evaluate_result *r, const char *policy, const char *fc, const char *source,
                              const hs_env_metrics *m)
 {
@@ -246,7 +284,10 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
     hs_env_metrics m;
     hs_policy base[3] = {{.kind = HS_POLICY_REACTIVE}, {.kind = HS_POLICY_KEEPALIVE, .keepalive = 10},
                          {.kind = HS_POLICY_STATIC}};
+    HS_TRY(hs_evaluate_check_policies(c->policies));
     for (int i = 0; st == HS_OK && i < 3; i++) {
+        if (!hs_selected(c->policies, hs_policy_name(&base[i])))
+            continue;
         st = hs_policy_evaluate(&base[i], &s[0], &c->env, t_start, t_end, &m);
         if (st == HS_OK)
             st = hs_eval_add(r, hs_policy_name(&base[i]), "none", "", &m);
@@ -254,7 +295,7 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
     hs_hist_stats hs;
     memset(&hs, 0, sizeof hs);
     uint8_t *warm = NULL;
-    if (st == HS_OK && c->source == HS_ENV_FUNCTIONS) {
+    if (st == HS_OK && c->source == HS_ENV_FUNCTIONS && hs_selected(c->policies, "hybrid-histogram")) {
         warm = malloc((size_t)(s[0].k * s[0].n));
         st = warm ? hs_eval_histogram(&s[0], t_start, t_end, warm, &hs)
                   : hs_error_set(HS_ERR_NOMEM, "evaluate: out of memory");
@@ -268,9 +309,13 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
         if (!have[i])
             continue;
         hs_policy fp = {.kind = HS_POLICY_FORECAST};
-        st = hs_policy_evaluate(&fp, &s[i], &c->env, t_start, t_end, &m);
-        if (st == HS_OK)
-            st = hs_eval_add(r, "forecast", hs_forecasters[i], "", &m);
+        if (hs_selected(c->policies, "forecast")) {
+            st = hs_policy_evaluate(&fp, &s[i], &c->env, t_start, t_end, &m);
+            if (st == HS_OK)
+                st = hs_eval_add(r, "forecast", hs_forecasters[i], "", &m);
+        }
+        if (!hs_selected(c->policies, "forecast+margin"))
+            continue;
         hs_policy mp = {.kind = HS_POLICY_MARGIN};
         if (st == HS_OK)
             st = hs_policy_best_margin(&s[i], &c->env, v0, t_start - 1, &mp.action);
@@ -283,7 +328,8 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
         }
     }
     char paths[16][512];
-    int np = st == HS_OK ? hs_find_policies(c->out_dir, paths, 16) : 0, skipped = 0;
+    int np = st == HS_OK && hs_selected(c->policies, "ppo") ? hs_find_policies(c->out_dir, paths, 16) : 0;
+    int skipped = 0;
     const char *want_src = c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate";
     for (int i = 0; st == HS_OK && i < np; i++) {
         char full[4096];
