@@ -46,7 +46,7 @@ typedef struct hs_ppo_config {
 } hs_ppo_config;
 
 #define HS_PPO_CONFIG_DEFAULTS                                                                                         \
-    {64, 64, 128, 2000000, 4, 8, 0.99f, 0.95f, {0.2f, 0.5f, 0.01f}, 3e-4f, 1e-5f, 0.5f, 0, 1, 0}
+    {64, 64, 128, 5000000, 4, 8, 0.99f, 0.95f, {0.2f, 0.5f, 0.01f}, 3e-4f, 1e-5f, 0.5f, 0, 1, 0}
 
 /* Offsets (in floats) of each tensor in the flat buffer; weights are (out, in) row-major like
  * torch.nn.Linear. Actor first, then critic. */

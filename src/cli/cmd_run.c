@@ -26,7 +26,7 @@ int hs_cmd_run(int argc, char **argv)
     int64_t holdout = 1440;
     hs_lstm_stage_config lc = HS_LSTM_STAGE_DEFAULTS;
     lc.train.epochs = 10;
-    int64_t ppo_steps = 2000000, ppo_envs = 64;
+    int64_t ppo_steps = 5000000, ppo_envs = 64;
     int no_ppo = 0;
     hs_opt opts[] = {
         {"input", HS_OPT_LIST, &inputs, "PATH", "trace files or folders (default: generate the built-in trace)"},
@@ -38,7 +38,7 @@ int hs_cmd_run(int argc, char **argv)
         {"holdout", HS_OPT_I64, &holdout, "N", "forecasters: minutes held out and scored (default 1440)"},
         {"lstm-epochs", HS_OPT_INT, &lc.train.epochs, "E", "LSTM: most epochs (10 in a run; early stopping)"},
         {"lstm-hidden", HS_OPT_INT, &lc.train.hidden, "H", "LSTM: hidden size (64)"},
-        {"ppo-steps", HS_OPT_I64, &ppo_steps, "N", "PPO: environment steps per agent (2,000,000)"},
+        {"ppo-steps", HS_OPT_I64, &ppo_steps, "N", "PPO: environment steps per agent (5,000,000)"},
         {"ppo-envs", HS_OPT_I64, &ppo_envs, "E", "PPO: environments at once (64)"},
         {"no-ppo", HS_OPT_FLAG, &no_ppo, NULL, "skip PPO training (the evaluation still runs)"},
         {"seed", HS_OPT_U64, &syn.seed, "S", "random seed (default 1)"},

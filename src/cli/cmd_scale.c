@@ -44,7 +44,7 @@ int hs_cmd_train_ppo(int argc, char **argv)
         {"out", HS_OPT_STR, &c.out_dir, "DIR", "output folder (required)"},
         {"envs", HS_OPT_I64, &envs, "E", "environments stepped at once (64)"},
         {"steps", HS_OPT_I64, &steps, "T", "rollout steps per update (128)"},
-        {"total-steps", HS_OPT_I64, &total, "N", "environment steps in all (2,000,000)"},
+        {"total-steps", HS_OPT_I64, &total, "N", "environment steps in all (5,000,000)"},
         {"holdout", HS_OPT_I64, &c.holdout, "N", "minutes at the end kept out of training (1440)"},
         {"env-series", HS_OPT_STR, &source, "aggregate|functions", "replay the aggregate or each function (aggregate)"},
         {"action-mode", HS_OPT_STR, &mode, "margin|delta", "headroom over the forecast, or up/hold/down (margin)"},
