@@ -37,24 +37,27 @@ Test(cli, run_on_the_built_in_trace, .timeout = 300)
     snprintf(out, sizeof out, "%s/run1", dir);
     char *err;
     int rc = hs_test_run(&err, "run", "--days", "2", "--functions", "60", "--top-functions", "10", "--seed", "9",
-                         "--lstm-epochs", "2", "--lstm-hidden", "16", "--out", out, NULL);
+                         "--lstm-epochs", "2", "--lstm-hidden", "16", "--ppo-steps", "16384", "--out", out, NULL);
     cr_assert_eq(rc, 0, "%s", err);
     free(err);
     const char *want[] = {"series.csv", "series.json", "series.png", "functions.safetensors", "functions.csv",
                           "manifest.json", "preprocess.manifest.json", "trace/generate.json", "trace/SYNTHETIC.md",
                           "trace/invocations_per_function_md.anon.d02.csv", "prophet_full.csv", "prophet_next.csv",
                           "prophet_metrics.json", "prophet_model.json", "prophet.png", "lstm_full.csv",
-                          "lstm.safetensors", "hybrid_full.csv", "hybrid.png", "forecast_report.md"};
-    for (int i = 0; i < 20; i++)
+                          "lstm.safetensors", "hybrid_full.csv", "hybrid.png", "forecast_report.md",
+                          "ppo_hybrid/ppo_policy.safetensors", "ppo_none/ppo_policy.safetensors", "scaling_eval.csv",
+                          "scaling_report.md", "pareto.png", "evaluate.manifest.json"};
+    for (int i = 0; i < 26; i++)
         cr_assert(hs_test_nonempty(out, want[i]), "missing %s", want[i]);
     char p[700];
     snprintf(p, sizeof p, "%s/manifest.json", out);
     cJSON *m;
     cr_assert_eq(hs_json_read(p, &m), HS_OK);
     cJSON *stages = cJSON_GetObjectItem(m, "stages");
-    cr_assert_eq(cJSON_GetArraySize(stages), 5);
-    const char *names[5] = {"generate", "preprocess", "forecast prophet", "forecast lstm", "forecast hybrid"};
-    for (int i = 0; i < 5; i++)
+    cr_assert_eq(cJSON_GetArraySize(stages), 8);
+    const char *names[8] = {"generate",        "preprocess", "forecast prophet", "forecast lstm",
+                            "forecast hybrid", "train-ppo",  "train-ppo",        "evaluate"};
+    for (int i = 0; i < 8; i++)
         cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(stages, i), "stage")->valuestring, names[i]);
     cr_assert(cJSON_IsObject(cJSON_GetObjectItem(m, "device")));
     cr_assert_eq(cJSON_GetObjectItem(m, "seed")->valuedouble, 9);
@@ -79,8 +82,10 @@ Test(cli, run_on_a_short_series_skips_the_lstm)
         fprintf(f, "%d,%d\n", i, 10 + i % 7);
     fclose(f);
     char *err;
-    cr_assert_eq(hs_test_run(&err, "run", "--input", in, "--out", out, "--quiet", NULL), 0, "%s", err);
+    cr_assert_eq(hs_test_run(&err, "run", "--input", in, "--out", out, "--quiet", "--ppo-steps", "4096", NULL), 0, "%s",
+                 err);
     cr_assert(strstr(err, "LSTM and Hybrid skipped"), "%s", err);
+    cr_assert(strstr(err, "PPO skipped"), "%s", err);
     free(err);
     cr_assert(hs_test_nonempty(out, "prophet_full.csv"));
     cr_assert(hs_test_nonempty(out, "forecast_report.md"));

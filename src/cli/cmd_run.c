@@ -14,6 +14,7 @@
 #include "hyscale/lstm_stage.h"
 #include "hyscale/progress.h"
 #include "hyscale/prophet_stage.h"
+#include "hyscale/env.h"
 #include "hyscale/scale_stage.h"
 #include "hyscale/synth.h"
 
@@ -215,7 +216,18 @@ int hs_cmd_run(int argc, char **argv)
     /* learning to scale: agents with the best forecast there is and with none, then every policy
      * replayed on the holdout */
     const char *agents[2] = {lstm_fits ? "hybrid" : "prophet", "none"};
-    for (int a = 0; st == HS_OK && !no_ppo && a < 2; a++) {
+    hs_env_config dflt = HS_ENV_CONFIG_DEFAULTS;
+    int64_t span = res.series.n - lstm_holdout, episode = hs_env_episode_length(&dflt, span);
+    int ppo_fits = span - episode - 9 >= 7 + 16; /* room for episodes to start in */
+    if (st == HS_OK && !no_ppo && !ppo_fits) {
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "stage", "train-ppo");
+        cJSON_AddStringToObject(s, "skipped", "the training span is too short for episodes");
+        cJSON_AddItemToArray(stages, s);
+        fprintf(stderr, "run: PPO skipped: a training span of %lld minutes is too short for episodes of %lld\n",
+                (long long)span, (long long)episode);
+    }
+    for (int a = 0; st == HS_OK && !no_ppo && ppo_fits && a < 2; a++) {
         char dir[600];
         snprintf(dir, sizeof dir, "%s/ppo_%s", out, agents[a]);
         hs_train_ppo_config tc = HS_TRAIN_PPO_DEFAULTS;
@@ -246,7 +258,7 @@ int hs_cmd_run(int argc, char **argv)
                        agents[a], (long long)tr.env_steps, tr.seconds, tr.steps_per_second, tr.final_episode_reward);
         }
     }
-    if (st == HS_OK) {
+    if (st == HS_OK && span >= 16) { /* the environment needs 16 minutes to train on */
         hs_evaluate_config ec = HS_EVALUATE_DEFAULTS;
         ec.series_dir = out;
         ec.out_dir = out;
