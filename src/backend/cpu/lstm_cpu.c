@@ -12,6 +12,10 @@
  * CPU may run generic SSE kernels), and through OpenBLAS otherwise; which one runs depends only
  * on the CPU and the shapes, so results stay the same on any thread count. */
 #include <cblas.h>
+#include <stdint.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 #include <string.h>
 
 #include "../../forecast/lstm_internal.h"
@@ -30,6 +34,10 @@
 /* The largest W^T that a task packs on its stack for the kernels: 4H x H floats up to H = 128
  * (256 KiB); a bigger one goes to OpenBLAS. */
 #define HS_LSTM_PACK_MAX (4 * 128 * 128)
+
+/* The largest slab of one step's gates (or gate gradients) of a chunk kept on a task's stack: a
+ * chunk of rows by 4H up to H = 128 (128 KiB); a bigger one is worked on in place. */
+#define HS_LSTM_DG_MAX (HS_LSTM_CHUNK * 4 * 128)
 
 /* C (M, N) = A (M, K) B + beta C, row-major, beta 0 or 1; B (K, N) row-major (ldb). */
 static void hs_gemm_nn(int M, int N, int K, const float *A, int lda, const float *Bm, int ldb, float beta, float *C,
@@ -75,11 +83,30 @@ static void hs_gemm_nt(int M, int N, int K, const float *A, int lda, const float
 #define HS_CLONES
 #endif
 
+/* dst[0, n) = src[0, n) (n a multiple of 4, both 16-byte aligned) with stores that bypass the
+ * caches where the CPU has them; hs_stream_fence makes them visible before a barrier. */
+static inline void hs_stream_copy(float *dst, const float *src, int64_t n)
+{
+#if defined(__SSE__)
+    for (int64_t e = 0; e < n; e += 4)
+        _mm_stream_ps(dst + e, _mm_load_ps(src + e));
+#else
+    memcpy(dst, src, (size_t)n * sizeof *dst);
+#endif
+}
+
+static inline void hs_stream_fence(void)
+{
+#if defined(__SSE__)
+    _mm_sfence();
+#endif
+}
+
 /* Layer l over rows [b0, b1) of model n, step by step: the input projection, the recurrence and
  * the gate math of a step run back to back on the chunk's rows, so its gates stay in cache:
  * gates_t (nb, 4H) = b_ih + b_hh + X_t (nb, F_l) W_ih^T + h_{t-1} (nb, H) W_hh^T, activated. */
 HS_CLONES
-static void hs_lstm_layer_chunk(hs_lstm *m, int64_t n, const float *x, int B, int l, int b0, int b1)
+static void hs_lstm_layer_chunk(hs_lstm *m, int64_t n, const float *x, int B, int l, int b0, int b1, int stream)
 {
     const hs_lstm_config *c = &m->cfg;
     int L = c->layers, H = c->hidden, W = c->window, F = c->features, G4 = 4 * H, nb = b1 - b0;
@@ -94,18 +121,32 @@ static void hs_lstm_layer_chunk(hs_lstm *m, int64_t n, const float *x, int B, in
     float *hid = m->hid + ((n * L + l) * W) * Bmax * H;
     /* W_ih^T and W_hh^T, packed once for the W steps */
     _Alignas(64) float pack_ih[HS_LSTM_PACK_MAX], pack_hh[HS_LSTM_PACK_MAX];
+    /* when streaming: a step's gates, and the last two steps' states, built in stack slabs (in
+     * cache) and streamed out past the caches, as the backward reads them much later */
+    _Alignas(64) float gslab[HS_LSTM_DG_MAX], cslab[2][HS_LSTM_DG_MAX / 4], hslab[2][HS_LSTM_DG_MAX / 4];
     const float *w_ih_p = hs_gemm_nt_pack(G4, Fl, w_ih, Fl, pack_ih), *w_hh_p = hs_gemm_nt_pack(G4, H, w_hh, H, pack_hh);
+    int slab = stream && (int64_t)nb * G4 <= HS_LSTM_DG_MAX && !(H & 3) && !((int64_t)B * H & 3) &&
+               !((int64_t)b0 * H & 3) && !((uintptr_t)gates & 15) && !((uintptr_t)cell & 15) && !((uintptr_t)hid & 15);
+    const float *hprev = NULL, *cprev = m->zeros;
     for (int t = 0; t < W; t++) {
         int64_t r0 = (int64_t)t * B + b0; /* first row of the chunk at step t */
-        float *gt = gates + r0 * G4;
-        for (int b = 0; b < nb; b++)
-            for (int j = 0; j < G4; j++)
-                gt[(int64_t)b * G4 + j] = b_ih[j] + b_hh[j];
-        hs_gemm_nt(nb, G4, Fl, in + r0 * Fl, Fl, w_ih, Fl, w_ih_p, 1.0f, gt, G4);
+        float *gt = slab ? gslab : gates + r0 * G4;
+        float *ct = slab ? cslab[t & 1] : cell + r0 * H, *ht = slab ? hslab[t & 1] : hid + r0 * H;
+        if (Fl == 1) { /* one feature: the input projection is an outer product, done here */
+            for (int b = 0; b < nb; b++) {
+                float xb = in[r0 + b];
+#pragma omp simd
+                for (int j = 0; j < G4; j++)
+                    gt[(int64_t)b * G4 + j] = b_ih[j] + b_hh[j] + xb * w_ih[j];
+            }
+        } else {
+            for (int b = 0; b < nb; b++)
+                for (int j = 0; j < G4; j++)
+                    gt[(int64_t)b * G4 + j] = b_ih[j] + b_hh[j];
+            hs_gemm_nt(nb, G4, Fl, in + r0 * Fl, Fl, w_ih, Fl, w_ih_p, 1.0f, gt, G4);
+        }
         if (t)
-            hs_gemm_nt(nb, G4, H, hid + (r0 - B) * H, H, w_hh, H, w_hh_p, 1.0f, gt, G4);
-        const float *cprev = t ? cell + (r0 - B) * H : m->zeros;
-        float *ct = cell + r0 * H, *ht = hid + r0 * H;
+            hs_gemm_nt(nb, G4, H, hprev, H, w_hh, H, w_hh_p, 1.0f, gt, G4);
         for (int b = 0; b < nb; b++) {
             float *g = gt + (int64_t)b * G4;
 #pragma omp simd
@@ -113,7 +154,17 @@ static void hs_lstm_layer_chunk(hs_lstm *m, int64_t n, const float *x, int B, in
                 hs_lstm_cell_fwd(&g[j], &g[H + j], &g[2 * H + j], &g[3 * H + j], cprev[(int64_t)b * H + j],
                                  &ct[(int64_t)b * H + j], &ht[(int64_t)b * H + j]);
         }
+        if (slab) {
+            float *go = gates + r0 * G4, *co = cell + r0 * H, *ho = hid + r0 * H;
+            hs_stream_copy(go, gt, (int64_t)nb * G4);
+            hs_stream_copy(co, ct, (int64_t)nb * H);
+            hs_stream_copy(ho, ht, (int64_t)nb * H);
+        }
+        hprev = ht;
+        cprev = ct;
     }
+    if (slab)
+        hs_stream_fence(); /* the streamed stores are seen before the barrier */
 }
 
 /* The head of model n on the last step of the top layer: y (B, K) = h (B, H) W_out^T + b. */
@@ -195,26 +246,34 @@ static void hs_lstm_down_chunk(hs_lstm *m, int64_t n, int B, int l, int b0, int 
     }
 }
 
+/* The head's gradients of model n: dW_out (K, H) = dy^T h_last, db_out = sum dy. */
+static void hs_lstm_head_grads(hs_lstm *m, int64_t n, const float *dy_all, int B)
+{
+    const hs_lstm_config *c = &m->cfg;
+    int L = c->layers, H = c->hidden, W = c->window, K = c->horizon;
+    float *g = m->grads + n * m->P;
+    const float *dy = dy_all + n * B * K;
+    const float *htop = m->hid + ((n * L + (L - 1)) * W + (W - 1)) * (int64_t)c->batch * H;
+    hs_gemm_tn(K, H, B, dy, K, htop, H, 0.0f, g + m->lay.w_out, H);
+    for (int k = 0; k < K; k++) {
+        float s = 0;
+        for (int b = 0; b < B; b++)
+            s += dy[(int64_t)b * K + k];
+        g[m->lay.b_out + k] = s;
+    }
+}
+
 /* Weight gradients of model n, gate rows of part `part` (and the head in part 0), from the
  * pre-activation gradients of all rows and steps. */
 static void hs_lstm_weight_grads(hs_lstm *m, int64_t n, const float *dy_all, int B, int part, int nparts)
 {
     const hs_lstm_config *c = &m->cfg;
-    int L = c->layers, H = c->hidden, W = c->window, K = c->horizon, F = c->features, G4 = 4 * H;
+    int L = c->layers, H = c->hidden, W = c->window, F = c->features, G4 = 4 * H;
     int64_t Bmax = c->batch;
     float *g = m->grads + n * m->P;
     int q0 = (int)((int64_t)G4 * part / nparts), q1 = (int)((int64_t)G4 * (part + 1) / nparts);
-    if (part == 0) {
-        const float *dy = dy_all + n * B * K;
-        const float *htop = m->hid + ((n * L + (L - 1)) * W + (W - 1)) * Bmax * H;
-        hs_gemm_tn(K, H, B, dy, K, htop, H, 0.0f, g + m->lay.w_out, H);
-        for (int k = 0; k < K; k++) {
-            float s = 0;
-            for (int b = 0; b < B; b++)
-                s += dy[(int64_t)b * K + k];
-            g[m->lay.b_out + k] = s;
-        }
-    }
+    if (part == 0)
+        hs_lstm_head_grads(m, n, dy_all, B);
     if (q1 <= q0)
         return;
     for (int l = 0; l < L; l++) {
@@ -258,6 +317,94 @@ static void hs_lstm_bptt_model(hs_lstm *m, int64_t n, const float *dy, int B, in
     }
 }
 
+
+/* A one-chunk model n (B <= HS_LSTM_CHUNK) down every layer with its weight gradients summed
+ * step by step: each step's gate gradients dG_t (B, 4H) are used while still in cache (the
+ * recurrence, the layer below, dW_ih += dG_t^T x_t, dW_hh += dG_t^T h_{t-1}, db += sum dG_t) and
+ * never stored, so backward reads the forward's activations once and writes no (W, B, 4H)
+ * buffer. One task owns the model, so the sums (over t = W-1 .. 0) are the same on any thread
+ * count, alone or in a batch of models. */
+HS_CLONES
+static void hs_lstm_backward_model(hs_lstm *m, int64_t n, const float *dy_all, int B)
+{
+    const hs_lstm_config *c = &m->cfg;
+    int L = c->layers, H = c->hidden, W = c->window, K = c->horizon, F = c->features, G4 = 4 * H;
+    int64_t Bmax = c->batch;
+    const float *p = m->params + n * m->P;
+    float *g = m->grads + n * m->P;
+    float *dx = m->dx + n * W * Bmax * H; /* (W, B, H): dL/dh between layers */
+    float *dh = m->dh + n * Bmax * H, *dc = m->dc + n * Bmax * H;
+    _Alignas(64) float dg_stack[HS_LSTM_DG_MAX];
+    hs_lstm_head_grads(m, n, dy_all, B);
+    for (int l = L - 1; l >= 0; l--) {
+        const float *gates = m->gates + ((n * L + l) * W) * Bmax * G4;
+        const float *cell = m->cell + ((n * L + l) * W) * Bmax * H;
+        const float *hid = m->hid + ((n * L + l) * W) * Bmax * H;
+        const float *in = l ? m->hid + ((n * L + l - 1) * W) * Bmax * H : m->x + n * W * B * F; /* (W, B, F_l) */
+        const float *w_hh = p + m->lay.w_hh[l], *w_ih = p + m->lay.w_ih[l];
+        int Fl = l ? H : F;
+        float *gwi = g + m->lay.w_ih[l], *gwh = g + m->lay.w_hh[l], *gbi = g + m->lay.b_ih[l];
+        memset(gwi, 0, (size_t)G4 * Fl * sizeof *g);
+        memset(gwh, 0, (size_t)G4 * H * sizeof *g);
+        memset(gbi, 0, (size_t)G4 * sizeof *g);
+        memset(dc, 0, (size_t)B * H * sizeof *dc);
+        if (l == L - 1) /* the head reads only the last step: dL/dh = dy W_out */
+            hs_gemm_nn(B, H, K, dy_all + n * B * K, K, p + m->lay.w_out, H, 0.0f, dh, H);
+        else
+            memset(dh, 0, (size_t)B * H * sizeof *dh);
+        for (int t = W - 1; t >= 0; t--) {
+            int64_t r0 = (int64_t)t * B;
+            const float *gt = gates + r0 * G4, *ct = cell + r0 * H;
+            const float *cprev = t ? cell + (r0 - B) * H : m->zeros;
+            float *dgt = (int64_t)B * G4 <= HS_LSTM_DG_MAX ? dg_stack : (float *)gt;
+            const float *from_above = l < L - 1 ? dx + r0 * H : m->zeros;
+            for (int b = 0; b < B; b++) {
+                const float *gg = gt + (int64_t)b * G4;
+                float *dgg = dgt + (int64_t)b * G4;
+                if (t) { /* the step before's gates and cells: fetched from memory while this one computes */
+                    for (int k = 0; k < G4; k += 16)
+                        __builtin_prefetch(gg - (int64_t)B * G4 + k);
+                    for (int k = 0; k < H; k += 16)
+                        __builtin_prefetch(cprev - (int64_t)B * H + (int64_t)b * H + k);
+                }
+#pragma omp simd
+                for (int j = 0; j < H; j++) {
+                    int64_t e = (int64_t)b * H + j;
+                    float dht = dh[e] + from_above[e];
+                    dc[e] = hs_lstm_cell_bwd(gg[j], gg[H + j], gg[2 * H + j], gg[3 * H + j], ct[e], cprev[e], dht,
+                                             dc[e], &dgg[j], &dgg[H + j], &dgg[2 * H + j], &dgg[3 * H + j]);
+                }
+            }
+            if (Fl == 1) { /* one feature: dW_ih (4H, 1) and db in one pass over dG_t */
+                for (int b = 0; b < B; b++) {
+                    const float *dgg = dgt + (int64_t)b * G4;
+                    float xb = in[r0 + b];
+#pragma omp simd
+                    for (int j = 0; j < G4; j++) {
+                        gwi[j] += xb * dgg[j];
+                        gbi[j] += dgg[j];
+                    }
+                }
+            } else {
+                hs_gemm_tn(G4, Fl, B, dgt, G4, in + r0 * Fl, Fl, 1.0f, gwi, Fl);
+                for (int b = 0; b < B; b++) {
+                    const float *dgg = dgt + (int64_t)b * G4;
+#pragma omp simd
+                    for (int j = 0; j < G4; j++)
+                        gbi[j] += dgg[j];
+                }
+            }
+            if (t) {
+                hs_gemm_tn(G4, H, B, dgt, G4, hid + (r0 - B) * H, H, 1.0f, gwh, H);
+                hs_gemm_nn(B, H, G4, dgt, G4, w_hh, H, 0.0f, dh, H); /* dL/dh_{t-1}: dG_t W_hh */
+            }
+            if (l > 0) /* dL/dh of the layer below at step t: dG_t W_ih */
+                hs_gemm_nn(B, H, G4, dgt, G4, w_ih, H, 0.0f, dx + r0 * H, H);
+        }
+        memcpy(g + m->lay.b_hh[l], gbi, (size_t)G4 * sizeof *g);
+    }
+}
+
 /* OpenMP runs the tasks; OpenBLAS keeps to one thread inside them, so the two levels do not
  * oversubscribe the cores. Returns the thread count to restore. */
 static int hs_blas_single_begin(void)
@@ -274,6 +421,10 @@ static hs_status hs_lstm_cpu_forward(hs_lstm *m, const float *x, int B)
     m->x = x;
     m->B = B;
     int64_t N = m->cfg.models, nch = (B + HS_LSTM_CHUNK - 1) / HS_LSTM_CHUNK;
+    /* many one-chunk models: their activations outgrow the caches, so forward streams them
+     * past; a model of many chunks keeps its own in cache for the backward. Stores alone differ:
+     * the results are the same either way. */
+    int stream = N > 1 && nch == 1;
     int prev = hs_blas_single_begin();
     /* a chunk's rows depend on no other rows: each task runs them up through every layer */
 #pragma omp parallel for schedule(dynamic) if (N * nch > 1)
@@ -281,7 +432,7 @@ static hs_status hs_lstm_cpu_forward(hs_lstm *m, const float *x, int B)
         int ch = (int)(task % nch), b0 = ch * HS_LSTM_CHUNK;
         int b1 = b0 + HS_LSTM_CHUNK < B ? b0 + HS_LSTM_CHUNK : B;
         for (int l = 0; l < m->cfg.layers; l++)
-            hs_lstm_layer_chunk(m, task / nch, x, B, l, b0, b1);
+            hs_lstm_layer_chunk(m, task / nch, x, B, l, b0, b1, stream);
     }
 #pragma omp parallel for schedule(dynamic) if (N > 1)
     for (int64_t n = 0; n < N; n++)
@@ -296,14 +447,11 @@ static hs_status hs_lstm_cpu_backward(hs_lstm *m, const float *dy, int B)
         return hs_error_set(HS_ERR_USAGE, "lstm: backward needs the forward of the same batch first");
     int64_t N = m->cfg.models, nch = (B + HS_LSTM_CHUNK - 1) / HS_LSTM_CHUNK;
     int prev = hs_blas_single_begin();
-    if (N > 1 && nch == 1) {
-        /* many models of one chunk each: a task per model runs the same calls as below, its
-         * weight gradients right after its BPTT, while the gate gradients are still in cache */
-#pragma omp parallel for schedule(dynamic)
-        for (int64_t n = 0; n < N; n++) {
-            hs_lstm_bptt_model(m, n, dy, B, 0, B);
-            hs_lstm_weight_grads(m, n, dy, B, 0, 1); /* HS_LSTM_NPARTS of one chunk */
-        }
+    if (nch == 1) {
+        /* models of one chunk each (one, or many as the parallel work): a task per model */
+#pragma omp parallel for schedule(dynamic) if (N > 1)
+        for (int64_t n = 0; n < N; n++)
+            hs_lstm_backward_model(m, n, dy, B);
     } else {
 #pragma omp parallel for schedule(dynamic) if (N * nch > 1)
         for (int64_t task = 0; task < N * nch; task++) {
