@@ -57,7 +57,7 @@ static double ref_loss(const hs_mlp_layout *l, const double *p, const hs_ppo_min
     double sd = sqrt(var / (double)(B - 1));
     double pg = 0, ent = 0, vl = 0;
     for (int64_t i = 0; i < B; i++) {
-        double lg[16], v;
+        double lg[16] = {0}, v = 0;
         ref_net(l, p, 0, mb->obs + i * l->obs, lg);
         ref_net(l, p, 1, mb->obs + i * l->obs, &v);
         double mx = lg[0], z = 0;

@@ -128,6 +128,49 @@ Test(scale_cli, functions_view_has_the_histogram_policy, .timeout = 300)
     free(pre);
 }
 
+/* Per function with the LSTM's per-function forecasts: the agent and the forecast policies see
+ * the N functions that have forecasts, and so does every other policy. */
+Test(scale_cli, functions_with_per_function_forecasts, .timeout = 300)
+{
+    char *pre = make_pre("scale_fnl"), *err = NULL;
+    char series[600], out[600];
+    snprintf(series, sizeof series, "%s/series.csv", pre);
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", series, "--out", pre, "--per-function", "4",
+                             "--holdout", "1440", "--hidden", "4", "--window", "10", "--epochs", "1", "--batch", "64",
+                             "--quiet", NULL),
+                 0, "%s", err);
+    free(err);
+    cr_assert(hs_test_nonempty(pre, "lstm_functions_forecast8.safetensors"));
+    snprintf(out, sizeof out, "%s/ppo_fn", pre);
+    cr_assert_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "lstm", "--env-series", "functions",
+                             "--out", out, "--envs", "8", "--steps", "32", "--total-steps", "2048", "--quiet", NULL),
+                 0, "%s", err);
+    free(err);
+    cr_assert_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--env-series", "functions", "--quiet",
+                             NULL),
+                 0, "%s", err);
+    free(err);
+    char p[700];
+    snprintf(p, sizeof p, "%s/scaling_eval.csv", pre);
+    char *t = hs_test_read_file(p, NULL);
+    cr_assert(t);
+    const char *rows[] = {"\nreactive,none,", "\nhybrid-histogram,none,", "\nforecast,lstm,", "\nforecast+margin,lstm,",
+                          "\nppo,lstm,"};
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+        cr_expect(strstr(t, rows[i]) != NULL, "no row %s in\n%s", rows[i] + 1, t);
+    free(t);
+    snprintf(p, sizeof p, "%s/scaling_report.md", pre);
+    t = hs_test_read_file(p, NULL);
+    cr_expect(strstr(t, "(4 series of 4320 minutes)") != NULL, "%s", t);
+    free(t);
+    /* a forecaster with no per-function forecasts: a usage error */
+    cr_expect_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "hybrid", "--env-series", "functions",
+                             "--out", out, NULL),
+                 2);
+    free(err);
+    free(pre);
+}
+
 Test(scale_cli, bad_input, .timeout = 120)
 {
     char *pre = make_pre("scale_bad"), *err = NULL;

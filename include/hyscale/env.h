@@ -53,6 +53,8 @@ hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, i
                              const char *forecaster);
 /* Frees the arrays; a zeroed or freed series is fine. */
 void hs_env_series_free(hs_env_series *s);
+/* Keeps the first k series (k <= s->k); the arrays stay allocated until hs_env_series_free. */
+void hs_env_series_keep(hs_env_series *s, int64_t k);
 
 typedef enum hs_env_action_mode { HS_ENV_MARGIN = 0, HS_ENV_DELTA = 1 } hs_env_action_mode;
 

@@ -235,7 +235,7 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
     if (!c.quiet && per_function > 0) {
         printf("forecast lstm: %d functions trained at once, %d epochs in %.1f s; holdout mean MAE one step %.4g, "
                "recursive %.4g\n  outputs      %s/ (lstm_functions.csv, lstm_functions.safetensors, "
-               "lstm_functions_metrics.json)\n",
+               "lstm_functions_forecast8.safetensors, lstm_functions_metrics.json)\n",
                per_function, r.epochs, r.train_seconds, r.one_step_mae, r.recursive_mae, c.out_dir);
     } else if (!c.quiet) {
         printf("forecast lstm: %lld points (%lld trained on, %lld held out), %d epochs in %.1f s\n", (long long)r.n,

@@ -43,7 +43,7 @@ hs_status hs_lstm_functions_run(const hs_lstm_stage_config *c, int nfun, cJSON *
     if (st == HS_OK && (H < 1 || ntr < 2 * W + 2))
         st = hs_error_set(HS_ERR_INPUT, "%s: %lld points with a holdout of %lld leave too few to train a window of %lld",
                           c->input, (long long)M, (long long)H, (long long)W);
-    float *v = NULL, *clip = NULL, *one = NULL, *rec = NULL;
+    float *v = NULL, *clip = NULL, *one = NULL, *rec = NULL, *f8 = NULL;
     double *mean = NULL, *sd = NULL;
     int64_t *ends = NULL;
     hs_lstm *m = NULL;
@@ -97,6 +97,27 @@ hs_status hs_lstm_functions_run(const hs_lstm_stage_config *c, int nfun, cJSON *
         int64_t e = ntr;
         st = hs_lstm_predict(m, &d, &e, 1, (int)H, 0.0f, rec);
     }
+    /* the autoscaling environment's F: the 8-step forecast made at the end of every minute (the
+     * window ends there; before the series start it reads each model's normalised mean, 0) */
+    int64_t *ends8 = NULL;
+    if (st == HS_OK) {
+        f8 = malloc((size_t)N * M * 8 * sizeof *f8);
+        ends8 = malloc((size_t)M * sizeof *ends8);
+        if (!f8 || !ends8)
+            st = hs_error_set(HS_ERR_NOMEM, "lstm: out of memory for %d x %lld 8-step forecasts", N, (long long)M);
+    }
+    if (st == HS_OK) {
+        for (int64_t i = 0; i < M; i++)
+            ends8[i] = i + 1;
+        st = hs_lstm_predict(m, &d, ends8, M, 8, 0.0f, f8);
+    }
+    free(ends8);
+    if (st == HS_OK)
+        for (int n = 0; n < N; n++)
+            for (int64_t i = 0; i < M * 8; i++) {
+                float *x = f8 + (int64_t)n * M * 8 + i;
+                *x = (float)expm1((double)*x * sd[n] + mean[n]);
+            }
     hs_outset *os = NULL;
     if (st == HS_OK)
         st = hs_outset_open(c->out_dir, &os);
@@ -145,6 +166,18 @@ hs_status hs_lstm_functions_run(const hs_lstm_stage_config *c, int nfun, cJSON *
         cJSON_Delete(meta);
     }
     if (st == HS_OK) {
+        hs_st_tensor t = {"forecast8", f8, 3, {N, M, 8, 0}};
+        cJSON *meta = cJSON_CreateObject();
+        cJSON_AddStringToObject(meta, "format", "hyscale-forecast8-v1");
+        cJSON_AddStringToObject(meta, "layout", "forecast8 (N, M, 8): F[t][k] of each function, the forecast of minute "
+                                                "t + k made at the end of minute t, invocations per minute");
+        cJSON_AddStringToObject(meta, "rows", "functions.csv order of the preprocessing folder");
+        st = hs_outset_file(os, "lstm_functions_forecast8.safetensors", &f, &tmp);
+        if (st == HS_OK)
+            st = hs_safetensors_write(f, tmp, &t, 1, meta);
+        cJSON_Delete(meta);
+    }
+    if (st == HS_OK) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "model", "lstm per function");
         cJSON_AddStringToObject(j, "device", "cpu");
@@ -188,6 +221,7 @@ hs_status hs_lstm_functions_run(const hs_lstm_stage_config *c, int nfun, cJSON *
     free(clip);
     free(one);
     free(rec);
+    free(f8);
     free(mean);
     free(sd);
     free(ends);

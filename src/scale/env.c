@@ -27,6 +27,12 @@ void hs_env_series_free(hs_env_series *s)
     memset(s, 0, sizeof *s);
 }
 
+void hs_env_series_keep(hs_env_series *s, int64_t k)
+{
+    HS_ASSERT(k >= 1 && k <= s->k);
+    s->k = k; /* every array is (K, ...) row-major: the first k rows stay as they are */
+}
+
 hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, int64_t k, int64_t n, int64_t holdout,
                              const char *forecaster)
 {

@@ -74,6 +74,39 @@ hs_status hs_env_read_forecast8(const char *path, int64_t n, float *F)
     return st;
 }
 
+hs_status hs_env_read_functions_forecast8(const char *path, int64_t n, float **F, int64_t *k)
+{
+    *F = NULL;
+    hs_st_file sf;
+    hs_status st = hs_safetensors_read(path, &sf);
+    if (st == HS_ERR_IO)
+        return hs_error_set(HS_ERR_INPUT, "%s: missing (run hyscale forecast lstm --per-function N first)", path);
+    if (st)
+        return st;
+    int i = hs_st_find(&sf, "forecast8");
+    if (i < 0 || sf.ndim[i] != 3 || sf.shape[i][2] != 8 || sf.shape[i][0] < 1)
+        st = hs_error_set(HS_ERR_INPUT, "%s: no (functions, minutes, 8) tensor 'forecast8'", path);
+    else if (sf.shape[i][1] != n)
+        st = hs_error_set(HS_ERR_INPUT, "%s: forecasts for %lld minutes, but the series has %lld: the forecast is %s "
+                                        "than the series",
+                          path, (long long)sf.shape[i][1], (long long)n, sf.shape[i][1] < n ? "shorter" : "longer");
+    else if (sf.shape[i][0] > *k)
+        st = hs_error_set(HS_ERR_INPUT, "%s: forecasts for %lld functions, but functions.safetensors has %lld", path,
+                          (long long)sf.shape[i][0], (long long)*k);
+    if (st == HS_OK) {
+        size_t cnt = (size_t)(sf.shape[i][0] * n * 8);
+        *F = malloc(cnt * sizeof **F);
+        if (!*F)
+            st = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
+        else {
+            memcpy(*F, sf.data[i], cnt * sizeof **F);
+            *k = sf.shape[i][0];
+        }
+    }
+    hs_st_file_free(&sf);
+    return st;
+}
+
 /* Prophet's F: yhat at t + k from the fitted rows then the forecast rows after the data. */
 static hs_status hs_env_prophet_F(const char *dir, const hs_series *s, float *F)
 {
@@ -153,11 +186,17 @@ hs_status hs_env_input_load(const char *series_dir, const char *forecast_dir, co
     hs_status st = HS_OK;
     int none = !strcmp(forecaster, "none");
     if (src == HS_ENV_FUNCTIONS) {
-        if (!none)
-            st = hs_error_set(HS_ERR_USAGE, "--env-series functions: the forecasters write no per-function 8-step "
-                                            "forecasts yet; use --forecast none");
+        if (!none && strcmp(forecaster, "lstm") != 0)
+            st = hs_error_set(HS_ERR_USAGE, "--env-series functions: per-function forecasts come from `hyscale "
+                                            "forecast lstm --per-function N` only; use --forecast lstm or none");
         if (st == HS_OK)
             st = hs_env_functions(series_dir, &d, &k, &n);
+        if (st == HS_OK && !none) {
+            /* the first N functions have forecasts: the environments replay those */
+            char fp[4096];
+            snprintf(fp, sizeof fp, "%s/lstm_functions_forecast8.safetensors", forecast_dir);
+            st = hs_env_read_functions_forecast8(fp, n, &F, &k);
+        }
     } else {
         d = malloc((size_t)n * sizeof *d);
         if (!d)
@@ -165,7 +204,7 @@ hs_status hs_env_input_load(const char *series_dir, const char *forecast_dir, co
         else
             memcpy(d, s.clipped, (size_t)n * sizeof *d);
     }
-    if (st == HS_OK && !none) {
+    if (st == HS_OK && !none && src == HS_ENV_AGGREGATE) {
         F = malloc((size_t)(n * 8) * sizeof *F);
         if (!F)
             st = hs_error_set(HS_ERR_NOMEM, "forecast: out of memory");

@@ -33,7 +33,9 @@ static const char *hs_forecast_dir(const hs_evaluate_config *c, const char *fc)
 {
     if (!strcmp(fc, "none"))
         return c->series_dir;
-    const char *file = hs_env_forecast_file(fc);
+    if (c->source == HS_ENV_FUNCTIONS && strcmp(fc, "lstm") != 0)
+        return NULL; /* only the LSTM forecasts per function */
+    const char *file = c->source == HS_ENV_FUNCTIONS ? "lstm_functions_forecast8.safetensors" : hs_env_forecast_file(fc);
     if (hs_file_exists(c->out_dir, file))
         return c->out_dir;
     if (hs_file_exists(c->series_dir, file))
@@ -267,11 +269,14 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
     int64_t start;
     for (int i = 0; st == HS_OK && i < 4; i++) {
         const char *dir = hs_forecast_dir(c, hs_forecasters[i]);
-        if (!dir || (c->source == HS_ENV_FUNCTIONS && i > 0))
+        if (!dir)
             continue;
         st = hs_env_input_load(c->series_dir, dir, hs_forecasters[i], c->source, c->holdout, &s[i], &start);
         have[i] = st == HS_OK;
     }
+    /* per function, the LSTM forecasts the top N functions only: every policy replays those */
+    if (st == HS_OK && have[2] && s[2].k < s[0].k)
+        hs_env_series_keep(&s[0], s[2].k);
     int64_t t_start = 0, t_end = 0, v0 = 0;
     if (st == HS_OK) {
         t_start = s[0].n_train;
