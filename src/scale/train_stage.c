@@ -48,14 +48,14 @@ static hs_status hs_write_curve(hs_outset *os, const hs_ppo_history *h)
     FILE *f;
     const char *tmp;
     HS_TRY(hs_outset_file(os, "ppo_learning_curve.csv", &f, &tmp));
-    fputs("update,env_steps,seconds,episode_reward,cold_rate,idle_ratio,loss,entropy,approx_kl\n", f);
+    fputs("update,env_steps,seconds,episode_reward,cold_rate,idle_ratio,loss,entropy,approx_kl,env_version\n", f);
     for (int64_t u = 0; u < h->n; u++) {
         fprintf(f, "%lld,%lld,%.3f,", (long long)u + 1, (long long)h->env_steps[u], h->seconds[u]);
         if (isfinite(h->episode_reward[u]))
             fprintf(f, "%.6g,%.6g,%.6g,", h->episode_reward[u], h->cold_rate[u], h->idle_ratio[u]);
         else
             fputs(",,,", f);
-        fprintf(f, "%.6g,%.6g,%.6g\n", h->loss[u], h->entropy[u], h->approx_kl[u]);
+        fprintf(f, "%.6g,%.6g,%.6g,%d\n", h->loss[u], h->entropy[u], h->approx_kl[u], HS_ENV_VERSION);
     }
     return ferror(f) ? hs_error_set(HS_ERR_IO, "%s: write failed", tmp) : HS_OK;
 }
