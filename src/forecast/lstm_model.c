@@ -8,6 +8,25 @@
 #include "hyscale/math/rng.h"
 #include "lstm_internal.h"
 
+#if defined(__linux__)
+#include <stdint.h>
+#include <sys/mman.h>
+#endif
+
+/* Asks for huge pages under a large activation buffer (a hint: nothing fails without them), as
+ * forward and backward stream through all of it every step and 4 KiB pages miss the TLB. */
+static void hs_lstm_advise_huge(void *p, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+    if (p && e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
 int64_t hs_lstm_param_count(const hs_lstm_config *c)
 {
     int64_t H = c->hidden, P = 0;
@@ -66,6 +85,9 @@ hs_status hs_lstm_init_streams(const hs_lstm_config *c, uint64_t seed, uint64_t 
     m->gates = calloc((size_t)(N * L * W * B * 4 * H), sizeof(float));
     m->cell = calloc((size_t)(N * L * W * B * H), sizeof(float));
     m->hid = calloc((size_t)(N * L * W * B * H), sizeof(float));
+    hs_lstm_advise_huge(m->gates, (size_t)(N * L * W * B * 4 * H) * sizeof(float));
+    hs_lstm_advise_huge(m->cell, (size_t)(N * L * W * B * H) * sizeof(float));
+    hs_lstm_advise_huge(m->hid, (size_t)(N * L * W * B * H) * sizeof(float));
     m->y = calloc((size_t)(N * B * K), sizeof(float));
     /* backward scratch, per model */
     m->dx = calloc((size_t)(N * W * B * H), sizeof(float));

@@ -83,12 +83,34 @@ static void hs_gemm_nt(int M, int N, int K, const float *A, int lda, const float
 #define HS_CLONES
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HS_STREAM_512 1
+/* hs_stream_copy's lines past dst's first 64-byte boundary, a whole line per store; returns the
+ * floats done (a multiple of 16). */
+__attribute__((target("avx512f"))) static int64_t hs_stream_lines(float *dst, const float *src, int64_t n)
+{
+    int64_t e = 0;
+    for (; e + 16 <= n; e += 16)
+        _mm512_stream_ps(dst + e, _mm512_loadu_ps(src + e));
+    return e;
+}
+#endif
+
 /* dst[0, n) = src[0, n) (n a multiple of 4, both 16-byte aligned) with stores that bypass the
  * caches where the CPU has them; hs_stream_fence makes them visible before a barrier. */
 static inline void hs_stream_copy(float *dst, const float *src, int64_t n)
 {
 #if defined(__SSE__)
-    for (int64_t e = 0; e < n; e += 4)
+    int64_t e = 0;
+#if defined(HS_STREAM_512)
+    if (hs_gemm_isa_best() == HS_GEMM_ISA_AVX512) {
+        for (; e < n && ((uintptr_t)(dst + e) & 63); e += 4)
+            _mm_stream_ps(dst + e, _mm_load_ps(src + e));
+        e += hs_stream_lines(dst + e, src + e, n - e);
+    }
+#endif
+    for (; e < n; e += 4)
         _mm_stream_ps(dst + e, _mm_load_ps(src + e));
 #else
     memcpy(dst, src, (size_t)n * sizeof *dst);
@@ -361,11 +383,15 @@ static void hs_lstm_backward_model(hs_lstm *m, int64_t n, const float *dy_all, i
             for (int b = 0; b < B; b++) {
                 const float *gg = gt + (int64_t)b * G4;
                 float *dgg = dgt + (int64_t)b * G4;
-                if (t) { /* the step before's gates and cells: fetched from memory while this one computes */
+                if (t) { /* the step before's gates and cells, and the state h_{t-2} that its dW_hh reads:
+                          * fetched from memory while this one computes */
                     for (int k = 0; k < G4; k += 16)
                         __builtin_prefetch(gg - (int64_t)B * G4 + k);
                     for (int k = 0; k < H; k += 16)
                         __builtin_prefetch(cprev - (int64_t)B * H + (int64_t)b * H + k);
+                    if (t > 1)
+                        for (int k = 0; k < H; k += 16)
+                            __builtin_prefetch(hid + (r0 - 2 * (int64_t)B + b) * H + k);
                 }
 #pragma omp simd
                 for (int j = 0; j < H; j++) {
