@@ -69,18 +69,22 @@ static hs_status hs_plot_curve(hs_outset *os, const hs_ppo_history *h, const cha
     hs_status st = HS_OK;
     if (!x || !y || !c || !i)
         st = hs_error_set(HS_ERR_NOMEM, "ppo: out of memory for the plot");
+    int64_t k = 0; /* the updates in which episodes ended, so the lines join */
     for (int64_t u = 0; st == HS_OK && u < h->n; u++) {
-        x[u] = (double)h->env_steps[u];
-        y[u] = h->episode_reward[u];
-        c[u] = h->cold_rate[u];
-        i[u] = h->idle_ratio[u];
+        if (!isfinite(h->episode_reward[u]))
+            continue;
+        x[k] = (double)h->env_steps[u];
+        y[k] = h->episode_reward[u];
+        c[k] = h->cold_rate[u];
+        i[k] = h->idle_ratio[u];
+        k++;
     }
     if (st == HS_OK) {
         char title[128];
         snprintf(title, sizeof title, "PPO learning curve (forecaster: %s)", forecaster);
-        hs_plot_line r[1] = {{x, y, h->n, "mean episode reward", HS_COLOR_PURPLE}};
-        hs_plot_line m[2] = {{x, c, h->n, "cold-start rate", HS_COLOR_BLUE},
-                             {x, i, h->n, "over-provisioning ratio", HS_COLOR_ORANGE}};
+        hs_plot_line r[1] = {{x, y, k, "mean episode reward", HS_COLOR_PURPLE}};
+        hs_plot_line m[2] = {{x, c, k, "cold-start rate", HS_COLOR_BLUE},
+                             {x, i, k, "over-provisioning ratio", HS_COLOR_ORANGE}};
         hs_plot_panel_spec p[2] = {{"episode reward", "environment steps", "reward", r, 1},
                                    {"cold starts and idle capacity", "environment steps", "ratio", m, 2}};
         st = hs_plot_panels_png(tmp, title, p, 2);
