@@ -155,6 +155,33 @@ Test(env, observation_layout)
     hs_env_series_free(&s);
 }
 
+/* The delta mode: 5 actions, target = p + (a - 2) * step with step = max(1, round(S / 20)) = 1. */
+Test(env, delta_mode)
+{
+    hs_env_series s;
+    tiny_series(&s, NULL);
+    hs_env_config cfg = HS_ENV_CONFIG_DEFAULTS;
+    cfg.mode = HS_ENV_DELTA;
+    cr_expect_eq(hs_env_action_count(HS_ENV_DELTA), 5);
+    cr_expect_eq(hs_env_action_count(HS_ENV_MARGIN), 9);
+    hs_envs v;
+    cr_assert_eq(hs_envs_init_replay(&v, &s, &cfg, 7, 11), HS_OK);
+    const int32_t acts[3] = {4, 0, 2};
+    const int32_t want[2] = {7, 8}; /* p = 5 -> 7; then p = max(7, 10) = 10 -> 8 */
+    int32_t tg;
+    hs_envs_targets_from_actions(&v, &acts[0], &tg);
+    cr_expect_eq(tg, want[0]);
+    hs_envs_step(&v, &tg); /* n = need[8] = 10: p = max(7, 10) = 10 */
+    cr_expect_eq(v.p[0], 10);
+    hs_envs_targets_from_actions(&v, &acts[1], &tg);
+    cr_expect_eq(tg, want[1]);
+    hs_envs_step(&v, &tg); /* n = need[9] = 10: p = max(8, 10) = 10 */
+    hs_envs_targets_from_actions(&v, &acts[2], &tg);
+    cr_expect_eq(tg, 10, "hold keeps p");
+    hs_envs_free(&v);
+    hs_env_series_free(&s);
+}
+
 /* Training mode: the reset draw, the episode's end (done, finished sums) and the auto-reset. */
 Test(env, auto_reset)
 {

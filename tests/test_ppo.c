@@ -306,6 +306,7 @@ Test(ppo, policy_file_round_trip_and_checks)
         cJSON_AddStringToObject(m, "obs", b == 1 ? bad[1][1] : "23");
         cJSON_AddStringToObject(m, "actions", "9");
         cJSON_AddStringToObject(m, "hidden", "64");
+        cJSON_AddStringToObject(m, "action_mode", "margin");
         f = fopen(path, "wb");
         cr_assert_eq(hs_safetensors_write(f, path, &t, 1, m), HS_OK);
         fclose(f);

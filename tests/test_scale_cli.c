@@ -72,6 +72,12 @@ Test(scale_cli, train_then_evaluate, .timeout = 300)
     char *t = hs_test_read_file(p, NULL);
     cr_expect(!strncmp(t, "update,env_steps,seconds,episode_reward,cold_rate,idle_ratio,", 61));
     free(t);
+    /* the delta action mode: 5 actions, written into the policy file and replayed as such */
+    snprintf(p, sizeof p, "%s/ppo_delta", pre);
+    cr_assert_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "none", "--action-mode", "delta", "--out",
+                             p, "--envs", "8", "--steps", "32", "--total-steps", "1024", "--quiet", NULL),
+                 0, "%s", err);
+    free(err);
     cr_assert_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--quiet", NULL), 0, "%s", err);
     free(err);
     snprintf(p, sizeof p, "%s/scaling_eval.csv", pre);
@@ -82,7 +88,7 @@ Test(scale_cli, train_then_evaluate, .timeout = 300)
                        94),
               "%s", t);
     const char *rows[] = {"\nreactive,none,", "\nkeepalive-10,none,", "\nstatic-p99,none,", "\nforecast,lstm,",
-                          "\nforecast+margin,lstm,", "\nppo,lstm,"};
+                          "\nforecast+margin,lstm,", "\nppo,lstm,", "\nppo,none,"};
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
         cr_expect(strstr(t, rows[i]) != NULL, "no row %s in\n%s", rows[i] + 1, t);
     free(t);

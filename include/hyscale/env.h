@@ -109,6 +109,9 @@ hs_status hs_envs_init_replay(hs_envs *v, const hs_env_series *s, const hs_env_c
                               int64_t t_end);
 void hs_envs_free(hs_envs *v);
 
+/* Actions of a mode: 9 headroom choices (margin), or 5 steps of -2..2 (delta). */
+int hs_env_action_count(hs_env_action_mode mode);
+
 /* The episode length the configuration gives for a span of n_span minutes. */
 int64_t hs_env_episode_length(const hs_env_config *cfg, int64_t n_span);
 

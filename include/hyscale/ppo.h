@@ -43,10 +43,11 @@ typedef struct hs_ppo_config {
     int anneal;              /* 1: learning rate falls linearly to 0 */
     uint64_t seed;
     int quiet;
+    int actions;             /* A: 9 (margin mode) or 5 (delta mode) */
 } hs_ppo_config;
 
 #define HS_PPO_CONFIG_DEFAULTS                                                                                         \
-    {64, 64, 128, 5000000, 4, 8, 0.99f, 0.95f, {0.2f, 0.5f, 0.01f}, 3e-4f, 1e-5f, 0.5f, 0, 1, 0}
+    {64, 64, 128, 5000000, 4, 8, 0.99f, 0.95f, {0.2f, 0.5f, 0.01f}, 3e-4f, 1e-5f, 0.5f, 0, 1, 0, HS_ENV_ACTIONS}
 
 /* Offsets (in floats) of each tensor in the flat buffer; weights are (out, in) row-major like
  * torch.nn.Linear. Actor first, then critic. */

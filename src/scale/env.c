@@ -135,6 +135,11 @@ double hs_env_metrics_overprov(const hs_env_metrics *m)
     return m->need > 0 ? (double)m->idle / (double)m->need : 0.0;
 }
 
+int hs_env_action_count(hs_env_action_mode mode)
+{
+    return mode == HS_ENV_DELTA ? HS_ENV_DELTA_ACTIONS : HS_ENV_ACTIONS;
+}
+
 int64_t hs_env_episode_length(const hs_env_config *cfg, int64_t n_span)
 {
     if (cfg->episode > 0)
@@ -259,9 +264,9 @@ void hs_envs_targets_from_actions(const hs_envs *v, const int32_t *actions, int3
     const hs_env_series *s = v->s;
     for (int64_t e = 0; e < v->E; e++) {
         int64_t j = v->series[e];
-        HS_ASSERT(actions[e] >= 0 && actions[e] < HS_ENV_ACTIONS);
+        HS_ASSERT(actions[e] >= 0 && actions[e] < hs_env_action_count(v->cfg.mode));
         if (v->cfg.mode == HS_ENV_DELTA)
-            targets[e] = hs_env_delta_target(v->p[e], actions[e] < 5 ? actions[e] : 4, s->step[j], s->pmax[j]);
+            targets[e] = hs_env_delta_target(v->p[e], actions[e], s->step[j], s->pmax[j]);
         else
             targets[e] = hs_env_margin_target(s->fneed1[j * s->n + v->t[e]], actions[e], s->pmax[j]);
     }

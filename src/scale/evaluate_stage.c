@@ -358,6 +358,7 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
         } else {
             hs_ppo_config pc = HS_PPO_CONFIG_DEFAULTS;
             pc.hidden = (int)pf.l.hidden;
+            pc.actions = (int)pf.l.actions;
             pc.envs = s[fi].k > 2 ? s[fi].k : 2;
             pc.steps = 8;
             pc.minibatches = 1;

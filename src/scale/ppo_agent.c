@@ -127,6 +127,8 @@ hs_status hs_ppo_create(hs_ppo **out, const hs_ppo_config *cfg, hs_device dev)
     if (B < 2)
         return hs_error_set(HS_ERR_USAGE, "ppo: %lld envs x %lld steps make minibatches of %lld samples (2 needed)",
                             (long long)cfg->envs, (long long)cfg->steps, (long long)B);
+    if (cfg->actions < 2 || cfg->actions > HS_ENV_ACTIONS)
+        return hs_error_set(HS_ERR_USAGE, "ppo: %d actions (2 to %d)", cfg->actions, HS_ENV_ACTIONS);
     if (dev != HS_DEVICE_CPU)
         return hs_error_set(HS_ERR_DEVICE, "ppo: the CUDA backend of PPO is not built yet; use --device cpu");
     hs_ppo *p = calloc(1, sizeof *p);
@@ -134,7 +136,7 @@ hs_status hs_ppo_create(hs_ppo **out, const hs_ppo_config *cfg, hs_device dev)
         return hs_error_set(HS_ERR_NOMEM, "ppo: out of memory");
     p->cfg = *cfg;
     p->dev = dev;
-    p->l = hs_mlp_layout_make(HS_ENV_OBS, cfg->hidden, HS_ENV_ACTIONS);
+    p->l = hs_mlp_layout_make(HS_ENV_OBS, cfg->hidden, cfg->actions);
     p->max_b = cfg->envs > B ? cfg->envs : B;
     float *init = malloc((size_t)p->l.total * sizeof *init);
     p->logits = malloc((size_t)(p->max_b * HS_ENV_ACTIONS) * sizeof *p->logits);
@@ -170,7 +172,7 @@ hs_status hs_ppo_set_params(hs_ppo *p, const float *in) { return p->ops->set_par
 hs_status hs_ppo_act(hs_ppo *p, const float *obs, int64_t E, int greedy, uint64_t counter, int32_t *actions,
                      float *logp, float *values)
 {
-    const int A = HS_ENV_ACTIONS;
+    const int A = (int)p->l.actions;
     float lp[HS_ENV_ACTIONS];
     for (int64_t e0 = 0; e0 < E; e0 += p->max_b) {
         int64_t n = E - e0 < p->max_b ? E - e0 : p->max_b;

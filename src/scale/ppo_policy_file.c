@@ -94,16 +94,21 @@ hs_status hs_ppo_policy_read(const char *path, hs_ppo_policy_file *out)
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata field env_version: the policy was trained for ENV version %s; "
                                         "this build implements version %s",
                           path, ver ? ver : "(none)", want);
-    else if (!obs || atoi(obs) != HS_ENV_OBS || !act || atoi(act) != HS_ENV_ACTIONS)
+    else if (!mode || (strcmp(mode, "margin") && strcmp(mode, "delta")))
+        st = hs_error_set(HS_ERR_INPUT, "%s: metadata field action_mode: '%s', expected margin or delta", path,
+                          mode ? mode : "");
+    else if (!obs || atoi(obs) != HS_ENV_OBS || !act ||
+             atoi(act) != hs_env_action_count(strcmp(mode, "delta") ? HS_ENV_MARGIN : HS_ENV_DELTA))
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata fields obs/actions: %s observations and %s actions; this "
-                                        "environment has %d and %d",
-                          path, obs ? obs : "?", act ? act : "?", HS_ENV_OBS, HS_ENV_ACTIONS);
+                                        "environment has %d and %d (%s mode)",
+                          path, obs ? obs : "?", act ? act : "?", HS_ENV_OBS,
+                          hs_env_action_count(strcmp(mode, "delta") ? HS_ENV_MARGIN : HS_ENV_DELTA), mode);
     else if (!hid || atoi(hid) < 1 || atoi(hid) > 4096)
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata field hidden: '%s' is not a layer size", path, hid ? hid : "");
-    else if (!fc || !mode || !es)
+    else if (!fc || !es)
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata: forecaster, action_mode and env_series are required", path);
     if (st == HS_OK) {
-        out->l = hs_mlp_layout_make(HS_ENV_OBS, atoi(hid), HS_ENV_ACTIONS);
+        out->l = hs_mlp_layout_make(HS_ENV_OBS, atoi(hid), atoi(act));
         out->params = malloc((size_t)out->l.total * sizeof *out->params);
         if (!out->params)
             st = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);

@@ -121,8 +121,10 @@ hs_status hs_train_ppo_run(const hs_train_ppo_config *c, cJSON *manifest, hs_tra
     hs_env_config ec = c->env;
     ec.seed = c->ppo.seed;
     hs_status st = hs_envs_init(&v, &s, c->ppo.envs, &ec);
+    hs_ppo_config pc = c->ppo;
+    pc.actions = hs_env_action_count(c->env.mode);
     if (st == HS_OK)
-        st = hs_ppo_create(&agent, &c->ppo, HS_DEVICE_CPU);
+        st = hs_ppo_create(&agent, &pc, HS_DEVICE_CPU);
     if (st == HS_OK)
         st = hs_ppo_train(agent, &v, &hist);
     hs_outset *os = NULL;

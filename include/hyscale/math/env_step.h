@@ -18,7 +18,8 @@
 
 #define HS_ENV_VERSION 1
 #define HS_ENV_OBS 23    /* observation size */
-#define HS_ENV_ACTIONS 9 /* margin actions; the delta mode uses the first 5 */
+#define HS_ENV_ACTIONS 9       /* margin actions */
+#define HS_ENV_DELTA_ACTIONS 5 /* delta actions: k = a - 2 in {-2..2} */
 #define HS_ENV_HIST 8    /* need[t-7..t] */
 #define HS_ENV_FC 8      /* fneed[t][1..8] */
 
