@@ -21,3 +21,27 @@ hs_bench_hyscale() {
   [[ -x "$HS" ]] || die "hyscale binary not executable: $HS"
   HS_VERSION=$("$HS" --version 2>&1 | head -n 1 || true)
 }
+
+# hs_bench_torch: sets PY to a Python that imports torch and numpy: $TORCH_PYTHON when set (it
+# must import both), else bench/.venv-torch, made and filled from PyPI when torch is missing
+# there ($BENCH_TORCH_INDEX_URL adds a pip index). Sets TORCH_VERSION.
+hs_bench_torch() {
+  local imports='import torch, numpy'
+  if [[ -n ${TORCH_PYTHON:-} ]]; then
+    "$TORCH_PYTHON" -c "$imports" >/dev/null 2>&1 || die "TORCH_PYTHON=$TORCH_PYTHON does not import torch and numpy"
+    PY=$TORCH_PYTHON
+  else
+    local venv="$REPO/bench/.venv-torch"
+    PY="$venv/bin/python"
+    if ! [[ -x $PY ]] || ! "$PY" -c "$imports" >/dev/null 2>&1; then
+      say "installing torch and numpy into $venv (about 540 MB of torch plus its CUDA wheels)"
+      [[ -x $PY ]] || python3 -m venv "$venv" || die "python3 -m venv $venv failed"
+      local pip_args=()
+      [[ -n ${BENCH_TORCH_INDEX_URL:-} ]] && pip_args=(--extra-index-url "$BENCH_TORCH_INDEX_URL")
+      "$PY" -m pip install --quiet ${pip_args[@]+"${pip_args[@]}"} torch numpy || die "pip install torch numpy failed"
+      "$PY" -c "$imports" >/dev/null 2>&1 || die "torch still does not import in $venv"
+    fi
+  fi
+  TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__)')
+  say "PyTorch $TORCH_VERSION ($PY)"
+}

@@ -38,24 +38,8 @@ WORK=$(mktemp -d /tmp/hyscale-lbench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
 # --- 1. PyTorch ------------------------------------------------------------------------------
-imports_torch() { "$1" -c 'import torch, numpy' >/dev/null 2>&1; }
-if [[ -n ${TORCH_PYTHON:-} ]]; then
-  imports_torch "$TORCH_PYTHON" || die "TORCH_PYTHON=$TORCH_PYTHON does not import torch and numpy"
-  PY=$TORCH_PYTHON
-else
-  VENV="$REPO/bench/.venv-torch"
-  PY="$VENV/bin/python"
-  if ! [[ -x $PY ]] || ! imports_torch "$PY"; then
-    say "installing torch and numpy into $VENV (about 540 MB of torch plus its CUDA wheels)"
-    [[ -x $PY ]] || python3 -m venv "$VENV" || die "python3 -m venv $VENV failed"
-    PIP_ARGS=()
-    [[ -n ${BENCH_TORCH_INDEX_URL:-} ]] && PIP_ARGS=(--extra-index-url "$BENCH_TORCH_INDEX_URL")
-    "$PY" -m pip install --quiet ${PIP_ARGS[@]+"${PIP_ARGS[@]}"} torch numpy || die "pip install torch numpy failed"
-    imports_torch "$PY" || die "torch still does not import in $VENV"
-  fi
-fi
-TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__)')
-say "PyTorch $TORCH_VERSION ($PY)"
+source "$REPO/bench/lib.sh"
+hs_bench_torch
 
 # --- 2. hyscale's bench_lstm -----------------------------------------------------------------
 if [[ -n ${HYSCALE_BENCH_LSTM:-} ]]; then

@@ -30,20 +30,7 @@ trap 'rm -rf "$WORK"' EXIT
 source "$REPO/bench/lib.sh"
 
 # --- 1. PyTorch (the same venv as the LSTM benchmark) -----------------------------------------
-imports_torch() { "$1" -c 'import torch, numpy' >/dev/null 2>&1; }
-if [[ -n ${TORCH_PYTHON:-} ]]; then
-  imports_torch "$TORCH_PYTHON" || die "TORCH_PYTHON=$TORCH_PYTHON does not import torch and numpy"
-  PY=$TORCH_PYTHON
-else
-  VENV="$REPO/bench/.venv-torch"
-  PY="$VENV/bin/python"
-  if ! [[ -x $PY ]] || ! imports_torch "$PY"; then
-    say "installing torch and numpy into $VENV"
-    [[ -x $PY ]] || python3 -m venv "$VENV" || die "python3 -m venv $VENV failed"
-    "$PY" -m pip install --quiet torch numpy || die "pip install torch numpy failed"
-  fi
-fi
-say "PyTorch $("$PY" -c 'import torch; print(torch.__version__)') ($PY)"
+hs_bench_torch
 
 # --- 2. hyscale: bench_ppo and the program (for the series) -----------------------------------
 if [[ -n ${HYSCALE_BENCH_PPO:-} ]]; then
