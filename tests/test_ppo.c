@@ -358,7 +358,7 @@ Test(ppo, learns_to_beat_reactive_and_forecast, .timeout = 300)
     cr_expect_eq(h.n, 40);
     hs_env_metrics mr, mf, mp;
     hs_policy pr = {.kind = HS_POLICY_REACTIVE}, pf = {.kind = HS_POLICY_FORECAST};
-    hs_policy pp = {.kind = HS_POLICY_PPO, .agent = agent, .agent_mode = HS_ENV_MARGIN};
+    hs_policy pp = {.kind = HS_POLICY_PPO, .agent = agent};
     int64_t t0 = s.n_train, t1 = N - 1;
     cr_assert_eq(hs_policy_evaluate(&pr, &s, &ec, t0, t1, &mr), HS_OK);
     cr_assert_eq(hs_policy_evaluate(&pf, &s, &ec, t0, t1, &mf), HS_OK);

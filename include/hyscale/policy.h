@@ -34,8 +34,8 @@ typedef struct hs_policy {
     int action;           /* HS_POLICY_MARGIN: the headroom's action index */
     int keepalive;        /* HS_POLICY_KEEPALIVE: minutes (10) */
     const uint8_t *warm;  /* HS_POLICY_HISTOGRAM: (K, N) 1 when an instance is loaded in minute t */
-    hs_ppo *agent;        /* HS_POLICY_PPO (borrowed) */
-    hs_env_action_mode agent_mode; /* HS_POLICY_PPO: the action mode it was trained with */
+    hs_ppo *agent;        /* HS_POLICY_PPO (borrowed); evaluate it with the action mode it was
+                           * trained with in the environment configuration */
 } hs_policy;
 
 /* "reactive", "forecast", "forecast+margin", "keepalive-10", "static-p99", "hybrid-histogram",

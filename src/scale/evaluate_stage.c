@@ -46,37 +46,47 @@ static const char *hs_forecast_dir(const hs_evaluate_config *c, const char *fc)
 static const char *const hs_policy_names[7] = {"reactive",   "forecast",         "forecast+margin", "keepalive-10",
                                                "static-p99", "hybrid-histogram", "ppo"};
 
+/* The first name of a comma-separated list into *len; the rest after it, or NULL at the end. */
+static const char *hs_list_next(const char *p, size_t *len)
+{
+    const char *e = strchr(p, ',');
+    *len = e ? (size_t)(e - p) : strlen(p);
+    return e ? e + 1 : NULL;
+}
+
+static int hs_name_is(const char *p, size_t len, const char *name)
+{
+    return len == strlen(name) && !strncmp(p, name, len);
+}
+
 /* 1 when the comma-separated list (NULL: all) names policy. */
 static int hs_selected(const char *list, const char *policy)
 {
     if (!list)
         return 1;
-    size_t n = strlen(policy);
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && !strncmp(p, policy, n))
+    for (const char *p = list; p;) {
+        size_t len;
+        const char *next = hs_list_next(p, &len);
+        if (hs_name_is(p, len, policy))
             return 1;
-        p += len + (e ? 1 : 0);
+        p = next;
     }
     return 0;
 }
 
 hs_status hs_evaluate_check_policies(const char *list)
 {
-    if (!list)
-        return HS_OK;
-    for (const char *p = list; *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
+    for (const char *p = list; p;) {
+        size_t len;
+        const char *next = hs_list_next(p, &len);
         int ok = 0;
         for (int i = 0; i < 7; i++)
-            ok |= len == strlen(hs_policy_names[i]) && !strncmp(p, hs_policy_names[i], len);
+            ok |= hs_name_is(p, len, hs_policy_names[i]);
         if (!ok)
             return hs_error_set(HS_ERR_USAGE, "--policies: unknown policy '%.*s' (reactive, forecast, "
                                               "forecast+margin, keepalive-10, static-p99, hybrid-histogram, ppo)",
                                 (int)len, p);
-        p += len + (e ? 1 : 0);
+        p = next;
     }
     return HS_OK;
 }
@@ -366,9 +376,11 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
             st = hs_ppo_create(&agent, &pc, HS_DEVICE_CPU);
             if (st == HS_OK)
                 st = hs_ppo_set_params(agent, pf.params);
-            hs_policy pp = {.kind = HS_POLICY_PPO, .agent = agent, .agent_mode = pf.mode};
+            hs_policy pp = {.kind = HS_POLICY_PPO, .agent = agent};
+            hs_env_config ac = c->env;
+            ac.mode = pf.mode; /* the agent's actions mean what they meant in training */
             if (st == HS_OK)
-                st = hs_policy_evaluate(&pp, &s[fi], &c->env, t_start, t_end, &m);
+                st = hs_policy_evaluate(&pp, &s[fi], &ac, t_start, t_end, &m);
             if (st == HS_OK)
                 st = hs_eval_add(r, "ppo", pf.forecaster, paths[i], &m);
             if (st == HS_OK)

@@ -31,11 +31,9 @@ hs_status hs_policy_targets(const hs_policy *p, const hs_envs *v, int32_t *targe
 {
     const hs_env_series *s = v->s;
     if (p->kind == HS_POLICY_PPO) {
-        int32_t *act = targets; /* actions first, then mapped in place */
+        int32_t *act = targets; /* actions first, then mapped in place by the environment's mode */
         HS_TRY(hs_ppo_act(p->agent, v->obs, v->E, 1, 0, act, NULL, NULL));
-        hs_envs cv = *v;
-        cv.cfg.mode = p->agent_mode;
-        hs_envs_targets_from_actions(&cv, act, targets);
+        hs_envs_targets_from_actions(v, act, targets);
         return HS_OK;
     }
     for (int64_t e = 0; e < v->E; e++) {
