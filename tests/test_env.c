@@ -12,6 +12,7 @@
 #include "hyscale/env_input.h"
 #include "hyscale/math/rng.h"
 #include "hyscale/policy.h"
+#include "hyscale/safetensors.h"
 
 /* 40 minutes; c = 1 (q99 / 100 < 1), so need = d; the two largest needs are 20, so S = 20. */
 static const float tiny_d[40] = {0, 0, 1, 2, 3, 4, 6, 5, 10, 10, 4, 4, 20, 0, 0, 3, 3, 3, 3, 3,
@@ -358,5 +359,23 @@ Test(env, bad_input)
     cr_expect_eq(hs_env_read_forecast8(path, 1, F), HS_ERR_INPUT);
     cr_expect(strstr(hs_error_message(), ":2: field f4") != NULL, "%s", hs_error_message());
     cr_expect_eq(hs_env_forecaster_valid("arima"), 0);
+    /* per-function forecasts: shorter than the series, more functions than the series has */
+    snprintf(path, sizeof path, "%s/lstm_functions_forecast8.safetensors", dir);
+    float f8[3 * 10 * 8] = {0};
+    hs_st_tensor t = {"forecast8", f8, 3, {3, 10, 8, 0}};
+    FILE *f = fopen(path, "wb");
+    cr_assert_eq(hs_safetensors_write(f, path, &t, 1, NULL), HS_OK);
+    fclose(f);
+    float *Fp = NULL;
+    int64_t k = 5;
+    cr_expect_eq(hs_env_read_functions_forecast8(path, 12, &Fp, &k), HS_ERR_INPUT);
+    cr_expect(strstr(hs_error_message(), "shorter than the series") != NULL, "%s", hs_error_message());
+    k = 2;
+    cr_expect_eq(hs_env_read_functions_forecast8(path, 10, &Fp, &k), HS_ERR_INPUT);
+    cr_expect(strstr(hs_error_message(), "3 functions") != NULL, "%s", hs_error_message());
+    k = 5;
+    cr_assert_eq(hs_env_read_functions_forecast8(path, 10, &Fp, &k), HS_OK);
+    cr_expect_eq(k, 3);
+    free(Fp);
     free(dir);
 }

@@ -193,6 +193,18 @@ Test(scale_cli, bad_input, .timeout = 120)
                  1);
     cr_expect(strstr(err, "lstm_forecast8.csv") && strstr(err, "shorter than the series"), "%s", err);
     free(err);
+    /* Prophet's rows shorter than the series */
+    char pp[700];
+    snprintf(pp, sizeof pp, "%s/prophet_full.csv", pre);
+    cr_assert_eq(hs_test_write_file(pp, "ds,y,yhat,yhat_lower,yhat_upper\n2019-07-15 00:00:00,1,1,0,2\n"), 0);
+    snprintf(pp, sizeof pp, "%s/prophet_next.csv", pre);
+    cr_assert_eq(hs_test_write_file(pp, "ds,y,yhat,yhat_lower,yhat_upper\n2019-07-15 00:01:00,,1,0,2\n"), 0);
+    cr_expect_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "prophet", "--out", out, NULL), 1);
+    cr_expect(strstr(err, "prophet_full.csv") && strstr(err, "shorter than the series"), "%s", err);
+    free(err);
+    unlink(pp);
+    snprintf(pp, sizeof pp, "%s/prophet_full.csv", pre);
+    unlink(pp);
     /* a missing forecast */
     cr_expect_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "hybrid", "--out", out, NULL), 1);
     cr_expect(strstr(err, "hybrid_forecast8.csv") != NULL, "%s", err);
