@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hs_test.h"
@@ -246,6 +247,17 @@ Test(scale_cli, bad_input, .timeout = 120)
     cr_expect_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--policies", "reactive,autopilot", NULL),
                  2);
     cr_expect(strstr(err, "autopilot") != NULL, "%s", err);
+    free(err);
+    /* more policy files than evaluate takes: an error, not a silent cut */
+    for (int i = 0; i < 17; i++) {
+        char d[700], fp[760];
+        snprintf(d, sizeof d, "%s/many%02d", pre, i);
+        mkdir(d, 0755);
+        snprintf(fp, sizeof fp, "%s/ppo_policy.safetensors", d);
+        hs_test_write_file(fp, "x");
+    }
+    cr_expect_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, NULL), 1);
+    cr_expect(strstr(err, "more than 16 policy files") != NULL, "%s", err);
     free(err);
     /* an unknown series kind */
     cr_expect_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--env-series", "both", NULL), 2);

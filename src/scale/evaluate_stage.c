@@ -105,7 +105,8 @@ static hs_status hs_eval_add(hs_evaluate_result *r, const char *policy, const ch
     return HS_OK;
 }
 
-/* Policy files: out/ppo_policy.safetensors and out/<folder>/ppo_policy.safetensors, sorted. */
+/* Policy files: out/ppo_policy.safetensors and out/<folder>/ppo_policy.safetensors, sorted;
+ * -1 when there are more than cap or a folder name is too long. */
 static int hs_find_policies(const char *out, char paths[][512], int cap)
 {
     int n = 0;
@@ -115,13 +116,18 @@ static int hs_find_policies(const char *out, char paths[][512], int cap)
     if (!d)
         return n;
     struct dirent *e;
-    while ((e = readdir(d)) && n < cap) {
+    while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
         char sub[4096];
         snprintf(sub, sizeof sub, "%s/%s", out, e->d_name);
-        if (hs_file_exists(sub, "ppo_policy.safetensors") && strlen(e->d_name) < 400)
-            snprintf(paths[n++], 512, "%s/ppo_policy.safetensors", e->d_name);
+        if (!hs_file_exists(sub, "ppo_policy.safetensors"))
+            continue;
+        if (n >= cap || strlen(e->d_name) >= 400) { /* none is dropped unsaid */
+            closedir(d);
+            return -1;
+        }
+        snprintf(paths[n++], 512, "%s/ppo_policy.safetensors", e->d_name);
     }
     closedir(d);
     for (int a = 1; a < n; a++)
@@ -344,6 +350,12 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
     }
     char paths[16][512];
     int np = st == HS_OK && hs_selected(c->policies, "ppo") ? hs_find_policies(c->out_dir, paths, 16) : 0;
+    if (np < 0) {
+        st = hs_error_set(HS_ERR_INPUT, "%s: more than 16 policy files (or a folder name of 400+ characters): "
+                                        "evaluate them in smaller folders",
+                          c->out_dir);
+        np = 0;
+    }
     int skipped = 0;
     const char *want_src = c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate";
     for (int i = 0; st == HS_OK && i < np; i++) {
