@@ -61,16 +61,57 @@ typedef struct hs_lstm_layout {
 } hs_lstm_layout;
 void hs_lstm_get_layout(const hs_lstm_config *cfg, hs_lstm_layout *lay);
 
+struct hs_lstm_data;
+struct hs_lstm_resident;
+
 /* The backend seam: the training loop calls only these. */
 typedef struct hs_lstm_backend {
     const char *name;
-    /* x: (N, W, B, F), time-major per model; keeps what backward needs; output in hs_lstm_output */
+    /* x: (N, W, B, F), time-major per model, host memory; keeps what backward needs; output in
+     * hs_lstm_output. A device backend copies the host parameters in and the output out. */
     hs_status (*forward)(hs_lstm *m, const float *x, int B);
-    /* dy: (N, B, K) = dL/dy; writes (overwrites) the gradients of every parameter */
+    /* dy: (N, B, K) = dL/dy, host memory; writes (overwrites) the gradients of every parameter
+     * (hs_lstm_grads; a device backend copies them out) */
     hs_status (*backward)(hs_lstm *m, const float *dy, int B);
+    /* The training loop's steps on the backend's own copy of the data (hs_lstm_resident); NULL
+     * for the CPU, where the loop gathers windows and calls forward/backward itself. */
+    const struct hs_lstm_resident *resident;
+    int variant; /* the backend's own: which CUDA implementation was asked for */
 } hs_lstm_backend;
 
+/* A backend that keeps the series, the window ends, the parameters, the Adam moments and the
+ * best weights in its own memory (the GPU): the training loop calls these in this order and
+ * reads back only the per-model loss sums, once an epoch. */
+typedef struct hs_lstm_resident {
+    /* copies the series (and the host parameters) in; room for up to max_ends window ends */
+    hs_status (*bind)(hs_lstm *m, const struct hs_lstm_data *d, int64_t max_ends);
+    /* the window ends of this epoch's batches (exclusive ends, as hs_lstm_train draws them) */
+    hs_status (*set_ends)(hs_lstm *m, const int64_t *ends, int64_t n);
+    /* one training step on the windows ending at ends[first .. first + nb): gather, forward,
+     * MSE, backward, clip_grad_norm(clip) per model, Adam on the active models; adds loss * nb
+     * to the train sums */
+    hs_status (*train)(hs_lstm *m, int64_t first, int nb, float clip, const hs_adam_hparams *h);
+    /* forward and MSE on the nb windows ending at e0, e0 + 1, ...; adds loss * nb to the
+     * validation sums */
+    hs_status (*eval)(hs_lstm *m, int64_t e0, int nb);
+    /* the per-model sums since the last call (N each; either may be NULL), then zeroes them */
+    hs_status (*take_losses)(hs_lstm *m, double *train, double *val);
+    hs_status (*set_active)(hs_lstm *m, const unsigned char *active); /* (N) */
+    hs_status (*keep_best)(hs_lstm *m, int n);  /* model n's parameters become its best */
+    hs_status (*finish)(hs_lstm *m, int best);  /* the best (or the current) parameters -> host */
+} hs_lstm_resident;
+
 const hs_lstm_backend *hs_lstm_backend_cpu(void);
+
+/* The CUDA backends (--lstm-impl): "cublas" (one GEMM for the input projection of all steps,
+ * one per step for the recurrence, fused gate kernels), "persistent" (one launch runs all W
+ * steps of a layer with W_hh in shared memory; H <= hs_lstm_cuda_persist_max_hidden()),
+ * "cudnn" (the cuDNN v9 RNN API, the reference) and "auto" (the fastest correct one for the
+ * shape). HS_ERR_DEVICE without a CUDA build or a GPU, HS_ERR_USAGE for another name. */
+hs_status hs_lstm_backend_cuda(const char *impl, const hs_lstm_backend **out);
+int hs_lstm_cuda_persist_max_hidden(void);
+/* The implementation that ran for m ("cpu", "cublas", "persistent" or "cudnn"). */
+const char *hs_lstm_impl_name(const hs_lstm *m);
 
 /* Mean squared error per model over its B x K outputs: loss (N), dy (N, B, K) = dL/dy. */
 void hs_lstm_mse(const hs_lstm *m, const float *target, int B, float *loss, float *dy);
@@ -142,6 +183,13 @@ int hs_lstm_features(const hs_lstm_data *d);
  * Never reads a value at or after e. */
 hs_status hs_lstm_predict(hs_lstm *m, const hs_lstm_data *d, const int64_t *ends, int64_t nends, int steps, float pad,
                           float *out);
+
+/* As hs_lstm_predict for every model from one end e (nends = 1), on the GPU in one persistent
+ * launch (kernels/lstm_recursive.cu): the same windows re-run from a zero state for each step
+ * (K values a step), the same calendar inputs. out: (N, steps), normalised. seconds (may be NULL)
+ * gets the launch's device time. HS_ERR_DEVICE without a CUDA build or a GPU. */
+hs_status hs_lstm_predict_cuda(hs_lstm *m, const hs_lstm_data *d, int64_t end, int steps, float pad, float *out,
+                               double *seconds);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,10 @@ struct hs_lstm {
     float *zeros;            /* (B, H) the state before the first step */
     const float *x;          /* the last forward's input (N, W, B, F) */
     int B;                   /* its batch */
+    /* a device backend's state (its copy of everything above), freed with the model */
+    void *dev;
+    void (*dev_free)(void *dev);
+    const char *impl; /* the implementation that ran last ("cpu" until a device one runs) */
 };
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hyscale/lstm.h"
+#include "hyscale/math/lstm_calendar.h"
 #include "hyscale/math/rng.h"
 #include "hyscale/progress.h"
 #include "lstm_internal.h"
@@ -15,16 +16,8 @@ int hs_lstm_features(const hs_lstm_data *d) { return d->calendar ? 5 : 1; }
 /* The calendar features of time index t into f[1..4] (nothing without the calendar). */
 static void hs_lstm_calendar(const hs_lstm_data *d, int64_t t, float *f)
 {
-    if (!d->calendar)
-        return;
-    int64_t ts = d->start_unix + t * d->step_seconds;
-    int64_t day = ts >= 0 ? ts / 86400 : -((-ts + 86399) / 86400);
-    double mod = (double)(ts - day * 86400) / 86400.0;
-    double dow = (double)(((day + 3) % 7 + 7) % 7) / 7.0; /* 1970-01-01 was a Thursday: Monday = 0 */
-    f[1] = (float)sin(2 * M_PI * mod);
-    f[2] = (float)cos(2 * M_PI * mod);
-    f[3] = (float)sin(2 * M_PI * dow);
-    f[4] = (float)cos(2 * M_PI * dow);
+    if (d->calendar)
+        hs_lstm_calendar_at(d->start_unix, d->step_seconds, t, f);
 }
 
 /* Fills slot b of x (N, W, B, F) with the windows ending at e (exclusive) of every series,
