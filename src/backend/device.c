@@ -86,6 +86,18 @@ const char *hs_device_describe(hs_device dev)
 }
 
 #ifndef HS_HAVE_CUDA
+#include "hyscale/lstm.h"
+
+hs_status hs_lstm_backend_cuda(const char *impl, const hs_lstm_backend **out)
+{
+    (void)impl;
+    *out = NULL;
+    return hs_error_set(HS_ERR_DEVICE, "the CUDA LSTM: this build has no CUDA backend "
+                                       "(configure with -DHS_CUDA=ON where nvcc is installed)");
+}
+
+int hs_lstm_cuda_persist_max_hidden(void) { return 0; }
+
 hs_status hs_cuda_errsum(const float *y, const float *yhat, int64_t n, hs_errsum *out)
 {
     (void)y;

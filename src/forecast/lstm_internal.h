@@ -25,7 +25,18 @@ struct hs_lstm {
     /* a device backend's state (its copy of everything above), freed with the model */
     void *dev;
     void (*dev_free)(void *dev);
+    const hs_lstm_backend *backend; /* where hs_lstm_predict runs (NULL: the CPU) */
     const char *impl; /* the implementation that ran last ("cpu" until a device one runs) */
+    /* the host training steps' state (lstm_host_steps.c), between bind and finish */
+    void *steps;
+    void (*steps_free)(void *steps);
 };
+
+/* The training steps of a backend that works on host memory (lstm_host_steps.c). */
+const hs_lstm_resident *hs_lstm_host_resident(void);
+
+/* Fills slot b of x (N, W, B, F) with the windows ending at e (exclusive) of every series, and
+ * target (N, B, K) with the K values from e on (when target is not NULL). */
+void hs_lstm_gather_window(const hs_lstm_data *d, int W, int B, int K, int b, int64_t e, float *x, float *target);
 
 #endif

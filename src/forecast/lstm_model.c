@@ -73,6 +73,7 @@ hs_status hs_lstm_init_streams(const hs_lstm_config *c, uint64_t seed, uint64_t 
     if (!m)
         return hs_error_set(HS_ERR_NOMEM, "lstm: out of memory");
     m->cfg = *c;
+    m->impl = "cpu";
     m->P = hs_lstm_param_count(c);
     hs_lstm_get_layout(c, &m->lay);
     int64_t N = c->models, L = c->layers, H = c->hidden, W = c->window, B = c->batch, K = c->horizon;
@@ -115,6 +116,10 @@ void hs_lstm_free(hs_lstm *m)
 {
     if (!m)
         return;
+    if (m->steps_free)
+        m->steps_free(m->steps);
+    if (m->dev_free)
+        m->dev_free(m->dev);
     free(m->params);
     free(m->grads);
     free(m->adam_m);
@@ -134,6 +139,7 @@ const hs_lstm_config *hs_lstm_get_config(const hs_lstm *m) { return &m->cfg; }
 float *hs_lstm_params(hs_lstm *m) { return m->params; }
 float *hs_lstm_grads(hs_lstm *m) { return m->grads; }
 const float *hs_lstm_output(const hs_lstm *m) { return m->y; }
+const char *hs_lstm_impl_name(const hs_lstm *m) { return m->impl; }
 
 void hs_lstm_mse(const hs_lstm *m, const float *target, int B, float *loss, float *dy)
 {

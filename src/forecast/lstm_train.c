@@ -20,25 +20,6 @@ static void hs_lstm_calendar(const hs_lstm_data *d, int64_t t, float *f)
         hs_lstm_calendar_at(d->start_unix, d->step_seconds, t, f);
 }
 
-/* Fills slot b of x (N, W, B, F) with the windows ending at e (exclusive) of every series,
- * and target (N, B, K) with the K values from e on (when target is not NULL). */
-static void hs_lstm_gather(const hs_lstm_data *d, int W, int B, int K, int b, int64_t e, float *x, float *target)
-{
-    int F = hs_lstm_features(d);
-    for (int n = 0; n < d->N; n++) {
-        const float *vals = d->v + (int64_t)n * d->M;
-        for (int tau = 0; tau < W; tau++) {
-            float *f = x + (((int64_t)n * W + tau) * B + b) * F;
-            int64_t ti = e - W + tau;
-            f[0] = ti >= 0 ? vals[ti] : 0.0f;
-            hs_lstm_calendar(d, ti, f);
-        }
-        if (target)
-            for (int k = 0; k < K; k++)
-                target[((int64_t)n * B + b) * K + k] = vals[e + k];
-    }
-}
-
 void hs_lstm_history_free(hs_lstm_history *h)
 {
     if (!h)
@@ -48,28 +29,31 @@ void hs_lstm_history_free(hs_lstm_history *h)
     memset(h, 0, sizeof *h);
 }
 
-/* Mean validation loss per model over the windows ending in [e0, e1]. */
-static hs_status hs_lstm_validate(hs_lstm *m, const hs_lstm_backend *be, const hs_lstm_data *d, int64_t e0,
-                                  int64_t e1, float *x, float *t, float *loss, float *dy, double *val)
+/* Mean validation loss per model over the windows ending in [e0, e1], in batches of B. */
+static hs_status hs_lstm_validate(hs_lstm *m, const hs_lstm_resident *ops, int64_t e0, int64_t e1, double *val)
 {
-    const hs_lstm_config *c = hs_lstm_get_config(m);
-    int N = c->models, B = c->batch;
+    int B = hs_lstm_get_config(m)->batch, N = hs_lstm_get_config(m)->models;
+    HS_TRY(ops->take_losses(m, NULL, NULL));
+    for (int64_t e = e0; e <= e1; e += B)
+        HS_TRY(ops->eval(m, e, (int)(e1 - e + 1 < B ? e1 - e + 1 : B)));
+    HS_TRY(ops->take_losses(m, NULL, val));
     for (int n = 0; n < N; n++)
-        val[n] = 0;
-    int64_t cnt = 0;
-    for (int64_t e = e0; e <= e1; e += B) {
-        int nb = (int)(e1 - e + 1 < B ? e1 - e + 1 : B);
-        for (int b = 0; b < nb; b++)
-            hs_lstm_gather(d, c->window, nb, c->horizon, b, e + b, x, t);
-        HS_TRY(be->forward(m, x, nb));
-        hs_lstm_mse(m, t, nb, loss, dy);
-        for (int n = 0; n < N; n++)
-            val[n] += (double)loss[n] * nb;
-        cnt += nb;
-    }
-    for (int n = 0; n < N; n++)
-        val[n] /= (double)(cnt ? cnt : 1);
+        val[n] /= (double)(e1 - e0 + 1);
     return HS_OK;
+}
+
+/* One epoch's training steps over the windows in order (already with the backend); the
+ * per-model sums of loss * batch go to ep_loss. */
+static hs_status hs_lstm_epoch(hs_lstm *m, const hs_lstm_resident *ops, int64_t nwin, float clip,
+                               const hs_adam_hparams *ah, double *ep_loss, int64_t *samples)
+{
+    int B = hs_lstm_get_config(m)->batch;
+    for (int64_t s = 0; s < nwin; s += B) {
+        int nb = (int)(nwin - s < B ? nwin - s : B);
+        HS_TRY(ops->train(m, s, nb, clip, ah));
+        *samples += nb;
+    }
+    return ops->take_losses(m, ep_loss, NULL);
 }
 
 hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, int64_t train_end, hs_lstm **model,
@@ -87,14 +71,11 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
                             "validation share of %g",
                             (long long)train_end, W, K, cfg->val_frac);
     const hs_lstm_backend *be = cfg->backend ? cfg->backend : hs_lstm_backend_cpu();
+    const hs_lstm_resident *ops = be->resident ? be->resident : hs_lstm_host_resident();
     hs_lstm_config mc = {N, cfg->layers, cfg->hidden, hs_lstm_features(d), W, K, B};
     hs_lstm *m;
     HS_TRY(hs_lstm_init_streams(&mc, cfg->seed, cfg->first_stream, &m));
-    int64_t P = hs_lstm_param_count(&mc), nwin = tr_last - tr_first + 1;
-    int F = mc.features;
-    float *x = malloc((size_t)N * W * B * F * sizeof *x), *t = malloc((size_t)N * B * K * sizeof *t);
-    float *dy = malloc((size_t)N * B * K * sizeof *dy), *loss = malloc((size_t)N * sizeof *loss);
-    float *best = malloc((size_t)N * P * sizeof *best);
+    int64_t nwin = tr_last - tr_first + 1;
     double *val = malloc((size_t)N * sizeof *val), *best_val = malloc((size_t)N * sizeof *best_val);
     double *ep_loss = malloc((size_t)N * sizeof *ep_loss);
     int *since = calloc((size_t)N, sizeof *since);
@@ -102,8 +83,7 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
     int64_t *order = malloc((size_t)nwin * sizeof *order);
     hist->train_loss = calloc((size_t)(cfg->epochs > 0 ? cfg->epochs : 1), sizeof(float));
     hist->val_loss = calloc((size_t)(cfg->epochs > 0 ? cfg->epochs : 1), sizeof(float));
-    hs_status st = x && t && dy && loss && best && val && best_val && ep_loss && since && active && order &&
-                           hist->train_loss && hist->val_loss
+    hs_status st = val && best_val && ep_loss && since && active && order && hist->train_loss && hist->val_loss
                        ? HS_OK
                        : hs_error_set(HS_ERR_NOMEM, "lstm: out of memory for training");
     hs_adam_hparams ah = {cfg->lr, 0.9f, 0.999f, 1e-8f};
@@ -111,8 +91,10 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
         best_val[n] = INFINITY;
         active[n] = 1;
     }
-    if (st == HS_OK)
-        memcpy(best, hs_lstm_params(m), (size_t)N * P * sizeof *best);
+    m->backend = be; /* predictions run where training ran */
+    int bound = 0;
+    if (st == HS_OK && (st = ops->bind(m, d, nwin)) == HS_OK)
+        bound = 1;
     hs_progress prog;
     hs_progress_start(&prog, "lstm", 0, cfg->quiet);
     double t0 = hs_time_now();
@@ -128,32 +110,16 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
             order[i] = order[j];
             order[j] = tmp;
         }
-        for (int n = 0; n < N; n++)
-            ep_loss[n] = 0;
-        for (int64_t s = 0; st == HS_OK && s < nwin; s += B) {
-            int nb = (int)(nwin - s < B ? nwin - s : B);
-            for (int b = 0; b < nb; b++)
-                hs_lstm_gather(d, W, nb, K, b, order[s + b], x, t);
-            st = be->forward(m, x, nb);
-            if (st == HS_OK) {
-                hs_lstm_mse(m, t, nb, loss, dy);
-                st = be->backward(m, dy, nb);
-            }
-            if (st == HS_OK) {
-                hs_lstm_clip_grad_norm(m, cfg->clip, NULL);
-                hs_lstm_adam_step_masked(m, &ah, active);
-                for (int n = 0; n < N; n++)
-                    ep_loss[n] += (double)loss[n] * nb;
-                samples += nb;
-            }
-        }
+        st = ops->set_ends(m, order, nwin);
         if (st == HS_OK)
-            st = hs_lstm_validate(m, be, d, va_first, va_last, x, t, loss, dy, val);
+            st = hs_lstm_epoch(m, ops, nwin, cfg->clip, &ah, ep_loss, &samples);
+        if (st == HS_OK)
+            st = hs_lstm_validate(m, ops, va_first, va_last, val);
         if (st != HS_OK)
             break;
         double tl = 0, vl = 0;
         int still = 0;
-        for (int n = 0; n < N; n++) {
+        for (int n = 0; st == HS_OK && n < N; n++) {
             tl += ep_loss[n] / (double)nwin / N;
             vl += val[n] / N;
             if (!active[n])
@@ -161,7 +127,7 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
             if (val[n] < best_val[n]) {
                 best_val[n] = val[n];
                 since[n] = 0;
-                memcpy(best + n * P, hs_lstm_params(m) + n * P, (size_t)P * sizeof *best);
+                st = ops->keep_best(m, n);
                 if (n == 0)
                     hist->best_epoch = ep + 1;
             } else if (++since[n] >= cfg->patience) {
@@ -169,6 +135,8 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
             }
             still += active[n];
         }
+        if (st == HS_OK)
+            st = ops->set_active(m, active);
         hist->train_loss[ep] = (float)tl;
         hist->val_loss[ep] = (float)vl;
         hist->epochs = ep + 1;
@@ -182,13 +150,11 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
     }
     hist->seconds = hs_time_now() - t0;
     hist->samples_per_second = hist->seconds > 0 ? (double)samples * N / hist->seconds : 0;
-    if (st == HS_OK)
-        memcpy(hs_lstm_params(m), best, (size_t)N * P * sizeof *best);
-    free(x);
-    free(t);
-    free(dy);
-    free(loss);
-    free(best);
+    if (bound) {
+        hs_status fs = ops->finish(m, st == HS_OK);
+        if (st == HS_OK)
+            st = fs;
+    }
     free(val);
     free(best_val);
     free(ep_loss);
@@ -208,7 +174,7 @@ hs_status hs_lstm_predict(hs_lstm *m, const hs_lstm_data *d, const int64_t *ends
                           float *out)
 {
     const hs_lstm_config *c = hs_lstm_get_config(m);
-    const hs_lstm_backend *be = hs_lstm_backend_cpu();
+    const hs_lstm_backend *be = m->backend ? m->backend : hs_lstm_backend_cpu();
     int N = c->models, W = c->window, K = c->horizon, B = c->batch, F = c->features;
     if (F != hs_lstm_features(d) || N != d->N)
         return hs_error_set(HS_ERR_USAGE, "lstm: the model has %d models of %d features, the data %d series of %d",

@@ -496,6 +496,6 @@ static hs_status hs_lstm_cpu_backward(hs_lstm *m, const float *dy, int B)
 
 const hs_lstm_backend *hs_lstm_backend_cpu(void)
 {
-    static const hs_lstm_backend be = {"cpu", hs_lstm_cpu_forward, hs_lstm_cpu_backward};
+    static const hs_lstm_backend be = {"cpu", hs_lstm_cpu_forward, hs_lstm_cpu_backward, NULL, 0};
     return &be;
 }
