@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hs_test.h"
+#include "hyscale/backend.h"
 #include "hyscale/lstm.h"
 #include "hyscale/manifest.h"
 
@@ -116,6 +117,44 @@ Test(lstm_stage, bad_input)
     cr_assert_eq(hs_test_count_entries(out), -1);
     cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", out, "--layers", "3", NULL), 2);
     free(err);
+    /* the device flags: an unknown implementation, a GPU implementation asked of the CPU */
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", out, "--lstm-impl", "tensorrt", NULL), 2);
+    cr_assert(strstr(err, "--lstm-impl") && strstr(err, "cudnn"), "%s", err);
+    free(err);
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", out, "--device", "cpu", "--lstm-impl",
+                             "cudnn", NULL),
+                 2);
+    cr_assert(strstr(err, "--device cuda"), "%s", err);
+    free(err);
+    cr_assert_eq(hs_test_count_entries(out), -1);
+}
+
+/* Without a GPU, --device cuda is an error that says so, and --device auto trains on the CPU and
+ * says that too; the manifest records where it ran. */
+Test(lstm_stage, device_choice_without_a_gpu, .timeout = 120)
+{
+    if (hs_cuda_device_count() > 0)
+        cr_skip_test("a CUDA device answers here: test_lstm_cuda covers the GPU");
+    char *dir = hs_test_tmpdir("ldev");
+    char *in = write_series(dir, 300), out[512];
+    snprintf(out, sizeof out, "%s/out", dir);
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", out, "--device", "cuda", NULL), 1);
+    cr_assert(strstr(err, "CUDA"), "%s", err);
+    free(err);
+    cr_assert_eq(hs_test_count_entries(out), -1);
+    int rc = hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", out, "--holdout", "30", "--hidden", "4",
+                         "--window", "10", "--epochs", "1", "--batch", "32", "--no-plot", NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(strstr(err, "training on the CPU"), "%s", err);
+    free(err);
+    char p[700];
+    snprintf(p, sizeof p, "%s/manifest.json", out);
+    cJSON *j;
+    cr_assert_eq(hs_json_read(p, &j), HS_OK);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "implementation")->valuestring, "cpu");
+    cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "device"), "name")->valuestring, "cpu");
+    cJSON_Delete(j);
 }
 
 /* The weights file alone predicts: --weights gives the training run's forecasts; corrupt and

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+#include "hyscale/backend.h"
 #include "hyscale/lstm.h"
 #include "hyscale/status.h"
 
@@ -53,6 +54,12 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
  * per function), lstm_functions.safetensors (params (N, P)), lstm_functions_metrics.json and
  * the manifest. res carries the means over the functions. */
 hs_status hs_lstm_functions_run(const hs_lstm_stage_config *c, int nfun, cJSON *manifest, hs_lstm_stage_result *res);
+
+/* --device auto|cpu|cuda and --lstm-impl auto|cublas|persistent|cudnn: *be NULL for the CPU, else a
+ * CUDA backend; "auto" without a GPU falls back to the CPU and says so on stderr (unless quiet).
+ * *dev gets the device that will run. */
+hs_status hs_lstm_pick_backend(const char *device, const char *impl, int quiet, const hs_lstm_backend **be,
+                               hs_device *dev);
 
 #ifdef __cplusplus
 }

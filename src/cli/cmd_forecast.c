@@ -170,7 +170,7 @@ static int hs_cmd_forecast_prophet(int argc, char **argv)
 static int hs_cmd_forecast_lstm(int argc, char **argv)
 {
     hs_lstm_stage_config c = HS_LSTM_STAGE_DEFAULTS;
-    const char *device = "auto";
+    const char *device = "auto", *impl = "auto";
     int no_plot = 0, per_function = 0;
     double lr = c.train.lr, clip = c.train.clip;
     hs_opt opts[] = {
@@ -192,12 +192,14 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
         {"weights", HS_OPT_STR, &c.weights, "FILE", "predict with a saved lstm.safetensors instead of training"},
         {"per-function", HS_OPT_INT, &per_function, "N",
          "train one model per function for the top N functions beside the series.csv, at once"},
-        {"device", HS_OPT_STR, &device, "cpu|auto", "device (the CPU backend; the CUDA one comes with the GPU issue)"},
+        {"device", HS_OPT_STR, &device, "auto|cpu|cuda", "device (auto: the GPU when one answers, else the CPU)"},
+        {"lstm-impl", HS_OPT_STR, &impl, "auto|cublas|persistent|cudnn",
+         "the GPU implementation (auto: the fastest correct one for the shape)"},
         {"no-plot", HS_OPT_FLAG, &no_plot, NULL, "do not write the PNG plots"},
         {"quiet", HS_OPT_FLAG, &c.quiet, NULL, "no progress or summary"},
     };
     hs_cli cli = {"forecast lstm", "--input FILE --out DIR [--holdout N] [--horizon K] [options]",
-                  "An LSTM forecaster (PyTorch's cell and init, Adam, early stopping) trained on the CPU.\n"
+                  "An LSTM forecaster (PyTorch's cell and init, Adam, early stopping) trained on the CPU or a GPU.\n"
                   "Writes lstm_full.csv, lstm_recursive.csv, lstm_next.csv, lstm_forecast8.csv,\n"
                   "lstm_metrics.json, lstm.safetensors, lstm.png, lstm_loss.png and manifest.json into DIR.",
                   opts, (int)(sizeof opts / sizeof *opts), {0}, 0};
@@ -206,11 +208,6 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
         return rc;
     if (!c.input || !c.out_dir) {
         fprintf(stderr, "hyscale forecast lstm: --input and --out are required (see --help)\n");
-        return 2;
-    }
-    if (strcmp(device, "cpu") != 0 && strcmp(device, "auto") != 0) {
-        fprintf(stderr, "hyscale forecast lstm: --device '%s': this build trains the LSTM on the CPU (cpu or auto)\n",
-                device);
         return 2;
     }
     if (c.train.hidden < 1 || c.train.hidden > 1024 || c.train.layers < 1 || c.train.layers > 2 || c.train.window < 1 ||
@@ -222,11 +219,15 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
     c.train.lr = (float)lr;
     c.train.clip = (float)clip;
     c.train.quiet = c.quiet;
+    hs_device dev;
+    hs_status pst = hs_lstm_pick_backend(device, impl, c.quiet, &c.train.backend, &dev);
+    if (pst)
+        return hs_cli_fail(pst);
     c.plot = !no_plot;
     cJSON *m = hs_manifest_new("forecast lstm", argc, argv);
     cJSON_AddItemToObject(m, "config", hs_cli_config_json(&cli));
     cJSON_AddNumberToObject(m, "seed", (double)c.train.seed);
-    hs_manifest_set_device(m, HS_DEVICE_CPU);
+    hs_manifest_set_device(m, dev);
     hs_lstm_stage_result r;
     hs_status st = per_function > 0 ? hs_lstm_functions_run(&c, per_function, m, &r) : hs_lstm_stage_run(&c, m, &r);
     cJSON_Delete(m);

@@ -21,7 +21,7 @@
 int hs_cmd_run(int argc, char **argv)
 {
     hs_strlist inputs = {0};
-    const char *out = NULL, *device = "auto";
+    const char *out = NULL, *device = "auto", *lstm_impl = "auto";
     hs_synth_config syn = HS_SYNTH_DEFAULTS;
     hs_preprocess_config pre = HS_PREPROCESS_DEFAULTS;
     int64_t holdout = 1440;
@@ -39,6 +39,7 @@ int hs_cmd_run(int argc, char **argv)
         {"holdout", HS_OPT_I64, &holdout, "N", "forecasters: minutes held out and scored (default 1440)"},
         {"lstm-epochs", HS_OPT_INT, &lc.train.epochs, "E", "LSTM: most epochs (10 in a run; early stopping)"},
         {"lstm-hidden", HS_OPT_INT, &lc.train.hidden, "H", "LSTM: hidden size (64)"},
+        {"lstm-impl", HS_OPT_STR, &lstm_impl, "auto|cublas|persistent|cudnn", "LSTM: the GPU implementation"},
         {"ppo-steps", HS_OPT_I64, &ppo_steps, "N", "PPO: environment steps per agent (5,000,000)"},
         {"ppo-envs", HS_OPT_I64, &ppo_envs, "E", "PPO: environments at once (64)"},
         {"no-ppo", HS_OPT_FLAG, &no_ppo, NULL, "skip PPO training (the evaluation still runs)"},
@@ -68,6 +69,8 @@ int hs_cmd_run(int argc, char **argv)
     }
     hs_device dev;
     hs_status st = hs_device_resolve(device, &dev);
+    if (st == HS_OK)
+        st = hs_lstm_pick_backend(device, lstm_impl, pre.quiet, &lc.train.backend, &dev);
     if (st)
         return hs_cli_fail(st);
     syn.quiet = pre.quiet;
@@ -182,7 +185,7 @@ int hs_cmd_run(int argc, char **argv)
         lc.train.seed = syn.seed;
         lc.manifest_name = "lstm.manifest.json";
         cJSON *lm = hs_manifest_new("forecast lstm", argc, argv);
-        hs_manifest_set_device(lm, HS_DEVICE_CPU);
+        hs_manifest_set_device(lm, dev);
         hs_lstm_stage_result lr;
         st = hs_lstm_stage_run(&lc, lm, &lr);
         cJSON_Delete(lm);

@@ -180,7 +180,8 @@ hs_status hs_lstm_functions_run(const hs_lstm_stage_config *c, int nfun, cJSON *
     if (st == HS_OK) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "model", "lstm per function");
-        cJSON_AddStringToObject(j, "device", "cpu");
+        cJSON_AddStringToObject(j, "device", strcmp(hs_lstm_impl_name(m), "cpu") ? "cuda" : "cpu");
+        cJSON_AddStringToObject(j, "implementation", hs_lstm_impl_name(m));
         cJSON_AddNumberToObject(j, "functions", N);
         cJSON_AddNumberToObject(j, "holdout", (double)H);
         cJSON *o = cJSON_AddObjectToObject(j, "one_step");
@@ -200,6 +201,8 @@ hs_status hs_lstm_functions_run(const hs_lstm_stage_config *c, int nfun, cJSON *
         }
         st = hs_json_write(os, "lstm_functions_metrics.json", j);
         if (st == HS_OK && manifest) {
+            hs_manifest_set_device(manifest, strcmp(hs_lstm_impl_name(m), "cpu") ? HS_DEVICE_CUDA : HS_DEVICE_CPU);
+            cJSON_AddStringToObject(manifest, "implementation", hs_lstm_impl_name(m));
             cJSON_AddItemToObject(manifest, "metrics", cJSON_Duplicate(j, 1));
             st = hs_json_write(os, c->manifest_name ? c->manifest_name : "manifest.json", manifest);
         }

@@ -302,8 +302,9 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
     if (st == HS_OK) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "model", "lstm");
-        cJSON_AddStringToObject(j, "device", "cpu");
-        cJSON_AddStringToObject(j, "implementation", "hyscale CPU backend (OpenBLAS sgemm, OpenMP over models)");
+        const char *impl = hs_lstm_impl_name(m);
+        cJSON_AddStringToObject(j, "device", strcmp(impl, "cpu") ? "cuda" : "cpu");
+        cJSON_AddStringToObject(j, "implementation", impl);
         cJSON_AddStringToObject(j, "input", c->input);
         if (c->weights)
             cJSON_AddStringToObject(j, "weights", c->weights);
@@ -345,6 +346,8 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
         cJSON_AddNumberToObject(nm, "std", sc.std);
         st = hs_json_write(os, "lstm_metrics.json", j);
         if (st == HS_OK && manifest) {
+            hs_manifest_set_device(manifest, strcmp(impl, "cpu") ? HS_DEVICE_CUDA : HS_DEVICE_CPU);
+            cJSON_AddStringToObject(manifest, "implementation", impl);
             cJSON_AddItemToObject(manifest, "metrics", cJSON_Duplicate(j, 1));
             cJSON_AddNumberToObject(hs_manifest_section(manifest, "timings"), "train_seconds", hist.seconds);
             st = hs_json_write(os, c->manifest_name ? c->manifest_name : "manifest.json", manifest);
