@@ -52,6 +52,42 @@ int hs_kernel_lstm_persist_bwd(int N, int H, int W, int B, const float *params, 
                                float *gates, int64_t gstride, const float *cell, int64_t sstride,
                                const float *dh_seq, int64_t qstride, const float *dh_last, int64_t lstride,
                                void *stream);
+/* ---- the recursive forecast (kernels/lstm_recursive.cu, for hs_lstm_predict_cuda) ------------
+ * N models, each forecasting `steps` values from one end e, K a step, every window from a zero
+ * state; one launch, one thread-block cluster per model (the design is in the kernel file).
+ *
+ *     hs_lstm_rec_plan pl;
+ *     e = hs_kernel_lstm_recursive_plan(&sh, &pl);            // on the current device
+ *     ... cudaMalloc pl.scratch_floats floats when it is not 0 ...
+ *     e = hs_kernel_lstm_recursive(params, win, out, scratch, &sh, &pl, stream);
+ */
+typedef struct hs_lstm_rec_shape {
+    int N, L, H, F, W, K; /* models, layers (1, 2), hidden, features (1, or 5 with the calendar),
+                           * window, horizon */
+    int steps;            /* forecasts per model */
+    int64_t P;            /* parameters per model, in the layout of hs_lstm_get_layout: */
+    int64_t w_ih[2], w_hh[2], b_ih[2], b_hh[2], w_out, b_out;
+    int64_t start_unix, step_seconds; /* the calendar's grid (F = 5) */
+    int64_t t0;                       /* time index of the first window's first input: e - W */
+} hs_lstm_rec_shape;
+
+typedef struct hs_lstm_rec_plan {
+    int cluster;            /* C: blocks (SMs) per model */
+    int slots;              /* windows in flight per block, a multiple of 8 */
+    int weights_smem;       /* 1: weights in shared memory; 0: the fallback, weights in scratch */
+    int use_cluster;        /* the device has clusters (sm_90 and up) */
+    int64_t smem_bytes;     /* dynamic shared memory per block */
+    int64_t scratch_floats; /* device scratch the launch needs (0 when weights_smem) */
+} hs_lstm_rec_plan;
+
+/* Plans the launch for the current device. cudaErrorInvalidValue for a bad shape,
+ * cudaErrorInvalidConfiguration when even the fallback's per-block state does not fit in shared
+ * memory (then the CPU's hs_lstm_predict is the way). */
+int hs_kernel_lstm_recursive_plan(const hs_lstm_rec_shape *sh, hs_lstm_rec_plan *plan);
+/* params (N, P); win (N, W): the W values before e, pad applied; out (N, steps); scratch
+ * (plan->scratch_floats, may be NULL when 0): device arrays. */
+int hs_kernel_lstm_recursive(const float *params, const float *win, float *out, float *scratch,
+                             const hs_lstm_rec_shape *sh, const hs_lstm_rec_plan *plan, void *stream);
 
 #ifdef __cplusplus
 }
