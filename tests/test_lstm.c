@@ -182,6 +182,39 @@ Test(lstm, batched_models_equal_separate_runs)
     hs_lstm_free(mn);
 }
 
+/* A batch smaller than the buffers were sized for (the last batch of an epoch, validation and
+ * prediction chunks) gives what a model sized for exactly that batch gives, after a full batch has
+ * filled the buffers: outputs and gradients, bit for bit, for one layer and two. */
+Test(lstm, partial_batch_equals_an_exact_batch)
+{
+    enum { W = 7, BMAX = 64, B = 20, F = 2, H = 8, K = 2 };
+    for (int L = 1; L <= 2; L++) {
+        hs_lstm_config cbig = {2, L, H, F, W, K, BMAX}, csmall = {2, L, H, F, W, K, B};
+        hs_lstm *big, *small;
+        cr_assert_eq(hs_lstm_init(&cbig, 8, &big), HS_OK);
+        cr_assert_eq(hs_lstm_init(&csmall, 8, &small), HS_OK);
+        static float xb[2 * W * BMAX * F], x[2 * W * B * F], dyb[2 * BMAX * K], dy[2 * B * K];
+        fill(xb, 2 * W * BMAX * F, 6, 3.0f);
+        fill(x, 2 * W * B * F, 7, 1.0f);
+        fill(dyb, 2 * BMAX * K, 9, 1.0f);
+        fill(dy, 2 * B * K, 10, 1.0f);
+        const hs_lstm_backend *be = hs_lstm_backend_cpu();
+        cr_assert_eq(be->forward(big, xb, BMAX), HS_OK); /* fills every row of the buffers */
+        cr_assert_eq(be->backward(big, dyb, BMAX), HS_OK);
+        cr_assert_eq(be->forward(big, x, B), HS_OK);
+        cr_assert_eq(be->forward(small, x, B), HS_OK);
+        cr_assert_eq(memcmp(hs_lstm_output(big), hs_lstm_output(small), sizeof(float) * 2 * B * K), 0,
+                     "L=%d: outputs of a partial batch differ", L);
+        cr_assert_eq(be->backward(big, dy, B), HS_OK);
+        cr_assert_eq(be->backward(small, dy, B), HS_OK);
+        int64_t P = hs_lstm_param_count(&cbig);
+        cr_assert_eq(memcmp(hs_lstm_grads(big), hs_lstm_grads(small), sizeof(float) * 2 * (size_t)P), 0,
+                     "L=%d: gradients of a partial batch differ", L);
+        hs_lstm_free(big);
+        hs_lstm_free(small);
+    }
+}
+
 Test(lstm, adam_by_hand_and_bad_config)
 {
     hs_lstm_config c = {1, 1, 1, 1, 1, 1, 1};

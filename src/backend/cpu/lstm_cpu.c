@@ -195,7 +195,8 @@ static void hs_lstm_head(hs_lstm *m, int64_t n, int B)
     const hs_lstm_config *c = &m->cfg;
     int L = c->layers, H = c->hidden, W = c->window, K = c->horizon;
     const float *p = m->params + n * m->P;
-    const float *hlast = m->hid + ((n * L + (L - 1)) * W + (W - 1)) * (int64_t)c->batch * H;
+    /* rows of step t start at t * B (the batch of this call), inside a buffer sized for c->batch */
+    const float *hlast = m->hid + ((n * L + (L - 1)) * W) * (int64_t)c->batch * H + (int64_t)(W - 1) * B * H;
     float *y = m->y + n * B * K;
     for (int b = 0; b < B; b++)
         memcpy(y + (int64_t)b * K, p + m->lay.b_out, (size_t)K * sizeof *y);
@@ -275,7 +276,7 @@ static void hs_lstm_head_grads(hs_lstm *m, int64_t n, const float *dy_all, int B
     int L = c->layers, H = c->hidden, W = c->window, K = c->horizon;
     float *g = m->grads + n * m->P;
     const float *dy = dy_all + n * B * K;
-    const float *htop = m->hid + ((n * L + (L - 1)) * W + (W - 1)) * (int64_t)c->batch * H;
+    const float *htop = m->hid + ((n * L + (L - 1)) * W) * (int64_t)c->batch * H + (int64_t)(W - 1) * B * H;
     hs_gemm_tn(K, H, B, dy, K, htop, H, 0.0f, g + m->lay.w_out, H);
     for (int k = 0; k < K; k++) {
         float s = 0;
