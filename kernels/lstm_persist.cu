@@ -25,6 +25,7 @@
  * or NULL) plus dh_last (B, H: the head's, at the last step, or NULL). */
 #include <cuda_runtime.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "hyscale/kernels.h"
 #include "hyscale/math/lstm_cell.h"
@@ -224,13 +225,16 @@ static size_t hs_persist_smem(int H, int RB, int bwd)
                : ((size_t)4 * H * H + (size_t)BT * H) * sizeof(float);
 }
 
-/* Rows per thread: the most (fewest shared-memory reads per FMA) that still gives every SM
- * about two blocks. */
+/* Rows per thread: the most (fewest shared-memory reads per FMA) that still gives every SM a
+ * block. Measured on an H200 (H = 64, training windows/s, bench/results/gpu_20261128T0557Z/NOTES.md):
+ * at B = 4096, RB 4 (256 blocks) beat RB 2 (512 blocks, the old two-blocks-per-SM rule) by 13-18%
+ * and RB 8 (128 blocks, an idle SM) by 7-9%; at B = 16384 RB 8 was best; at B = 1024 RB 1 and 2
+ * were within 4%. HS_LSTM_PERSIST_RB (1, 2, 4, 8) overrides it, for such sweeps. */
 static int hs_persist_rb(int N, int H, int B, int sms)
 {
     int G = hs_groups(H);
     for (int rb = 8; rb > 1; rb /= 2)
-        if ((int64_t)N * ((B + G * rb - 1) / (G * rb)) >= 2 * (int64_t)sms)
+        if ((int64_t)N * ((B + G * rb - 1) / (G * rb)) >= (int64_t)sms)
             return rb;
     return 1;
 }
@@ -289,7 +293,11 @@ static cudaError_t hs_persist(int bwd, int N, int H, int W, int B, const float *
         return e;
     if (H > hs_kernel_lstm_persist_max_hidden())
         return cudaErrorInvalidValue;
-    switch (hs_persist_rb(N, H, B, sms)) {
+    int rb = hs_persist_rb(N, H, B, sms);
+    const char *force = getenv("HS_LSTM_PERSIST_RB"); /* a tuning knob for bench/: 1, 2, 4 or 8 */
+    if (force && (atoi(force) == 1 || atoi(force) == 2 || atoi(force) == 4 || atoi(force) == 8))
+        rb = atoi(force);
+    switch (rb) {
     case 8:
         return hs_persist_launch<8>(bwd, N, H, W, B, params, P, w_hh, b_ih, b_hh, gates, gstride, cell, hid, sstride,
                                     dh_seq, qstride, dh_last, lstride, s);
