@@ -175,6 +175,10 @@ hs_status hs_lstm_predict(hs_lstm *m, const hs_lstm_data *d, const int64_t *ends
 {
     const hs_lstm_config *c = hs_lstm_get_config(m);
     const hs_lstm_backend *be = m->backend ? m->backend : hs_lstm_backend_cpu();
+    /* one end on a device backend: the whole recursion in one persistent launch; a shape it
+     * declines (HS_ERR_DEVICE: weights or windows past its memory) goes the batched way below */
+    if (nends == 1 && be->resident && hs_lstm_predict_cuda(m, d, ends[0], steps, pad, out, NULL) == HS_OK)
+        return HS_OK;
     int N = c->models, W = c->window, K = c->horizon, B = c->batch, F = c->features;
     if (F != hs_lstm_features(d) || N != d->N)
         return hs_error_set(HS_ERR_USAGE, "lstm: the model has %d models of %d features, the data %d series of %d",
