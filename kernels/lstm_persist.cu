@@ -28,21 +28,10 @@
 #include <stdlib.h>
 
 #include "hyscale/kernels.h"
+#include "launch.cuh"
 #include "hyscale/math/lstm_cell.h"
 
 #define HS_PERSIST_THREADS 256
-
-static cudaError_t hs_launched(cudaStream_t s)
-{
-    cudaError_t e = cudaGetLastError();
-#ifdef HS_CUDA_SYNC_DEBUG
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize(s);
-#else
-    (void)s;
-#endif
-    return e;
-}
 
 static __host__ __device__ int hs_groups(int H)
 {

@@ -72,6 +72,7 @@
 #include <stdint.h>
 
 #include "hyscale/kernels.h"
+#include "launch.cuh"
 #include "hyscale/math/lstm_calendar.h"
 #include "hyscale/math/lstm_cell.h"
 
@@ -96,18 +97,6 @@ struct hs_rec_dims {
     int s_h, s_c, s_v, s_cal, s_dep, s_bar;                /* shared-memory offsets, floats */
     int64_t smem_bytes;
 };
-
-static cudaError_t hs_rec_launched(cudaStream_t s)
-{
-    cudaError_t e = cudaGetLastError();
-#ifdef HS_CUDA_SYNC_DEBUG
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize(s);
-#else
-    (void)s;
-#endif
-    return e;
-}
 
 /* ---- cluster helpers: a cluster on sm_90, a lone block below ------------------------------- */
 
@@ -757,5 +746,5 @@ extern "C" int hs_kernel_lstm_recursive(const float *params, const float *win, f
         (void)cudaGetLastError();
         return (int)e;
     }
-    return (int)hs_rec_launched((cudaStream_t)stream);
+    return (int)hs_launched((cudaStream_t)stream);
 }

@@ -8,23 +8,12 @@
 #include <stdint.h>
 
 #include "hyscale/kernels.h"
+#include "launch.cuh"
 #include "hyscale/math/adam.h"
 #include "hyscale/math/lstm_calendar.h"
 #include "hyscale/math/lstm_cell.h"
 
 #define HS_T 256
-
-static cudaError_t hs_launched(cudaStream_t s)
-{
-    cudaError_t e = cudaGetLastError();
-#ifdef HS_CUDA_SYNC_DEBUG
-    if (e == cudaSuccess)
-        e = cudaStreamSynchronize(s);
-#else
-    (void)s;
-#endif
-    return e;
-}
 
 static unsigned hs_blocks(int64_t n) { return (unsigned)((n + HS_T - 1) / HS_T); }
 

@@ -265,3 +265,49 @@ Test(lstm_stage, same_result_on_one_thread_and_two, .timeout = 120)
     free(ta);
     free(tb);
 }
+
+static double metric(const char *dir, const char *mode)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/lstm_metrics.json", dir);
+    cJSON *j;
+    cr_assert_eq(hs_json_read(p, &j), HS_OK);
+    double v = cJSON_GetObjectItem(cJSON_GetObjectItem(j, mode), "mae")->valuedouble;
+    cJSON_Delete(j);
+    return v;
+}
+
+/* With a GPU: --device cuda trains there (each --lstm-impl), the manifest says which path ran,
+ * and the holdout scores match the CPU run's within 2% (float32 in another order, 3 epochs). */
+Test(lstm_stage, device_cuda_trains_on_the_gpu, .timeout = 120)
+{
+    if (hs_cuda_device_count() <= 0)
+        cr_skip_test("no CUDA device answers here: the CLI's GPU path runs on a GPU machine");
+    char *dir = hs_test_tmpdir("lgpu");
+    char *in = write_series(dir, 600), cpu[512];
+    snprintf(cpu, sizeof cpu, "%s/cpu", dir);
+    char *err;
+    int rc = hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", cpu, "--holdout", "60", "--hidden", "16",
+                         "--window", "20", "--epochs", "3", "--batch", "32", "--no-plot", "--device", "cpu", NULL);
+    cr_assert_eq(rc, 0, "%s", err);
+    free(err);
+    const char *impls[] = {"cublas", "persistent", "cudnn", "auto"};
+    for (int k = 0; k < 4; k++) {
+        char out[512], p[700];
+        snprintf(out, sizeof out, "%s/%s", dir, impls[k]);
+        rc = hs_test_run(&err, "forecast", "lstm", "--input", in, "--out", out, "--holdout", "60", "--hidden", "16",
+                         "--window", "20", "--epochs", "3", "--batch", "32", "--no-plot", "--device", "cuda",
+                         "--lstm-impl", impls[k], NULL);
+        cr_assert_eq(rc, 0, "%s: %s", impls[k], err);
+        free(err);
+        snprintf(p, sizeof p, "%s/manifest.json", out);
+        cJSON *j;
+        cr_assert_eq(hs_json_read(p, &j), HS_OK);
+        const char *ran = cJSON_GetObjectItem(j, "implementation")->valuestring;
+        cr_assert_str_eq(ran, k == 3 ? "persistent" : impls[k]);
+        cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "device"), "name")->valuestring, "cuda");
+        cJSON_Delete(j);
+        double a = metric(cpu, "one_step"), b = metric(out, "one_step");
+        cr_assert(fabs(a - b) <= 0.02 * a, "%s: one-step MAE cpu %g, gpu %g", impls[k], a, b);
+    }
+}
