@@ -30,6 +30,7 @@
 #include <omp.h>
 #endif
 
+#include "bench_util.h"
 #include "hyscale/lstm.h"
 #include "hyscale/math/rng.h"
 
@@ -45,19 +46,6 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_lstm --hidden H --layers L --batch B --models N [--window 60] [--features 1]\n"
                "                  [--horizon 1] [--steps 20] [--warmup 3] [--reps 5] [--seed 1] [--json FILE]\n");
-}
-
-static int parse_int(const char *name, const char *s, int lo, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > 1000000000L) {
-        fprintf(stderr, "bench_lstm: %s: '%s' is not an integer >= %d\n", name, s, lo);
-        return 0;
-    }
-    *out = (int)v;
-    return 1;
 }
 
 static int parse_args(int argc, char **argv, bench_opts *o)
@@ -77,27 +65,27 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         const char *v = argv[++i];
         int ok = 1, s;
         if (!strcmp(a, "--hidden"))
-            ok = parse_int(a, v, 1, &o->hidden);
+            ok = bench_parse_int("bench_lstm", a, v, 1, &o->hidden);
         else if (!strcmp(a, "--layers"))
-            ok = parse_int(a, v, 1, &o->layers);
+            ok = bench_parse_int("bench_lstm", a, v, 1, &o->layers);
         else if (!strcmp(a, "--batch"))
-            ok = parse_int(a, v, 1, &o->batch);
+            ok = bench_parse_int("bench_lstm", a, v, 1, &o->batch);
         else if (!strcmp(a, "--models"))
-            ok = parse_int(a, v, 1, &o->models);
+            ok = bench_parse_int("bench_lstm", a, v, 1, &o->models);
         else if (!strcmp(a, "--window"))
-            ok = parse_int(a, v, 1, &o->window);
+            ok = bench_parse_int("bench_lstm", a, v, 1, &o->window);
         else if (!strcmp(a, "--features"))
-            ok = parse_int(a, v, 1, &o->features);
+            ok = bench_parse_int("bench_lstm", a, v, 1, &o->features);
         else if (!strcmp(a, "--horizon"))
-            ok = parse_int(a, v, 1, &o->horizon);
+            ok = bench_parse_int("bench_lstm", a, v, 1, &o->horizon);
         else if (!strcmp(a, "--steps"))
-            ok = parse_int(a, v, 1, &o->steps);
+            ok = bench_parse_int("bench_lstm", a, v, 1, &o->steps);
         else if (!strcmp(a, "--warmup"))
-            ok = parse_int(a, v, 2, &o->warmup); /* a decrease needs two losses */
+            ok = bench_parse_int("bench_lstm", a, v, 2, &o->warmup); /* a decrease needs two losses */
         else if (!strcmp(a, "--reps"))
-            ok = parse_int(a, v, 1, &o->reps);
+            ok = bench_parse_int("bench_lstm", a, v, 1, &o->reps);
         else if (!strcmp(a, "--seed")) {
-            ok = parse_int(a, v, 0, &s);
+            ok = bench_parse_int("bench_lstm", a, v, 0, &s);
             o->seed = (uint64_t)s;
         } else if (!strcmp(a, "--json"))
             o->json = v;
@@ -119,38 +107,10 @@ static int parse_args(int argc, char **argv, bench_opts *o)
     return 1;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double *s = malloc((size_t)n * sizeof *s);
-    if (!s)
-        return NAN;
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    double r = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    free(s);
-    return r;
-}
-
 /* A standard normal draw (Box-Muller on two Philox uniforms), never exactly zero. */
 static float normal_draw(uint64_t seed, uint64_t stream, uint64_t index)
 {
-    hs_u32x4 r = hs_rng_u32x4(seed, stream, index);
-    double u1 = ((double)(r.v[0] >> 8) + 0.5) / 16777216.0; /* (0, 1): log is finite */
-    double u2 = (double)(r.v[1] >> 8) / 16777216.0;
-    float z = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+    float z = bench_normal(seed, stream, index);
     if (fabsf(z) < 1e-3f)
         z = z < 0 ? -1e-3f : 1e-3f;
     return z;
@@ -178,34 +138,6 @@ static void cpu_model(char *out, size_t cap)
         }
     }
     fclose(f);
-}
-
-/* A JSON string value: quotes, backslashes and control characters escaped; NULL as null. */
-static void json_str(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-/* A number, or null when it is not finite (JSON has no NaN). */
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fputs("null", f);
 }
 
 static hs_status train_step(hs_lstm *m, const hs_lstm_backend *be, const float *x, const float *target, int B,
@@ -291,19 +223,19 @@ int main(int argc, char **argv)
 
     /* --- time R repetitions of S steps, median --- */
     for (int r = 0; r < o.reps; r++) {
-        double t0 = now_seconds();
+        double t0 = bench_now();
         for (int s = 0; s < o.steps; s++)
             if (train_step(m, be, x, target, B, &adam, loss, dy) != HS_OK) {
                 fprintf(stderr, "bench_lstm: %s\n", hs_error_message());
                 return 1;
             }
-        rep_s[r] = now_seconds() - t0;
+        rep_s[r] = bench_now() - t0;
     }
     double final_mean = 0;
     for (int n = 0; n < N; n++)
         final_mean += loss[n];
     final_mean /= N;
-    double med = median(rep_s, o.reps), mn = rep_s[0], mx = rep_s[0];
+    double med = bench_median(rep_s, o.reps), mn = rep_s[0], mx = rep_s[0];
     for (int r = 1; r < o.reps; r++) {
         mn = rep_s[r] < mn ? rep_s[r] : mn;
         mx = rep_s[r] > mx ? rep_s[r] : mx;
@@ -326,7 +258,7 @@ int main(int argc, char **argv)
     omp_threads = omp_get_max_threads();
 #endif
     fprintf(f, "{\n  \"tool\": \"hyscale\",\n  \"backend\": ");
-    json_str(f, be->name);
+    bench_json_str(f, be->name);
     fprintf(f, ",\n  \"config\": {\"models\": %d, \"layers\": %d, \"hidden\": %d, \"features\": %d, \"window\": %d, "
                "\"horizon\": %d, \"batch\": %d, \"steps\": %d, \"warmup\": %d, \"reps\": %d, \"seed\": %llu, "
                "\"params_per_model\": %lld},\n",
@@ -334,45 +266,45 @@ int main(int argc, char **argv)
             (long long)hs_lstm_param_count(&cfg));
     fprintf(f, "  \"step\": \"forward + mse + backward + clip_grad_norm(1.0) per model + adam(lr 1e-3)\",\n");
     fprintf(f, "  \"windows_per_second\": ");
-    json_num(f, wps);
+    bench_json_num(f, wps);
     fprintf(f, ",\n  \"seconds_per_step\": ");
-    json_num(f, sps);
+    bench_json_num(f, sps);
     fprintf(f, ",\n  \"epoch_windows_per_model\": %d,\n  \"steps_per_epoch\": %ld,\n  \"epoch_seconds\": ",
             EPOCH_WINDOWS, steps_per_epoch);
-    json_num(f, sps * (double)steps_per_epoch);
+    bench_json_num(f, sps * (double)steps_per_epoch);
     fprintf(f, ",\n  \"rep_seconds\": [");
     for (int r = 0; r < o.reps; r++) {
         fprintf(f, "%s", r ? ", " : "");
-        json_num(f, rep_s[r]);
+        bench_json_num(f, rep_s[r]);
     }
     fprintf(f, "],\n  \"rep_seconds_median\": ");
-    json_num(f, med);
+    bench_json_num(f, med);
     fprintf(f, ", \"rep_seconds_min\": ");
-    json_num(f, mn);
+    bench_json_num(f, mn);
     fprintf(f, ", \"rep_seconds_max\": ");
-    json_num(f, mx);
+    bench_json_num(f, mx);
     fprintf(f, ",\n  \"validation\": {\"ok\": true, \"warmup_mean_loss\": [");
     for (int s = 0; s < o.warmup; s++) {
         fprintf(f, "%s", s ? ", " : "");
-        json_num(f, warm_mean[s]);
+        bench_json_num(f, warm_mean[s]);
     }
     fprintf(f, "], \"models_decreased\": %d, \"models\": %d, \"final_mean_loss\": ", decreased_models, N);
-    json_num(f, final_mean);
+    bench_json_num(f, final_mean);
     fprintf(f, "},\n  \"git_revision\": ");
-    json_str(f, rev && *rev ? rev : "unknown");
+    bench_json_str(f, rev && *rev ? rev : "unknown");
 #ifdef HS_GIT_REV
     fprintf(f, ",\n  \"build_git_revision\": ");
-    json_str(f, HS_GIT_REV);
+    bench_json_str(f, HS_GIT_REV);
 #endif
     fprintf(f, ",\n  \"cpu\": ");
-    json_str(f, cpu);
+    bench_json_str(f, cpu);
     fprintf(f, ",\n  \"threads\": {\"OPENBLAS_NUM_THREADS\": ");
-    json_str(f, getenv("OPENBLAS_NUM_THREADS"));
+    bench_json_str(f, getenv("OPENBLAS_NUM_THREADS"));
     fprintf(f, ", \"OMP_NUM_THREADS\": ");
-    json_str(f, getenv("OMP_NUM_THREADS"));
+    bench_json_str(f, getenv("OMP_NUM_THREADS"));
     fprintf(f, ", \"omp_max_threads\": %d, \"openblas_threads\": %d, \"openblas_config\": ", omp_threads,
             openblas_get_num_threads());
-    json_str(f, openblas_get_config());
+    bench_json_str(f, openblas_get_config());
     fprintf(f, "}\n}\n");
     if (f != stdout && fclose(f)) {
         fprintf(stderr, "bench_lstm: cannot write %s\n", o.json);

@@ -53,8 +53,8 @@
 #include <time.h>
 
 #include "hyscale/backend.h"
+#include "bench_util.h"
 #include "hyscale/lstm.h"
-#include "hyscale/math/lstm_calendar.h"
 #include "hyscale/math/rng.h"
 
 #define MAX_LIST 8
@@ -94,19 +94,6 @@ static void usage(FILE *f)
                "                      [--horizon 1] [--impl cublas|persistent|cudnn|auto[,...]]\n"
                "                      [--mode train|infer|recursive[,...]] [--steps 20] [--warmup 3] [--reps 5]\n"
                "                      [--forecast 1440] [--seed 1] [--json FILE]\n");
-}
-
-static int parse_int(const char *name, const char *s, int lo, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > 1000000000L) {
-        fprintf(stderr, "bench_lstm_gpu: %s: '%s' is not an integer >= %d\n", name, s, lo);
-        return 0;
-    }
-    *out = (int)v;
-    return 1;
 }
 
 /* Splits a comma-separated list into out (at most MAX_LIST words), each one of allowed. */
@@ -158,29 +145,29 @@ static int parse_args(int argc, char **argv, bench_opts *o)
         const char *v = argv[++i];
         int ok = 1, s;
         if (!strcmp(a, "--hidden"))
-            ok = parse_int(a, v, 1, &o->hidden);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 1, &o->hidden);
         else if (!strcmp(a, "--layers"))
-            ok = parse_int(a, v, 1, &o->layers);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 1, &o->layers);
         else if (!strcmp(a, "--batch"))
-            ok = parse_int(a, v, 1, &o->batch);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 1, &o->batch);
         else if (!strcmp(a, "--models"))
-            ok = parse_int(a, v, 1, &o->models);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 1, &o->models);
         else if (!strcmp(a, "--window"))
-            ok = parse_int(a, v, 1, &o->window);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 1, &o->window);
         else if (!strcmp(a, "--features"))
-            ok = parse_int(a, v, 1, &o->features);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 1, &o->features);
         else if (!strcmp(a, "--horizon"))
-            ok = parse_int(a, v, 1, &o->horizon);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 1, &o->horizon);
         else if (!strcmp(a, "--steps"))
-            ok = parse_int(a, v, 1, &o->steps);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 1, &o->steps);
         else if (!strcmp(a, "--warmup"))
-            ok = parse_int(a, v, 2, &o->warmup); /* a decrease needs two losses */
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 2, &o->warmup); /* a decrease needs two losses */
         else if (!strcmp(a, "--reps"))
-            ok = parse_int(a, v, 1, &o->reps);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 1, &o->reps);
         else if (!strcmp(a, "--forecast"))
-            ok = parse_int(a, v, 1, &o->forecast);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 1, &o->forecast);
         else if (!strcmp(a, "--seed")) {
-            ok = parse_int(a, v, 0, &s);
+            ok = bench_parse_int("bench_lstm_gpu", a, v, 0, &s);
             o->seed = (uint64_t)s;
         } else if (!strcmp(a, "--impl"))
             ok = parse_list(a, v, impls, o->impl, &o->n_impl);
@@ -210,74 +197,12 @@ static int parse_args(int argc, char **argv, bench_opts *o)
     return 1;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double *s = malloc((size_t)n * sizeof *s);
-    if (!s)
-        return NAN;
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    double r = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-    free(s);
-    return r;
-}
-
-/* A standard normal draw (Box-Muller on two Philox uniforms). */
-static float normal_draw(uint64_t seed, uint64_t stream, uint64_t index)
-{
-    hs_u32x4 r = hs_rng_u32x4(seed, stream, index);
-    double u1 = ((double)(r.v[0] >> 8) + 0.5) / 16777216.0; /* (0, 1): log is finite */
-    double u2 = (double)(r.v[1] >> 8) / 16777216.0;
-    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
-}
-
-/* A JSON string value: quotes, backslashes and control characters escaped; NULL as null. */
-static void json_str(FILE *f, const char *s)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-/* A number, or null when it is not finite (JSON has no NaN). */
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fputs("null", f);
-}
-
 static void json_nums(FILE *f, const double *v, int n)
 {
     fputc('[', f);
     for (int i = 0; v && i < n; i++) {
         fprintf(f, "%s", i ? ", " : "");
-        json_num(f, v[i]);
+        bench_json_num(f, v[i]);
     }
     fputc(']', f);
 }
@@ -306,7 +231,7 @@ static float *make_series(const bench_opts *o, int N, int64_t M)
         double sum = 0, sq = 0;
         for (int64_t t = 0; t < M; t++) {
             double x = sin(6.283185307179586 * (double)t / p1 + ph) + 0.5 * sin(6.283185307179586 * (double)t / p2) +
-                       0.3 * normal_draw(o->seed, 11 + (uint64_t)n, (uint64_t)t);
+                       0.3 * bench_normal(o->seed, 11 + (uint64_t)n, (uint64_t)t);
             s[t] = (float)x;
             sum += x;
             sq += x * x;
@@ -317,25 +242,6 @@ static float *make_series(const bench_opts *o, int N, int64_t M)
             s[t] = (float)(((double)s[t] - mean) / sd);
     }
     return v;
-}
-
-/* Fills slot b of x (N, W, B, F) and target (N, B, K) with the windows ending at e, as
- * src/forecast/lstm_train.c gathers them for the CPU. */
-static void gather(const hs_lstm_data *d, const bench_opts *o, int B, int b, int64_t e, float *x, float *target)
-{
-    int W = o->window, K = o->horizon, F = o->features;
-    for (int n = 0; n < d->N; n++) {
-        const float *vals = d->v + (int64_t)n * d->M;
-        for (int tau = 0; tau < W; tau++) {
-            float *f = x + (((int64_t)n * W + tau) * B + b) * F;
-            int64_t ti = e - W + tau;
-            f[0] = ti >= 0 ? vals[ti] : 0.0f;
-            if (d->calendar)
-                hs_lstm_calendar_at(d->start_unix, d->step_seconds, ti, f);
-        }
-        for (int k = 0; k < K; k++)
-            target[((int64_t)n * B + b) * K + k] = vals[e + k];
-    }
 }
 
 static void fail(bench_result *r, hs_status st, const char *what)
@@ -376,7 +282,7 @@ static hs_status check_forward(hs_lstm *m, const hs_lstm_resident *res, const hs
     double *val = malloc((size_t)N * sizeof *val);
     hs_status st = x && t && dy && loss && val ? HS_OK : hs_error_set(HS_ERR_NOMEM, "bench_lstm_gpu: reference");
     for (int b = 0; st == HS_OK && b < nv; b++)
-        gather(d, o, nv, b, W + b, x, t);
+        hs_lstm_gather_window(d, W, nv, o->horizon, b, W + b, x, t);
     if (st == HS_OK)
         st = hs_lstm_backend_cpu()->forward(ref, x, nv);
     if (st == HS_OK) {
@@ -442,12 +348,12 @@ static void time_resident(const bench_opts *o, hs_lstm *m, const hs_lstm_residen
                             rt->warm[0], rt->warm[o->warmup - 1], o->warmup, finite ? "all finite" : "NOT finite",
                             rt->decreased, N);
         for (int rep = 0; st == HS_OK && rt->valid && rep < o->reps; rep++) {
-            double t0 = now_seconds();
+            double t0 = bench_now();
             for (int s = 0; st == HS_OK && s < S; s++)
                 st = res->train(m, (int64_t)(s % nbatch) * B, B, 1.0f, &adam);
             if (st == HS_OK)
                 st = res->take_losses(m, sums, NULL);
-            rt->rep_s[rep] = now_seconds() - t0;
+            rt->rep_s[rep] = bench_now() - t0;
             rt->final_loss = 0;
             for (int n = 0; n < N; n++)
                 rt->final_loss += sums[n] / ((double)S * B) / N;
@@ -472,12 +378,12 @@ static void time_resident(const bench_opts *o, hs_lstm *m, const hs_lstm_residen
                 break;
             }
         for (int rep = 0; st == HS_OK && ri->valid && rep < o->reps; rep++) {
-            double t0 = now_seconds();
+            double t0 = bench_now();
             for (int s = 0; st == HS_OK && s < S; s++)
                 st = res->eval(m, W + (int64_t)(s % nbatch) * B, B);
             if (st == HS_OK)
                 st = res->take_losses(m, NULL, sums);
-            ri->rep_s[rep] = now_seconds() - t0;
+            ri->rep_s[rep] = bench_now() - t0;
             ri->final_loss = 0;
             for (int n = 0; n < N; n++)
                 ri->final_loss += sums[n] / ((double)S * B) / N;
@@ -626,9 +532,9 @@ static void run_recursive(const bench_opts *o, bench_result *r)
                             r->ref_abs, r->ref_diff, steps);
     }
     for (int rep = 0; st == HS_OK && r->valid && rep < o->reps; rep++) {
-        double t0 = now_seconds();
+        double t0 = bench_now();
         st = hs_lstm_predict_cuda(m, &d, end, steps, 0.0f, out, &dev_s);
-        r->rep_w[rep] = now_seconds() - t0;
+        r->rep_w[rep] = bench_now() - t0;
         r->rep_s[rep] = dev_s;
     }
     if (st != HS_OK && r->st == HS_OK)
@@ -650,8 +556,8 @@ static void emit(FILE *f, const bench_opts *o, const bench_result *r)
     double med = NAN, wall = NAN, wps = NAN, sps = NAN;
     int64_t per_call = rec ? ((int64_t)o->forecast + o->horizon - 1) / o->horizon : o->steps;
     if (ok) {
-        med = median(r->rep_s, o->reps);
-        wall = rec ? median(r->rep_w, o->reps) : med;
+        med = bench_median(r->rep_s, o->reps);
+        wall = rec ? bench_median(r->rep_w, o->reps) : med;
         wps = (double)o->models * (rec ? 1.0 : (double)o->batch) * (double)per_call / med;
         sps = med / (double)per_call;
     }
@@ -659,44 +565,44 @@ static void emit(FILE *f, const bench_opts *o, const bench_result *r)
                           .window = o->window, .horizon = o->horizon, .batch = rec ? 1 : o->batch};
     const char *rev = getenv("HS_GIT_REV");
     fprintf(f, "{\"tool\": \"hyscale\", \"mode\": ");
-    json_str(f, r->mode);
+    bench_json_str(f, r->mode);
     fprintf(f, ", \"impl\": ");
-    json_str(f, rec ? "recursive" : r->impl);
+    bench_json_str(f, rec ? "recursive" : r->impl);
     fprintf(f, ", \"impl_ran\": ");
-    json_str(f, r->impl_ran);
+    bench_json_str(f, r->impl_ran);
     fprintf(f, ", \"ok\": %s, \"status\": ", ok ? "true" : "false");
-    json_str(f, r->st != HS_OK ? hs_status_name(r->st) : (r->valid ? "ok" : "validation"));
+    bench_json_str(f, r->st != HS_OK ? hs_status_name(r->st) : (r->valid ? "ok" : "validation"));
     fprintf(f, ", \"error\": ");
-    json_str(f, ok ? NULL : r->error);
+    bench_json_str(f, ok ? NULL : r->error);
     fprintf(f, ", \"config\": {\"models\": %d, \"layers\": %d, \"hidden\": %d, \"features\": %d, \"window\": %d, "
                "\"horizon\": %d, \"batch\": %d, \"steps\": %d, \"warmup\": %d, \"reps\": %d, \"seed\": %llu, "
                "\"forecast_steps\": %d, \"params_per_model\": %lld}",
             o->models, o->layers, o->hidden, o->features, o->window, o->horizon, cfg.batch, o->steps, o->warmup,
             o->reps, (unsigned long long)o->seed, rec ? o->forecast : 0, (long long)hs_lstm_param_count(&cfg));
     fprintf(f, ", \"windows_per_second\": ");
-    json_num(f, wps);
+    bench_json_num(f, wps);
     fprintf(f, ", \"seconds_per_step\": ");
-    json_num(f, sps);
+    bench_json_num(f, sps);
     fprintf(f, ", \"flops_per_window\": ");
-    json_num(f, fpw);
+    bench_json_num(f, fpw);
     fprintf(f, ", \"flops_per_second\": ");
-    json_num(f, wps * fpw);
+    bench_json_num(f, wps * fpw);
     fprintf(f, ", \"rep_seconds\": ");
     json_nums(f, ok ? r->rep_s : NULL, o->reps);
     fprintf(f, ", \"rep_seconds_median\": ");
-    json_num(f, med);
+    bench_json_num(f, med);
     if (rec) {
         fprintf(f, ", \"seconds\": ");
-        json_num(f, med);
+        bench_json_num(f, med);
         fprintf(f, ", \"wall_seconds\": ");
-        json_num(f, wall);
+        bench_json_num(f, wall);
         fprintf(f, ", \"wall_rep_seconds\": ");
         json_nums(f, ok ? r->rep_w : NULL, o->reps);
     }
     fprintf(f, ", \"validation\": {\"ok\": %s, \"ref_abs_diff\": ", r->valid ? "true" : "false");
-    json_num(f, r->ref_abs);
+    bench_json_num(f, r->ref_abs);
     fprintf(f, ", \"ref_diff_over_bound\": ");
-    json_num(f, r->ref_diff);
+    bench_json_num(f, r->ref_diff);
     if (train) {
         fprintf(f, ", \"warmup_mean_loss\": ");
         json_nums(f, r->warm, o->warmup);
@@ -704,18 +610,18 @@ static void emit(FILE *f, const bench_opts *o, const bench_result *r)
     }
     if (!rec) {
         fprintf(f, ", \"final_mean_loss\": ");
-        json_num(f, r->final_loss);
+        bench_json_num(f, r->final_loss);
     }
     fprintf(f, "}, \"timing\": ");
-    json_str(f, rec ? "device seconds of the launch (hs_lstm_predict_cuda), median; wall seconds around the call"
+    bench_json_str(f, rec ? "device seconds of the launch (hs_lstm_predict_cuda), median; wall seconds around the call"
                     : "CLOCK_MONOTONIC around S asynchronous steps and take_losses (synchronises), median");
     fprintf(f, ", \"device\": ");
-    json_str(f, hs_device_describe(HS_DEVICE_CUDA));
+    bench_json_str(f, hs_device_describe(HS_DEVICE_CUDA));
     fprintf(f, ", \"git_revision\": ");
-    json_str(f, rev && *rev ? rev : "unknown");
+    bench_json_str(f, rev && *rev ? rev : "unknown");
 #ifdef HS_GIT_REV
     fprintf(f, ", \"build_git_revision\": ");
-    json_str(f, HS_GIT_REV);
+    bench_json_str(f, HS_GIT_REV);
 #endif
     fprintf(f, "}\n");
     fflush(f);

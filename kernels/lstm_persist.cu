@@ -274,18 +274,22 @@ static cudaError_t hs_persist(int bwd, int N, int H, int W, int B, const float *
                               int64_t sstride, const float *dh_seq, int64_t qstride, const float *dh_last,
                               int64_t lstride, cudaStream_t s)
 {
-    int dev = 0, sms = 0;
+    /* per launch: two attribute reads (cheap), not hs_kernel_lstm_persist_max_hidden's search */
+    int dev = 0, sms = 0, optin = 0;
     cudaError_t e = cudaGetDevice(&dev);
     if (e == cudaSuccess)
         e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev);
     if (e != cudaSuccess)
         return e;
-    if (H > hs_kernel_lstm_persist_max_hidden())
-        return cudaErrorInvalidValue;
     int rb = hs_persist_rb(N, H, B, sms);
     const char *force = getenv("HS_LSTM_PERSIST_RB"); /* a tuning knob for bench/: 1, 2, 4 or 8 */
     if (force && (atoi(force) == 1 || atoi(force) == 2 || atoi(force) == 4 || atoi(force) == 8))
         rb = atoi(force);
+    /* W_hh and the tile's state must fit; hs_kernel_lstm_persist_max_hidden() bounds H for every rb */
+    if (H * hs_groups(H) > HS_PERSIST_THREADS || hs_persist_smem(H, rb, bwd) > (size_t)optin)
+        return cudaErrorInvalidValue;
     switch (rb) {
     case 8:
         return hs_persist_launch<8>(bwd, N, H, W, B, params, P, w_hh, b_ih, b_hh, gates, gstride, cell, hid, sstride,

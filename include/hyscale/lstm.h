@@ -177,6 +177,11 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
 /* Feature count of a data set (1, or 5 with the calendar). */
 int hs_lstm_features(const hs_lstm_data *d);
 
+/* Fills slot b of x (N, W, B, F) with the window ending at e (exclusive) of every series (values
+ * before the start read 0; the calendar inputs when d has them), and target (N, B, K) with the K
+ * values from e on (when target is not NULL): the windows the training loop feeds the CPU. */
+void hs_lstm_gather_window(const hs_lstm_data *d, int W, int B, int K, int b, int64_t e, float *x, float *target);
+
 /* Recursive forecasts: for each end e in ends (nends), the window of the W values before e
  * (values before the series start read as `pad`, values at or after M are the forecasts),
  * forecast `steps` values feeding predictions back. out: (N, nends, steps), normalised.

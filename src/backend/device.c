@@ -86,12 +86,13 @@ const char *hs_device_describe(hs_device dev)
 }
 
 #ifndef HS_HAVE_CUDA
-#include "hyscale/lstm.h"
+#include "../forecast/lstm_internal.h"
 
 hs_status hs_lstm_backend_cuda(const char *impl, const hs_lstm_backend **out)
 {
-    (void)impl;
     *out = NULL;
+    if (impl && hs_lstm_impl_index(impl) < 0)
+        return hs_lstm_impl_unknown(impl);
     return hs_error_set(HS_ERR_DEVICE, "the CUDA LSTM: this build has no CUDA backend "
                                        "(configure with -DHS_CUDA=ON where nvcc is installed)");
 }

@@ -54,7 +54,7 @@ int hs_cmd_train_ppo(int argc, char **argv)
         {"w-cold", HS_OPT_DOUBLE, &wc, "W", "reward weight of a cold start (1.0)"},
         {"w-idle", HS_OPT_DOUBLE, &wi, "W", "reward weight of an idle instance-minute (0.1)"},
         {"w-change", HS_OPT_DOUBLE, &wch, "W", "reward weight of a scaling change (0.01)"},
-        {"device", HS_OPT_STR, &device, "cpu|auto", "device (the CPU backend; the CUDA one comes with the GPU issue)"},
+        {"device", HS_OPT_STR, &device, "cpu|auto", "device (PPO runs on the CPU: it has no CUDA backend yet)"},
         {"seed", HS_OPT_U64, &c.ppo.seed, "S", "seed of the initialisation, episodes and sampling (1)"},
         {"no-plot", HS_OPT_FLAG, &no_plot, NULL, "do not write the learning-curve plot"},
         {"quiet", HS_OPT_FLAG, &c.quiet, NULL, "no progress or summary"},

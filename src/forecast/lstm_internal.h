@@ -32,11 +32,14 @@ struct hs_lstm {
     void (*steps_free)(void *steps);
 };
 
+/* The --lstm-impl names, in the order of the CUDA backend's variants (lstm_device.c): auto,
+ * cublas, persistent, cudnn. Index -1 for another name; hs_lstm_impl_unknown sets its error. */
+int hs_lstm_impl_index(const char *name);
+const char *hs_lstm_impl_by_index(int i);
+hs_status hs_lstm_impl_unknown(const char *name);
+
 /* The training steps of a backend that works on host memory (lstm_host_steps.c). */
 const hs_lstm_resident *hs_lstm_host_resident(void);
 
-/* Fills slot b of x (N, W, B, F) with the windows ending at e (exclusive) of every series, and
- * target (N, B, K) with the K values from e on (when target is not NULL). */
-void hs_lstm_gather_window(const hs_lstm_data *d, int W, int B, int K, int b, int64_t e, float *x, float *target);
 
 #endif

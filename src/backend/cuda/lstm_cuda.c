@@ -21,8 +21,8 @@
 #include "hyscale/kernels.h"
 #include "lstm_cudnn.h"
 
+/* in the order of hs_lstm_impl_index's names */
 enum { HS_IMPL_AUTO = 0, HS_IMPL_CUBLAS, HS_IMPL_PERSIST, HS_IMPL_CUDNN };
-static const char *const hs_impl_names[] = {"auto", "cublas", "persistent", "cudnn"};
 
 #define HS_CUBLAS_CHECK(expr)                                                                             \
     do {                                                                                                  \
@@ -182,7 +182,7 @@ static hs_status hs_lstm_cuda_state(hs_lstm *m, int want, hs_lstm_cuda **out)
     HS_CUBLAS_CHECK(cublasSetStream(g->blas, g->stream));
     HS_CUBLAS_CHECK(cublasSetMathMode(g->blas, CUBLAS_DEFAULT_MATH));
     HS_TRY(hs_lstm_cuda_alloc(g, c));
-    m->impl = hs_impl_names[impl];
+    m->impl = hs_lstm_impl_by_index(impl);
     *out = g;
     return HS_OK;
 }
@@ -521,14 +521,9 @@ hs_status hs_lstm_backend_cuda(const char *impl, const hs_lstm_backend **out)
 {
     static const hs_lstm_backend *const all[] = {&auto_be, &cublas_be, &persistent_be, &cudnn_be};
     *out = NULL;
-    int k = -1;
-    for (int i = 0; i < 4; i++)
-        if (impl && !strcmp(impl, hs_impl_names[i]))
-            k = i;
-    if (!impl)
-        k = 0;
+    int k = impl ? hs_lstm_impl_index(impl) : HS_IMPL_AUTO;
     if (k < 0)
-        return hs_error_set(HS_ERR_USAGE, "--lstm-impl: expected auto, cublas, persistent or cudnn, got '%s'", impl);
+        return hs_lstm_impl_unknown(impl);
     if (hs_cuda_device_count() <= 0)
         return hs_error_set(HS_ERR_DEVICE, "the CUDA LSTM: no CUDA device answers on this machine");
     *out = all[k];
