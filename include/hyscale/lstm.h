@@ -24,6 +24,7 @@
 
 #include <stdint.h>
 
+#include "hyscale/backend.h"
 #include "hyscale/math/adam.h"
 #include "hyscale/status.h"
 
@@ -112,6 +113,8 @@ hs_status hs_lstm_backend_cuda(const char *impl, const hs_lstm_backend **out);
 int hs_lstm_cuda_persist_max_hidden(void);
 /* The implementation that ran for m ("cpu", "cublas", "persistent" or "cudnn"). */
 const char *hs_lstm_impl_name(const hs_lstm *m);
+/* The device m's backend runs on (HS_DEVICE_CPU until a device backend has run). */
+hs_device hs_lstm_device(const hs_lstm *m);
 
 /* Mean squared error per model over its B x K outputs: loss (N), dy (N, B, K) = dL/dy. */
 void hs_lstm_mse(const hs_lstm *m, const float *target, int B, float *loss, float *dy);

@@ -140,6 +140,7 @@ float *hs_lstm_params(hs_lstm *m) { return m->params; }
 float *hs_lstm_grads(hs_lstm *m) { return m->grads; }
 const float *hs_lstm_output(const hs_lstm *m) { return m->y; }
 const char *hs_lstm_impl_name(const hs_lstm *m) { return m->impl; }
+hs_device hs_lstm_device(const hs_lstm *m) { return strcmp(m->impl, "cpu") ? HS_DEVICE_CUDA : HS_DEVICE_CPU; }
 
 void hs_lstm_mse(const hs_lstm *m, const float *target, int B, float *loss, float *dy)
 {
