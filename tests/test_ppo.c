@@ -376,3 +376,109 @@ Test(ppo, learns_to_beat_reactive_and_forecast, .timeout = 300)
     free(d);
     free(F);
 }
+
+/* ---- results pinned across refactors -------------------------------------------------------- */
+
+/* 64-bit FNV-1a over bytes, chained through h. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+typedef struct pin_prints {
+    uint64_t curve, params, eval;
+} pin_prints;
+
+/* Trains E=16, T=32 for 6 updates (episodes of 64 minutes, so some end) on two noisy periodic
+ * series with a seasonal-naive forecast, then replays the held-out day greedily. */
+static pin_prints pin_run(hs_env_action_mode mode)
+{
+    enum { N = 1440 + 720, K = 2 };
+    float *d = malloc(K * N * sizeof *d), *F = malloc(K * N * 8 * sizeof *F);
+    hs_rng g = hs_rng_make(7, 3);
+    for (int j = 0; j < K; j++)
+        for (int t = 0; t < N; t++)
+            d[j * N + t] = (float)((j + 1) * (200 + 150 * sin(6.283185307 * t / 240.0)) +
+                                   40 * (hs_rng_next_double(&g) - 0.5));
+    for (int j = 0; j < K; j++)
+        for (int t = 0; t < N; t++)
+            for (int k = 1; k <= 8; k++) {
+                int i = t + k - 240;
+                F[(j * N + t) * 8 + k - 1] = d[j * N + (i >= 0 ? i : t)];
+            }
+    hs_env_series s;
+    cr_assert_eq(hs_env_series_init(&s, d, F, K, N, 720, "seasonal-naive"), HS_OK);
+    hs_env_config ec = HS_ENV_CONFIG_DEFAULTS;
+    ec.episode = 64;
+    ec.mode = mode;
+    hs_ppo_config pc = HS_PPO_CONFIG_DEFAULTS;
+    pc.envs = 16;
+    pc.steps = 32;
+    pc.total_steps = 16 * 32 * 6;
+    pc.seed = 7;
+    pc.quiet = 1;
+    pc.actions = hs_env_action_count(mode);
+    ec.seed = pc.seed;
+    hs_envs v;
+    cr_assert_eq(hs_envs_init(&v, &s, pc.envs, &ec), HS_OK);
+    hs_ppo *agent;
+    cr_assert_eq(hs_ppo_create(&agent, &pc, HS_DEVICE_CPU), HS_OK);
+    hs_ppo_history h;
+    cr_assert_eq(hs_ppo_train(agent, &v, &h), HS_OK, "%s", hs_error_message());
+    cr_assert_eq(h.n, 6);
+    pin_prints r = {0xcbf29ce484222325ull, 0xcbf29ce484222325ull, 0xcbf29ce484222325ull};
+    for (int64_t u = 0; u < h.n; u++) {
+        r.curve = fnv1a(r.curve, &h.env_steps[u], sizeof h.env_steps[u]);
+        r.curve = fnv1a(r.curve, &h.episode_reward[u], sizeof(double));
+        r.curve = fnv1a(r.curve, &h.cold_rate[u], sizeof(double));
+        r.curve = fnv1a(r.curve, &h.idle_ratio[u], sizeof(double));
+        r.curve = fnv1a(r.curve, &h.loss[u], sizeof(double));
+        r.curve = fnv1a(r.curve, &h.entropy[u], sizeof(double));
+        r.curve = fnv1a(r.curve, &h.approx_kl[u], sizeof(double));
+    }
+    int64_t P = hs_ppo_layout(agent)->total;
+    float *params = malloc((size_t)P * sizeof *params);
+    cr_assert_eq(hs_ppo_get_params(agent, params), HS_OK);
+    r.params = fnv1a(r.params, params, (size_t)P * sizeof *params);
+    hs_policy pp = {.kind = HS_POLICY_PPO, .agent = agent};
+    hs_env_metrics m;
+    cr_assert_eq(hs_policy_evaluate(&pp, &s, &ec, s.n_train, N - 1, &m), HS_OK);
+    r.eval = fnv1a(r.eval, &m.cold, sizeof m.cold);
+    r.eval = fnv1a(r.eval, &m.idle, sizeof m.idle);
+    r.eval = fnv1a(r.eval, &m.reward, sizeof m.reward);
+    cr_log_info("mode %d: curve 0x%016llxull, params 0x%016llxull, eval 0x%016llxull (cold %lld idle %lld reward "
+                "%.6f)",
+                (int)mode, (unsigned long long)r.curve, (unsigned long long)r.params, (unsigned long long)r.eval,
+                (long long)m.cold, (long long)m.idle, m.reward);
+    free(params);
+    hs_ppo_history_free(&h);
+    hs_ppo_free(agent);
+    hs_envs_free(&v);
+    hs_env_series_free(&s);
+    free(d);
+    free(F);
+    return r;
+}
+
+Test(ppo, ppo_cpu_results_are_pinned, .timeout = 120)
+{
+    /* recorded from commit 810553d, before the environment and PPO moved behind the resident seam
+     * (src/backend/env_seam.h, ppo_seam.h): the refactor must not move a bit */
+    static const pin_prints want[2] = {
+        {0xf15481b5ecce1d0full, 0xba0f44605e48f4f7ull, 0x3173c6757ddefdc9ull},
+        {0x348422ce50a1631cull, 0x035202dd17c203cdull, 0x557ab87db38850cfull},
+    };
+    for (int mode = 0; mode < 2; mode++) {
+        pin_prints got = pin_run((hs_env_action_mode)mode);
+        cr_expect_eq(got.curve, want[mode].curve, "mode %d: learning curve 0x%016llx", mode,
+                     (unsigned long long)got.curve);
+        cr_expect_eq(got.params, want[mode].params, "mode %d: parameters 0x%016llx", mode,
+                     (unsigned long long)got.params);
+        cr_expect_eq(got.eval, want[mode].eval, "mode %d: evaluation 0x%016llx", mode, (unsigned long long)got.eval);
+    }
+}
