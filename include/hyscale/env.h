@@ -1,5 +1,6 @@
 /* env.h: the autoscaling environment of ENV.md (version 1), E environments at once as structure
- * of arrays. Each environment replays one of K demand series; the per-element math lives in
+ * of arrays in host memory: the CPU backend of the environment seam (src/backend/env_seam.h,
+ * filled in src/backend/cpu/env_cpu.c). Each environment replays one of K demand series; the per-element math lives in
  * math/env_step.h so the CUDA version steps the same way.
  *
  *     hs_env_series s;                                  // K series of N minutes + forecasts
@@ -121,6 +122,10 @@ void hs_envs_targets_from_actions(const hs_envs *v, const int32_t *actions, int3
  * mode an environment whose episode ends reports done = 1, adds its episode to `finished` and
  * resets itself. In replay mode an environment at t_end does not move. */
 void hs_envs_step(hs_envs *v, const int32_t *targets);
+/* Every environment anew: in training mode each draws its next episode (the reset draw's
+ * counter moves on), in replay mode each goes back to t_start; the running sums restart and
+ * `finished` is kept. */
+void hs_envs_reset(hs_envs *v);
 /* 1 when every replaying environment has reached t_end. */
 int hs_envs_replay_done(const hs_envs *v);
 

@@ -1,6 +1,7 @@
 /* ppo.h: PPO for the autoscaling environment: the actor and critic MLPs in one flat parameter
- * buffer, the backend seam (forward for rollouts; loss, gradient, clipping and Adam for updates)
- * and the training loop written once above it.
+ * buffer and the agent, whose backend (src/backend/ppo_seam.h) keeps the parameters, the Adam
+ * state and the rollout in its own memory and steps the environments there; the training loop
+ * is written once above that seam.
  *
  *     hs_ppo_config pc = HS_PPO_CONFIG_DEFAULTS;
  *     hs_ppo *agent;
@@ -24,6 +25,7 @@
 
 #include "hyscale/backend.h"
 #include "hyscale/env.h"
+#include "hyscale/math/adam.h"
 #include "hyscale/math/ppo_loss.h"
 #include "hyscale/status.h"
 
@@ -44,10 +46,12 @@ typedef struct hs_ppo_config {
     uint64_t seed;
     int quiet;
     int actions;             /* A: 9 (margin mode) or 5 (delta mode) */
+    float beta1, beta2;      /* Adam's betas: torch's 0.9 and 0.999 */
 } hs_ppo_config;
 
 #define HS_PPO_CONFIG_DEFAULTS                                                                                         \
-    {64, 64, 128, 5000000, 4, 8, 0.99f, 0.95f, {0.2f, 0.5f, 0.01f}, 3e-4f, 1e-5f, 0.5f, 0, 1, 0, HS_ENV_ACTIONS}
+    {64, 64, 128, 5000000, 4, 8, 0.99f, 0.95f, {0.2f, 0.5f, 0.01f}, 3e-4f, 1e-5f, 0.5f, 0, 1, 0, HS_ENV_ACTIONS,        \
+     HS_ADAM_BETA1, HS_ADAM_BETA2}
 
 /* Offsets (in floats) of each tensor in the flat buffer; weights are (out, in) row-major like
  * torch.nn.Linear. Actor first, then critic. */
@@ -112,12 +116,17 @@ hs_status hs_ppo_set_params(hs_ppo *p, const float *in);
 hs_status hs_ppo_act(hs_ppo *p, const float *obs, int64_t E, int greedy, uint64_t counter, int32_t *actions,
                      float *logp, float *values);
 
+/* The agent's backend (src/backend/ppo_seam.h) and its context, both the agent's: for the
+ * training loop and for tests that drive the seam. */
+struct hs_ppo_ops;
+const struct hs_ppo_ops *hs_ppo_backend(hs_ppo *p, void **ctx);
+
 /* One update over a rollout batch of E*T samples (4 epochs of 8 minibatches). */
 hs_status hs_ppo_update(hs_ppo *p, const float *obs, const int32_t *action, const float *logp, const float *adv,
                         const float *ret, int64_t n, float lr, hs_ppo_stats *st);
 
 /* GAE over a rollout: rewards, values, dones (T, E) and the values after the last step (E) into
- * advantages and returns (T, E). The plain reference loop. */
+ * advantages and returns (T, E). The plain reference loop (the CPU backend's). */
 void hs_ppo_gae(const float *rewards, const float *values, const uint8_t *dones, const float *last_values, int64_t T,
                 int64_t E, float gamma, float lambda, float *adv, float *ret);
 
@@ -135,7 +144,9 @@ typedef struct hs_ppo_history {
 
 void hs_ppo_history_free(hs_ppo_history *h);
 
-/* Trains on envs (training mode) for cfg->total_steps environment steps. */
+/* Trains on envs (training mode) for cfg->total_steps environment steps: the agent's backend
+ * adopts envs (the CPU's steps them in place; another copies their state in and back out), so
+ * envs ends where the last rollout left it, its `finished` taken. */
 hs_status hs_ppo_train(hs_ppo *p, hs_envs *envs, hs_ppo_history *hist);
 
 

@@ -1,26 +1,19 @@
-/* ppo_agent.c: the PPO agent above the backend seam: the parameter layout and its orthogonal
- * initialisation, acting (sampled or greedy), GAE and the update's epochs and minibatches. */
+/* ppo_agent.c: the PPO agent above the backend seam (src/backend/ppo_seam.h): the parameter
+ * layout and its orthogonal initialisation on the host, the choice of backend, and the public
+ * operations (act, update, parameters) passed through to it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/ppo_seam.h"
 #include "hyscale/math/rng.h"
-#include "ppo_internal.h"
 
 struct hs_ppo {
     hs_ppo_config cfg;
     hs_mlp_layout l;
     hs_device dev;
-    const hs_ppo_ops *ops;
+    const hs_ppo_ops *ops; /* the backend's operations and its context (parameters, Adam, rollout) */
     void *ctx;
-    int64_t max_b;     /* the larger of E and the minibatch */
-    float *logits;     /* (max_b, A) */
-    float *values;     /* (max_b) */
-    int64_t *perm;     /* (E T) */
-    float *mb_obs;     /* (B, O) gathered minibatch */
-    int32_t *mb_act;   /* (B) */
-    float *mb_logp, *mb_adv, *mb_ret; /* (B) */
-    uint64_t perm_epochs; /* permutations drawn so far: the stream of the next */
 };
 
 hs_mlp_layout hs_mlp_layout_make(int64_t obs, int64_t hidden, int64_t actions)
@@ -107,14 +100,6 @@ void hs_ppo_free(hs_ppo *p)
         return;
     if (p->ops)
         p->ops->destroy(p->ctx);
-    free(p->logits);
-    free(p->values);
-    free(p->perm);
-    free(p->mb_obs);
-    free(p->mb_act);
-    free(p->mb_logp);
-    free(p->mb_adv);
-    free(p->mb_ret);
     free(p);
 }
 
@@ -132,34 +117,26 @@ hs_status hs_ppo_create(hs_ppo **out, const hs_ppo_config *cfg, hs_device dev)
     if (dev != HS_DEVICE_CPU)
         return hs_error_set(HS_ERR_DEVICE, "ppo: the CUDA backend of PPO is not built yet; use --device cpu");
     hs_ppo *p = calloc(1, sizeof *p);
-    if (!p)
+    float *init = NULL;
+    if (p) {
+        p->l = hs_mlp_layout_make(HS_ENV_OBS, cfg->hidden, cfg->actions);
+        init = malloc((size_t)p->l.total * sizeof *init);
+    }
+    if (!p || !init) {
+        free(p);
         return hs_error_set(HS_ERR_NOMEM, "ppo: out of memory");
+    }
     p->cfg = *cfg;
     p->dev = dev;
-    p->l = hs_mlp_layout_make(HS_ENV_OBS, cfg->hidden, cfg->actions);
-    p->max_b = cfg->envs > B ? cfg->envs : B;
-    float *init = malloc((size_t)p->l.total * sizeof *init);
-    p->logits = malloc((size_t)(p->max_b * HS_ENV_ACTIONS) * sizeof *p->logits);
-    p->values = malloc((size_t)p->max_b * sizeof *p->values);
-    p->perm = malloc((size_t)batch * sizeof *p->perm);
-    p->mb_obs = malloc((size_t)(B * HS_ENV_OBS) * sizeof *p->mb_obs);
-    p->mb_act = malloc((size_t)B * sizeof *p->mb_act);
-    p->mb_logp = malloc((size_t)B * sizeof *p->mb_logp);
-    p->mb_adv = malloc((size_t)B * sizeof *p->mb_adv);
-    p->mb_ret = malloc((size_t)B * sizeof *p->mb_ret);
-    if (!init || !p->logits || !p->values || !p->perm || !p->mb_obs || !p->mb_act || !p->mb_logp || !p->mb_adv ||
-        !p->mb_ret) {
-        free(init);
-        hs_ppo_free(p);
-        return hs_error_set(HS_ERR_NOMEM, "ppo: out of memory for a batch of %lld samples", (long long)batch);
-    }
     hs_mlp_init_orthogonal(&p->l, init, cfg->seed);
-    hs_status st = hs_ppo_cpu_create(&p->l, cfg, init, p->max_b, &p->ops, &p->ctx);
+    const hs_ppo_ops *ops = hs_ppo_cpu_ops();
+    hs_status st = ops->create(&p->ctx, &p->l, cfg, init, cfg->envs > B ? cfg->envs : B);
     free(init);
     if (st) {
-        hs_ppo_free(p);
+        free(p);
         return st;
     }
+    p->ops = ops;
     *out = p;
     return HS_OK;
 }
@@ -172,105 +149,17 @@ hs_status hs_ppo_set_params(hs_ppo *p, const float *in) { return p->ops->set_par
 hs_status hs_ppo_act(hs_ppo *p, const float *obs, int64_t E, int greedy, uint64_t counter, int32_t *actions,
                      float *logp, float *values)
 {
-    const int A = (int)p->l.actions;
-    float lp[HS_ENV_ACTIONS];
-    for (int64_t e0 = 0; e0 < E; e0 += p->max_b) {
-        int64_t n = E - e0 < p->max_b ? E - e0 : p->max_b;
-        HS_TRY(p->ops->forward(p->ctx, obs + e0 * HS_ENV_OBS, n, p->logits, values ? p->values : NULL));
-        for (int64_t i = 0; i < n; i++) {
-            int64_t e = e0 + i;
-            hs_log_softmax(p->logits + i * A, A, lp);
-            int a = 0;
-            if (greedy) {
-                for (int j = 1; j < A; j++)
-                    if (lp[j] > lp[a])
-                        a = j;
-            } else {
-                double u = hs_rng_uniform(p->cfg.seed, (1ull << 32) | (uint64_t)e, counter, 0), cum = 0.0;
-                a = A - 1;
-                for (int j = 0; j < A; j++) {
-                    cum += exp(lp[j]);
-                    if (u < cum) {
-                        a = j;
-                        break;
-                    }
-                }
-            }
-            actions[e] = a;
-            if (logp)
-                logp[e] = lp[a];
-            if (values)
-                values[e] = p->values[i];
-        }
-    }
-    return HS_OK;
-}
-
-void hs_ppo_gae(const float *rewards, const float *values, const uint8_t *dones, const float *last_values, int64_t T,
-                int64_t E, float gamma, float lambda, float *adv, float *ret)
-{
-    for (int64_t e = 0; e < E; e++) {
-        float next_adv = 0.0f, next_value = last_values[e];
-        for (int64_t t = T - 1; t >= 0; t--) {
-            int64_t i = t * E + e;
-            float nonterminal = dones[i] ? 0.0f : 1.0f;
-            adv[i] = hs_gae_step(rewards[i], values[i], next_value, nonterminal, next_adv, gamma, lambda);
-            ret[i] = adv[i] + values[i];
-            next_adv = adv[i];
-            next_value = values[i];
-        }
-    }
+    return p->ops->act(p->ctx, obs, E, greedy, counter, actions, logp, values);
 }
 
 hs_status hs_ppo_update(hs_ppo *p, const float *obs, const int32_t *action, const float *logp, const float *adv,
                         const float *ret, int64_t n, float lr, hs_ppo_stats *st)
 {
-    int64_t B = n / p->cfg.minibatches;
-    HS_ASSERT(n <= p->cfg.envs * p->cfg.steps && B >= 2);
-    memset(st, 0, sizeof *st);
-    int64_t count = 0;
-    for (int ep = 0; ep < p->cfg.epochs; ep++) {
-        /* a fresh permutation each epoch (Fisher-Yates from the stream (seed, 2 << 32)) */
-        for (int64_t i = 0; i < n; i++)
-            p->perm[i] = i;
-        hs_rng r = hs_rng_make(p->cfg.seed, (2ull << 32) + (uint64_t)p->perm_epochs);
-        p->perm_epochs++;
-        for (int64_t i = n - 1; i > 0; i--) {
-            int64_t j = (int64_t)(hs_rng_next_double(&r) * (double)(i + 1));
-            int64_t tmp = p->perm[i];
-            p->perm[i] = p->perm[j];
-            p->perm[j] = tmp;
-        }
-        for (int mb = 0; mb < p->cfg.minibatches; mb++) {
-            const int64_t *idx = p->perm + (int64_t)mb * B;
-            for (int64_t i = 0; i < B; i++) {
-                int64_t k = idx[i];
-                memcpy(p->mb_obs + i * HS_ENV_OBS, obs + k * HS_ENV_OBS, HS_ENV_OBS * sizeof *obs);
-                p->mb_act[i] = action[k];
-                p->mb_logp[i] = logp[k];
-                p->mb_adv[i] = adv[k];
-                p->mb_ret[i] = ret[k];
-            }
-            hs_ppo_minibatch m = {B, p->mb_obs, p->mb_act, p->mb_logp, p->mb_adv, p->mb_ret};
-            hs_ppo_stats s;
-            HS_TRY(p->ops->step(p->ctx, &m, lr, &s));
-            st->loss += s.loss;
-            st->pg_loss += s.pg_loss;
-            st->value_loss += s.value_loss;
-            st->entropy += s.entropy;
-            st->approx_kl += s.approx_kl;
-            st->clip_frac += s.clip_frac;
-            st->grad_norm += s.grad_norm;
-            count++;
-        }
-    }
-    double inv = 1.0 / (double)count;
-    st->loss *= inv;
-    st->pg_loss *= inv;
-    st->value_loss *= inv;
-    st->entropy *= inv;
-    st->approx_kl *= inv;
-    st->clip_frac *= inv;
-    st->grad_norm *= inv;
-    return HS_OK;
+    return p->ops->update_host(p->ctx, obs, action, logp, adv, ret, n, lr, st);
+}
+
+const hs_ppo_ops *hs_ppo_backend(hs_ppo *p, void **ctx)
+{
+    *ctx = p->ctx;
+    return p->ops;
 }

@@ -1,10 +1,12 @@
-/* ppo_train.c: PPO's training loop, written once above the backend seam: rollouts of T steps over
- * E environments, GAE, then the update's epochs and minibatches. One allocation for the rollout
- * buffers; nothing is allocated inside the loop. */
+/* ppo_train.c: PPO's training loop, written once above the resident backend seam
+ * (src/backend/ppo_seam.h): per update a rollout of T steps over E environments, GAE and the
+ * update's epochs and minibatches, all in the backend's memory; the loop reads back only the
+ * update's statistics and the ended episodes' metrics. Nothing is allocated inside the loop. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/ppo_seam.h"
 #include "hyscale/ppo.h"
 #include "hyscale/progress.h"
 
@@ -54,53 +56,38 @@ hs_status hs_ppo_train(hs_ppo *p, hs_envs *v, hs_ppo_history *hist)
     if (updates < 1)
         updates = 1;
     HS_TRY(hs_history_alloc(hist, updates));
-    size_t N = (size_t)n;
-    float *obs = malloc(N * HS_ENV_OBS * sizeof *obs);
-    int32_t *act = malloc(N * sizeof *act);
-    float *logp = malloc(N * sizeof *logp), *val = malloc(N * sizeof *val), *rew = malloc(N * sizeof *rew);
-    float *adv = malloc(N * sizeof *adv), *ret = malloc(N * sizeof *ret);
-    uint8_t *done = malloc(N * sizeof *done);
-    float *last = malloc((size_t)E * sizeof *last);
-    int32_t *last_act = malloc((size_t)E * sizeof *last_act);
-    hs_status st = HS_OK;
-    if (!obs || !act || !logp || !val || !rew || !adv || !ret || !done || !last || !last_act)
-        st = hs_error_set(HS_ERR_NOMEM, "ppo: out of memory for a rollout of %lld samples", (long long)n);
+    void *ctx, *envs = NULL;
+    const hs_ppo_ops *ops = hs_ppo_backend(p, &ctx);
+    const hs_env_ops *eops = ops->env();
+    hs_env_metrics m;
+    int64_t ne;
+    hs_status st = eops->adopt(&envs, v);
+    if (st == HS_OK)
+        st = ops->bind(ctx, envs, T);
+    if (st == HS_OK) /* episodes ended before training are not this run's */
+        st = eops->take_finished(envs, &m, &ne);
     hs_progress pr;
     hs_progress_start(&pr, "train-ppo", (double)(updates * n), cfg->quiet);
     double t0 = hs_time_now();
-    uint64_t counter = 0;
     for (int64_t u = 0; st == HS_OK && u < updates; u++) {
         float lr = cfg->anneal ? cfg->lr * (1.0f - (float)u / (float)updates) : cfg->lr;
-        memset(&v->finished, 0, sizeof v->finished);
-        v->finished_count = 0;
-        for (int64_t t = 0; st == HS_OK && t < T; t++) {
-            memcpy(obs + t * E * HS_ENV_OBS, v->obs, (size_t)E * HS_ENV_OBS * sizeof *obs);
-            st = hs_ppo_act(p, v->obs, E, 0, counter++, act + t * E, logp + t * E, val + t * E);
-            if (st)
-                break;
-            hs_envs_targets_from_actions(v, act + t * E, v->target);
-            hs_envs_step(v, v->target);
-            memcpy(rew + t * E, v->reward, (size_t)E * sizeof *rew);
-            memcpy(done + t * E, v->done, (size_t)E);
-        }
-        if (st == HS_OK)
-            st = hs_ppo_act(p, v->obs, E, 1, 0, last_act, NULL, last);
-        if (st)
-            break;
-        hs_ppo_gae(rew, val, done, last, T, E, cfg->gamma, cfg->lambda, adv, ret);
         hs_ppo_stats ps;
-        st = hs_ppo_update(p, obs, act, logp, adv, ret, n, lr, &ps);
+        st = ops->rollout(ctx, (uint64_t)(u * T));
+        if (st == HS_OK)
+            st = ops->gae(ctx, cfg->gamma, cfg->lambda);
+        if (st == HS_OK)
+            st = ops->update(ctx, lr, &ps);
+        if (st == HS_OK)
+            st = eops->take_finished(envs, &m, &ne);
         if (st)
             break;
         double secs = hs_time_now() - t0;
         hist->n = u + 1;
         hist->env_steps[u] = (u + 1) * n;
         hist->seconds[u] = secs;
-        hs_env_metrics *m = &v->finished;
-        int64_t ne = v->finished_count;
-        hist->episode_reward[u] = ne ? m->reward / (double)ne : NAN;
-        hist->cold_rate[u] = ne ? hs_env_metrics_cold_rate(m) : NAN;
-        hist->idle_ratio[u] = ne ? hs_env_metrics_overprov(m) : NAN;
+        hist->episode_reward[u] = ne ? m.reward / (double)ne : NAN;
+        hist->cold_rate[u] = ne ? hs_env_metrics_cold_rate(&m) : NAN;
+        hist->idle_ratio[u] = ne ? hs_env_metrics_overprov(&m) : NAN;
         hist->loss[u] = ps.loss;
         hist->entropy[u] = ps.entropy;
         hist->approx_kl[u] = ps.approx_kl;
@@ -118,16 +105,11 @@ hs_status hs_ppo_train(hs_ppo *p, hs_envs *v, hs_ppo_history *hist)
     if (st == HS_OK)
         hs_progress_finish(&pr, "%lld steps in %.1f s (%.0f steps/s)", (long long)(hist->n * n),
                            hs_time_now() - t0, hist->steps_per_second);
-    free(obs);
-    free(act);
-    free(logp);
-    free(val);
-    free(rew);
-    free(adv);
-    free(ret);
-    free(done);
-    free(last);
-    free(last_act);
+    if (envs) {
+        hs_status su = ops->unbind(ctx), sr = eops->release(envs, v);
+        if (st == HS_OK)
+            st = su ? su : sr;
+    }
     if (st)
         hs_ppo_history_free(hist);
     return st;
