@@ -1,12 +1,14 @@
 /* test_env.c: the autoscaling environment (ENV.md version 1) against trajectories computed by
  * hand on a tiny series (every branch of the transition, the clamp, the auto-reset), the
  * observation's layout, the exact margin targets, E environments at once against E single ones,
- * metrics that add up, the classic policies' targets, and bad input. */
+ * metrics that add up, the classic policies' targets, bad input, and the CPU environment seam
+ * (env_seam.h) against hs_envs stepped directly, replay reset included. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/env_seam.h"
 #include "hs_test.h"
 #include "hyscale/env.h"
 #include "hyscale/env_input.h"
@@ -378,4 +380,62 @@ Test(env, bad_input)
     cr_expect_eq(k, 3);
     free(Fp);
     free(dir);
+}
+
+/* The CPU seam steps like hs_envs by hand (actions, auto-reset, finished episodes); a replay's
+ * reset goes back to its first minute and replays the same sums. */
+Test(env, cpu_seam_equals_hs_envs)
+{
+    hs_env_series s;
+    tiny_series(&s, NULL);
+    hs_env_config cfg = HS_ENV_CONFIG_DEFAULTS;
+    cfg.episode = 3;
+    cfg.seed = 9;
+    enum { E = 4 };
+    const hs_env_ops *ops = hs_env_cpu_ops();
+    void *ctx;
+    hs_envs v;
+    cr_assert_eq(ops->create(&ctx, &s, E, &cfg), HS_OK);
+    cr_assert_eq(hs_envs_init(&v, &s, E, &cfg), HS_OK);
+    cr_expect_eq(ops->count(ctx), E);
+    float o1[E * HS_ENV_OBS];
+    for (int k = 0; k < 7; k++) {
+        int32_t a[E];
+        for (int e = 0; e < E; e++)
+            a[e] = (k + e) % HS_ENV_ACTIONS;
+        cr_assert_eq(ops->step_actions(ctx, a), HS_OK);
+        hs_envs_targets_from_actions(&v, a, v.target);
+        hs_envs_step(&v, v.target);
+        cr_assert_eq(ops->observe(ctx, o1), HS_OK);
+        cr_expect(!memcmp(o1, v.obs, sizeof o1), "step %d: observations differ", k);
+    }
+    hs_env_metrics m;
+    int64_t n;
+    cr_assert_eq(ops->take_finished(ctx, &m, &n), HS_OK);
+    cr_expect_eq(n, v.finished_count);
+    cr_expect(n > 0);
+    cr_expect(!memcmp(&m, &v.finished, sizeof m));
+    cr_assert_eq(ops->take_finished(ctx, &m, &n), HS_OK);
+    cr_expect_eq(n, 0, "a take zeroes the sums");
+    ops->destroy(ctx);
+    hs_envs_free(&v);
+
+    cr_assert_eq(ops->create_replay(&ctx, &s, &cfg, 2, 30), HS_OK);
+    hs_env_metrics first, again;
+    float obs0[HS_ENV_OBS], obs1[HS_ENV_OBS];
+    cr_assert_eq(ops->observe(ctx, obs0), HS_OK);
+    int32_t tg = 4;
+    for (int k = 0; k < 28; k++)
+        cr_assert_eq(ops->step_targets(ctx, &tg), HS_OK);
+    cr_assert_eq(ops->sums(ctx, &first), HS_OK);
+    cr_expect_eq(first.steps, 28);
+    cr_assert_eq(ops->reset(ctx), HS_OK);
+    cr_assert_eq(ops->observe(ctx, obs1), HS_OK);
+    cr_expect(!memcmp(obs0, obs1, sizeof obs0), "a replay's reset goes back to t_start");
+    for (int k = 0; k < 28; k++)
+        cr_assert_eq(ops->step_targets(ctx, &tg), HS_OK);
+    cr_assert_eq(ops->sums(ctx, &again), HS_OK);
+    cr_expect(!memcmp(&first, &again, sizeof first), "the replay after a reset has other sums");
+    ops->destroy(ctx);
+    hs_env_series_free(&s);
 }

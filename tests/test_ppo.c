@@ -1,12 +1,14 @@
 /* test_ppo.c: PPO's CPU path: the loss gradient through both MLPs against central finite
  * differences of a double-precision loss written here from the equations, GAE against a plain
- * loop, the orthogonal initialisation, the policy file (round trip and the checks on load), and
- * learning itself: on a periodic demand the trained agent beats `reactive` and `forecast`. */
+ * loop, the orthogonal initialisation, the policy file (round trip and the checks on load),
+ * learning itself (on a periodic demand the trained agent beats `reactive` and `forecast`), the
+ * CPU results pinned by fingerprints, and the resident seam's rollout against stepping by hand. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/ppo_seam.h"
 #include "hs_test.h"
 #include "hyscale/math/rng.h"
 #include "hyscale/policy.h"
@@ -481,4 +483,83 @@ Test(ppo, ppo_cpu_results_are_pinned, .timeout = 120)
                      (unsigned long long)got.params);
         cr_expect_eq(got.eval, want[mode].eval, "mode %d: evaluation 0x%016llx", mode, (unsigned long long)got.eval);
     }
+}
+
+/* The seam's rollout (act + step inside the backend) equals stepping hs_envs by hand with
+ * hs_ppo_act, bit for bit, and its GAE equals hs_ppo_gae over the same buffers. */
+Test(ppo, seam_rollout_equals_stepping_by_hand)
+{
+    enum { N = 1440, E = 8, T = 12, O = HS_ENV_OBS };
+    float *d = malloc(N * sizeof *d);
+    for (int t = 0; t < N; t++)
+        d[t] = (float)(100 + 80 * sin(6.283185307 * t / 240.0));
+    hs_env_series s;
+    cr_assert_eq(hs_env_series_init(&s, d, NULL, 1, N, 240, "none"), HS_OK);
+    hs_env_config ec = HS_ENV_CONFIG_DEFAULTS;
+    ec.episode = 5; /* episodes end and reset inside the rollout */
+    hs_ppo_config pc = HS_PPO_CONFIG_DEFAULTS;
+    pc.envs = E;
+    pc.steps = T;
+    pc.minibatches = 2;
+    pc.seed = 3;
+    ec.seed = 3;
+    hs_envs hand, seam;
+    cr_assert_eq(hs_envs_init(&hand, &s, E, &ec), HS_OK);
+    cr_assert_eq(hs_envs_init(&seam, &s, E, &ec), HS_OK);
+    hs_ppo *agent;
+    cr_assert_eq(hs_ppo_create(&agent, &pc, HS_DEVICE_CPU), HS_OK);
+    static float obs[T * E * O], logp[T * E], val[T * E], rew[T * E], last[E], adv[T * E], ret[T * E];
+    static int32_t act[T * E], last_act[E];
+    static uint8_t done[T * E];
+    for (int t = 0; t < T; t++) {
+        memcpy(obs + t * E * O, hand.obs, sizeof(float) * E * O);
+        cr_assert_eq(hs_ppo_act(agent, hand.obs, E, 0, (uint64_t)(100 + t), act + t * E, logp + t * E,
+                                val + t * E),
+                     HS_OK);
+        hs_envs_targets_from_actions(&hand, act + t * E, hand.target);
+        hs_envs_step(&hand, hand.target);
+        memcpy(rew + t * E, hand.reward, sizeof(float) * E);
+        memcpy(done + t * E, hand.done, E);
+    }
+    cr_assert_eq(hs_ppo_act(agent, hand.obs, E, 1, 0, last_act, NULL, last), HS_OK);
+    hs_ppo_gae(rew, val, done, last, T, E, pc.gamma, pc.lambda, adv, ret);
+
+    void *ctx, *envs;
+    const hs_ppo_ops *ops = hs_ppo_backend(agent, &ctx);
+    cr_assert_eq(ops->env()->adopt(&envs, &seam), HS_OK);
+    cr_assert_eq(ops->bind(ctx, envs, T), HS_OK);
+    cr_assert_eq(ops->rollout(ctx, 100), HS_OK);
+    cr_assert_eq(ops->gae(ctx, pc.gamma, pc.lambda), HS_OK);
+    static float s_obs[T * E * O], s_logp[T * E], s_val[T * E], s_rew[T * E], s_last[E], s_adv[T * E],
+        s_ret[T * E];
+    static int32_t s_act[T * E];
+    static uint8_t s_done[T * E];
+    hs_ppo_rollout r = {s_obs, s_act, s_logp, s_val, s_rew, s_done, s_last, s_adv, s_ret};
+    cr_assert_eq(ops->read_rollout(ctx, &r), HS_OK);
+    cr_expect(!memcmp(obs, s_obs, sizeof obs), "observations differ");
+    cr_expect(!memcmp(act, s_act, sizeof act), "actions differ");
+    cr_expect(!memcmp(logp, s_logp, sizeof logp), "log-probabilities differ");
+    cr_expect(!memcmp(val, s_val, sizeof val), "values differ");
+    cr_expect(!memcmp(rew, s_rew, sizeof rew), "rewards differ");
+    cr_expect(!memcmp(done, s_done, sizeof done), "dones differ");
+    cr_expect(!memcmp(last, s_last, sizeof last), "last values differ");
+    cr_expect(!memcmp(adv, s_adv, sizeof adv), "advantages differ");
+    cr_expect(!memcmp(ret, s_ret, sizeof ret), "returns differ");
+    int ended = 0;
+    for (int i = 0; i < T * E; i++)
+        ended += done[i];
+    cr_expect(ended > 0, "no episode ended inside the rollout");
+    hs_env_metrics mh, ms;
+    int64_t nh = hand.finished_count, ns;
+    mh = hand.finished;
+    cr_assert_eq(ops->env()->take_finished(envs, &ms, &ns), HS_OK);
+    cr_expect_eq(nh, ns);
+    cr_expect(!memcmp(&mh, &ms, sizeof mh), "finished episodes' metrics differ");
+    cr_assert_eq(ops->unbind(ctx), HS_OK);
+    cr_assert_eq(ops->env()->release(envs, &seam), HS_OK);
+    hs_ppo_free(agent);
+    hs_envs_free(&hand);
+    hs_envs_free(&seam);
+    hs_env_series_free(&s);
+    free(d);
 }
