@@ -31,6 +31,7 @@
 #endif
 
 #include "bench_util.h"
+#include "backend/lstm_seam.h"
 #include "hyscale/lstm.h"
 #include "hyscale/math/rng.h"
 

@@ -54,6 +54,7 @@
 
 #include "hyscale/backend.h"
 #include "bench_util.h"
+#include "backend/lstm_seam.h"
 #include "hyscale/lstm.h"
 #include "hyscale/math/rng.h"
 

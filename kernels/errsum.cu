@@ -5,7 +5,7 @@
  * (src/core/metrics.c, same blocks) only by the order inside a block. */
 #include <cuda_runtime.h>
 
-#include "hyscale/kernels.h"
+#include "backend/cuda/kernels.h"
 #include "hyscale/math/errsum.h"
 
 #define HS_ERRSUM_THREADS 256

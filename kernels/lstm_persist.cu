@@ -18,7 +18,7 @@
  * W_hh from shared memory once per RB rows, so small RB (small batches, more blocks) is
  * shared-memory bound and large RB is FMA bound; RB is picked from the work per SM.
  *
- * Layout as the cuBLAS path (lstm_internal.h): model n's gates at gates + n*gstride, (W, B, 4H)
+ * Layout as the cuBLAS path (src/backend/cpu/lstm_cpu.h): model n's gates at gates + n*gstride, (W, B, 4H)
  * rows t*B + b; c and h at + n*sstride, (W, B, H). Forward: the gates hold the input projection
  * without biases on entry and the activated gates on exit. Backward: activated gates in, the
  * pre-activation gradients out (over them), from dh_seq (W, B, H: the layer above's gradient,
@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "hyscale/kernels.h"
+#include "backend/cuda/kernels.h"
 #include "launch.cuh"
 #include "hyscale/math/lstm_cell.h"
 

@@ -71,7 +71,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
-#include "hyscale/kernels.h"
+#include "backend/cuda/kernels.h"
 #include "launch.cuh"
 #include "hyscale/math/lstm_calendar.h"
 #include "hyscale/math/lstm_cell.h"
@@ -585,13 +585,13 @@ static void hs_rec_make_dims(const hs_lstm_rec_shape *sh, int C, int NS, int wsm
     d->npass = (H + HS_REC_UNITS - 1) / HS_REC_UNITS;
     d->P = sh->P;
     for (int l = 0; l < 2; l++) {
-        d->w_ih[l] = sh->w_ih[l];
-        d->w_hh[l] = sh->w_hh[l];
-        d->b_ih[l] = sh->b_ih[l];
-        d->b_hh[l] = sh->b_hh[l];
+        d->w_ih[l] = sh->lay.w_ih[l];
+        d->w_hh[l] = sh->lay.w_hh[l];
+        d->b_ih[l] = sh->lay.b_ih[l];
+        d->b_hh[l] = sh->lay.b_hh[l];
     }
-    d->w_out = sh->w_out;
-    d->b_out = sh->b_out;
+    d->w_out = sh->lay.w_out;
+    d->b_out = sh->lay.b_out;
     int64_t hp = d->HP, rows = (int64_t)H * hp; /* float4 per packed (4H, H) matrix */
     d->o_whh0 = 0;
     d->o_wih0 = rows;

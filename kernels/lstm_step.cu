@@ -1,13 +1,13 @@
 /* lstm_step.cu: the LSTM training step's element-wise and reduction kernels on the GPU, around
  * the cuBLAS GEMMs of src/backend/cuda/lstm_cuda.c: the window gather, the gate math of one step
  * (forward and backward, math/lstm_cell.h), the head, the MSE, the per-model gradient norm and
- * Adam (math/adam.h). Buffers follow the CPU layout (lstm_internal.h): per model n, x at
+ * Adam (math/adam.h). Buffers follow the CPU layout (src/backend/cpu/lstm_cpu.h): per model n, x at
  * n*W*B*F as (W, B, F); a layer's gates at a per-model stride as (W, B, 4H) rows t*B + b; y, dy,
  * target at n*B*K. Reductions run in a fixed order (deterministic). */
 #include <cuda_runtime.h>
 #include <stdint.h>
 
-#include "hyscale/kernels.h"
+#include "backend/cuda/kernels.h"
 #include "launch.cuh"
 #include "hyscale/math/adam.h"
 #include "hyscale/math/lstm_calendar.h"

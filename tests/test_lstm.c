@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hs_test.h"
+#include "backend/lstm_seam.h"
 #include "hyscale/lstm.h"
 #include "hyscale/manifest.h"
 

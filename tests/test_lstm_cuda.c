@@ -21,6 +21,7 @@
 
 #include "hs_test.h"
 #include "hyscale/backend.h"
+#include "backend/lstm_seam.h"
 #include "hyscale/lstm.h"
 #include "hyscale/math/rng.h"
 

@@ -4,8 +4,9 @@
  *     if (hs_device_resolve("auto", &dev)) ...;   // HS_DEVICE_CUDA when a GPU answers, else CPU
  *     printf("%s\n", hs_device_describe(dev));      // "cpu (2 threads)" or "cuda: NVIDIA H100 ..."
  *
- * The CUDA entry points below exist in every build; without the CUDA backend (or without a GPU)
- * they return HS_ERR_DEVICE with a message, so callers and tests need no #ifdef.
+ * The CUDA entry points exist in every build; without the CUDA backend (or without a GPU) they
+ * return HS_ERR_DEVICE with a message (src/backend/nocuda.c, the one file of no-CUDA stubs), so
+ * callers and tests need no #ifdef.
  */
 #ifndef HYSCALE_BACKEND_H
 #define HYSCALE_BACKEND_H
@@ -33,6 +34,9 @@ hs_status hs_device_resolve(const char *want, hs_device *out);
 
 /* "cpu" or "cuda". */
 const char *hs_device_name(hs_device dev);
+
+/* The CUDA device's description ("cuda: NVIDIA H100 ... (sm_90, 79.1 GiB)"). Static buffer. */
+const char *hs_cuda_device_describe(void);
 
 /* A human description of the device: its model name and threads or memory. Static buffer,
  * valid until the next call. */

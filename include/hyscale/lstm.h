@@ -1,11 +1,12 @@
 /* lstm.h: N independent LSTM forecasters in one set of buffers (a model dimension everywhere),
- * the backend seam they are trained through, and the pieces of the training step.
+ * the backends they are trained through (the seam itself: src/backend/lstm_seam.h), and the
+ * pieces of the training step.
  *
  *     hs_lstm_config cfg = {.models = 1, .layers = 1, .hidden = 64, .features = 1,
  *                           .window = 60, .horizon = 1, .batch = 256};
  *     hs_lstm *m;
  *     HS_TRY(hs_lstm_init(&cfg, seed, &m));                   // PyTorch's init: U(-1/sqrt(H), 1/sqrt(H))
- *     const hs_lstm_backend *be = hs_lstm_backend_cpu();
+ *     const hs_lstm_backend *be = hs_lstm_backend_cpu();     // be->forward: backend/lstm_seam.h
  *     HS_TRY(be->forward(m, x, B));                           // x: (N, W, B, F) time-major
  *     hs_lstm_mse(m, target, B, loss, dy);                    // loss: (N), dy: (N, B, K)
  *     HS_TRY(be->backward(m, dy, B));                         // fills hs_lstm_grads(m)
@@ -62,46 +63,12 @@ typedef struct hs_lstm_layout {
 } hs_lstm_layout;
 void hs_lstm_get_layout(const hs_lstm_config *cfg, hs_lstm_layout *lay);
 
-struct hs_lstm_data;
-struct hs_lstm_resident;
+/* A backend: the table of operations that trains and runs the models on one device
+ * (src/backend/lstm_seam.h defines it; the training loop and prediction call only it). */
+typedef struct hs_lstm_backend hs_lstm_backend;
 
-/* The backend seam: the training loop calls only these. */
-typedef struct hs_lstm_backend {
-    const char *name;
-    /* x: (N, W, B, F), time-major per model, host memory; keeps what backward needs; output in
-     * hs_lstm_output. A device backend copies the host parameters in and the output out. */
-    hs_status (*forward)(hs_lstm *m, const float *x, int B);
-    /* dy: (N, B, K) = dL/dy, host memory; writes (overwrites) the gradients of every parameter
-     * (hs_lstm_grads; a device backend copies them out) */
-    hs_status (*backward)(hs_lstm *m, const float *dy, int B);
-    /* The training loop's steps on the backend's own copy of the data (hs_lstm_resident); NULL
-     * for the CPU, where the loop gathers windows and calls forward/backward itself. */
-    const struct hs_lstm_resident *resident;
-    int variant; /* the backend's own: which CUDA implementation was asked for */
-} hs_lstm_backend;
-
-/* A backend that keeps the series, the window ends, the parameters, the Adam moments and the
- * best weights in its own memory (the GPU): the training loop calls these in this order and
- * reads back only the per-model loss sums, once an epoch. */
-typedef struct hs_lstm_resident {
-    /* copies the series (and the host parameters) in; room for up to max_ends window ends */
-    hs_status (*bind)(hs_lstm *m, const struct hs_lstm_data *d, int64_t max_ends);
-    /* the window ends of this epoch's batches (exclusive ends, as hs_lstm_train draws them) */
-    hs_status (*set_ends)(hs_lstm *m, const int64_t *ends, int64_t n);
-    /* one training step on the windows ending at ends[first .. first + nb): gather, forward,
-     * MSE, backward, clip_grad_norm(clip) per model, Adam on the active models; adds loss * nb
-     * to the train sums */
-    hs_status (*train)(hs_lstm *m, int64_t first, int nb, float clip, const hs_adam_hparams *h);
-    /* forward and MSE on the nb windows ending at e0, e0 + 1, ...; adds loss * nb to the
-     * validation sums */
-    hs_status (*eval)(hs_lstm *m, int64_t e0, int nb);
-    /* the per-model sums since the last call (N each; either may be NULL), then zeroes them */
-    hs_status (*take_losses)(hs_lstm *m, double *train, double *val);
-    hs_status (*set_active)(hs_lstm *m, const unsigned char *active); /* (N) */
-    hs_status (*keep_best)(hs_lstm *m, int n);  /* model n's parameters become its best */
-    hs_status (*finish)(hs_lstm *m, int best);  /* the best (or the current) parameters -> host */
-} hs_lstm_resident;
-
+/* The CPU backend, the reference: it owns an activation arena sized once for cfg.batch in the
+ * model's workspace (made on first use), and fills every operation of the seam. */
 const hs_lstm_backend *hs_lstm_backend_cpu(void);
 
 /* The CUDA backends (--lstm-impl): "cublas" (one GEMM for the input projection of all steps,
@@ -111,6 +78,12 @@ const hs_lstm_backend *hs_lstm_backend_cpu(void);
  * shape). HS_ERR_DEVICE without a CUDA build or a GPU, HS_ERR_USAGE for another name. */
 hs_status hs_lstm_backend_cuda(const char *impl, const hs_lstm_backend **out);
 int hs_lstm_cuda_persist_max_hidden(void);
+/* The backend for --device auto|cpu|cuda and --lstm-impl auto|cublas|persistent|cudnn: *be the
+ * CPU's or a CUDA one; "auto" without a GPU falls back to the CPU and says so on stderr (unless
+ * quiet); a GPU implementation with --device cpu, or an unknown name, is HS_ERR_USAGE. *dev gets
+ * the device that will run. */
+hs_status hs_lstm_pick_backend(const char *device, const char *impl, int quiet, const hs_lstm_backend **be,
+                               hs_device *dev);
 /* The implementation that ran for m ("cpu", "cublas", "persistent" or "cudnn"). */
 const char *hs_lstm_impl_name(const hs_lstm *m);
 /* The device m's backend runs on (HS_DEVICE_CPU until a device backend has run). */
@@ -132,7 +105,8 @@ void hs_lstm_adam_step_masked(hs_lstm *m, const hs_adam_hparams *h, const unsign
 }
 #endif
 
-/* ---- training and prediction above the seam (lstm_train.c, lstm_predict.c) --------------- */
+/* ---- training and prediction above the seam (src/forecast/lstm_train.c, lstm_predict.c) ---
+ * and the windows both they and the backends read (src/backend/lstm_window.c) */
 
 #ifdef __cplusplus
 extern "C" {
@@ -180,22 +154,32 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
 /* Feature count of a data set (1, or 5 with the calendar). */
 int hs_lstm_features(const hs_lstm_data *d);
 
+/* The calendar inputs of time index t into f[1..4] (nothing without the calendar). */
+void hs_lstm_data_calendar(const hs_lstm_data *d, int64_t t, float *f);
+
 /* Fills slot b of x (N, W, B, F) with the window ending at e (exclusive) of every series (values
  * before the start read 0; the calendar inputs when d has them), and target (N, B, K) with the K
  * values from e on (when target is not NULL): the windows the training loop feeds the CPU. */
 void hs_lstm_gather_window(const hs_lstm_data *d, int W, int B, int K, int b, int64_t e, float *x, float *target);
 
+/* The W values of series n before e (exclusive; e <= M) into out (W); values before the start
+ * read as pad: the first window of a recursive forecast, on every backend. */
+void hs_lstm_window_values(const hs_lstm_data *d, int n, int64_t e, int W, float pad, float *out);
+
 /* Recursive forecasts: for each end e in ends (nends), the window of the W values before e
  * (values before the series start read as `pad`, values at or after M are the forecasts),
  * forecast `steps` values feeding predictions back. out: (N, nends, steps), normalised.
- * Never reads a value at or after e. */
+ * Never reads a value at or after e. Runs where the model was trained: the backend's one-end
+ * forecast (the GPU's persistent launch) when nends = 1 and it has one; a shape it declines, or
+ * several ends, go through its forward in batches; any other error is returned. */
 hs_status hs_lstm_predict(hs_lstm *m, const hs_lstm_data *d, const int64_t *ends, int64_t nends, int steps, float pad,
                           float *out);
 
 /* As hs_lstm_predict for every model from one end e (nends = 1), on the GPU in one persistent
  * launch (kernels/lstm_recursive.cu): the same windows re-run from a zero state for each step
  * (K values a step), the same calendar inputs. out: (N, steps), normalised. seconds (may be NULL)
- * gets the launch's device time. HS_ERR_DEVICE without a CUDA build or a GPU. */
+ * gets the launch's device time. HS_ERR_DEVICE without a CUDA build or a GPU, or for a shape
+ * past the device's shared memory. */
 hs_status hs_lstm_predict_cuda(hs_lstm *m, const hs_lstm_data *d, int64_t end, int steps, float pad, float *out,
                                double *seconds);
 

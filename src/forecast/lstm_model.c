@@ -1,31 +1,15 @@
-/* lstm_model.c: the LSTM's buffers, initialisation, loss, clipping and Adam: everything above
- * the backend seam that is not the training loop (lstm.h). */
+/* lstm_model.c: what is the model's (lstm.h, struct hs_lstm in backend/lstm_seam.h): the
+ * parameter layout, PyTorch's initialisation, the parameter, gradient and Adam buffers and the
+ * host output. Workspaces (activations, device copies) belong to the backends, which make them
+ * on first use; the loss, clipping and Adam on the host buffers are the CPU backend's
+ * (src/backend/cpu/lstm_cpu_steps.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/lstm_seam.h"
 #include "hyscale/lstm.h"
 #include "hyscale/math/rng.h"
-#include "lstm_internal.h"
-
-#if defined(__linux__)
-#include <stdint.h>
-#include <sys/mman.h>
-#endif
-
-/* Asks for huge pages under a large activation buffer (a hint: nothing fails without them), as
- * forward and backward stream through all of it every step and 4 KiB pages miss the TLB. */
-static void hs_lstm_advise_huge(void *p, size_t bytes)
-{
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, e = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
-    if (p && e > a)
-        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)bytes;
-#endif
-}
 
 int64_t hs_lstm_param_count(const hs_lstm_config *c)
 {
@@ -76,27 +60,15 @@ hs_status hs_lstm_init_streams(const hs_lstm_config *c, uint64_t seed, uint64_t 
     m->impl = "cpu";
     m->P = hs_lstm_param_count(c);
     hs_lstm_get_layout(c, &m->lay);
-    int64_t N = c->models, L = c->layers, H = c->hidden, W = c->window, B = c->batch, K = c->horizon;
+    m->device = HS_DEVICE_CPU;
+    int64_t N = c->models, H = c->hidden, B = c->batch, K = c->horizon;
     size_t np = (size_t)(N * m->P);
     m->params = calloc(np, sizeof(float));
     m->grads = calloc(np, sizeof(float));
     m->adam_m = calloc(np, sizeof(float));
     m->adam_v = calloc(np, sizeof(float));
-    /* activations, per model and layer: gates (W, B, 4H), cell and hidden (W, B, H) */
-    m->gates = calloc((size_t)(N * L * W * B * 4 * H), sizeof(float));
-    m->cell = calloc((size_t)(N * L * W * B * H), sizeof(float));
-    m->hid = calloc((size_t)(N * L * W * B * H), sizeof(float));
-    hs_lstm_advise_huge(m->gates, (size_t)(N * L * W * B * 4 * H) * sizeof(float));
-    hs_lstm_advise_huge(m->cell, (size_t)(N * L * W * B * H) * sizeof(float));
-    hs_lstm_advise_huge(m->hid, (size_t)(N * L * W * B * H) * sizeof(float));
     m->y = calloc((size_t)(N * B * K), sizeof(float));
-    /* backward scratch, per model */
-    m->dx = calloc((size_t)(N * W * B * H), sizeof(float));
-    m->dh = calloc((size_t)(N * B * H), sizeof(float));
-    m->dc = calloc((size_t)(N * B * H), sizeof(float));
-    m->zeros = calloc((size_t)(B * H), sizeof(float));
-    if (!m->params || !m->grads || !m->adam_m || !m->adam_v || !m->gates || !m->cell || !m->hid || !m->y ||
-        !m->dx || !m->dh || !m->dc || !m->zeros) {
+    if (!m->params || !m->grads || !m->adam_m || !m->adam_v || !m->y) {
         hs_lstm_free(m);
         return hs_error_set(HS_ERR_NOMEM, "lstm: out of memory for %lld models of %lld parameters at batch %lld",
                             (long long)N, (long long)m->P, (long long)B);
@@ -116,22 +88,12 @@ void hs_lstm_free(hs_lstm *m)
 {
     if (!m)
         return;
-    if (m->steps_free)
-        m->steps_free(m->steps);
-    if (m->dev_free)
-        m->dev_free(m->dev);
+    hs_lstm_ws_release(m);
     free(m->params);
     free(m->grads);
     free(m->adam_m);
     free(m->adam_v);
-    free(m->gates);
-    free(m->cell);
-    free(m->hid);
     free(m->y);
-    free(m->dx);
-    free(m->dh);
-    free(m->dc);
-    free(m->zeros);
     free(m);
 }
 
@@ -140,52 +102,4 @@ float *hs_lstm_params(hs_lstm *m) { return m->params; }
 float *hs_lstm_grads(hs_lstm *m) { return m->grads; }
 const float *hs_lstm_output(const hs_lstm *m) { return m->y; }
 const char *hs_lstm_impl_name(const hs_lstm *m) { return m->impl; }
-hs_device hs_lstm_device(const hs_lstm *m) { return strcmp(m->impl, "cpu") ? HS_DEVICE_CUDA : HS_DEVICE_CPU; }
-
-void hs_lstm_mse(const hs_lstm *m, const float *target, int B, float *loss, float *dy)
-{
-    int64_t N = m->cfg.models, K = m->cfg.horizon, cnt = (int64_t)B * K;
-    for (int64_t n = 0; n < N; n++) {
-        double s = 0;
-        const float *y = m->y + n * B * K, *t = target + n * B * K;
-        float *d = dy + n * B * K;
-        for (int64_t i = 0; i < cnt; i++) {
-            float e = y[i] - t[i];
-            s += (double)e * e;
-            d[i] = 2.0f * e / (float)cnt;
-        }
-        loss[n] = (float)(s / (double)cnt);
-    }
-}
-
-void hs_lstm_clip_grad_norm(hs_lstm *m, float max_norm, float *norms)
-{
-    for (int64_t n = 0; n < m->cfg.models; n++) {
-        float *g = m->grads + n * m->P;
-        double s = 0;
-        for (int64_t p = 0; p < m->P; p++)
-            s += (double)g[p] * g[p];
-        float norm = (float)sqrt(s);
-        if (norms)
-            norms[n] = norm;
-        float coef = max_norm / (norm + 1e-6f);
-        if (coef < 1.0f)
-            for (int64_t p = 0; p < m->P; p++)
-                g[p] *= coef;
-    }
-}
-
-void hs_lstm_adam_step_masked(hs_lstm *m, const hs_adam_hparams *h, const unsigned char *active)
-{
-    m->adam_t++;
-    float bc1 = 1.0f - powf(h->beta1, (float)m->adam_t);
-    float sqrt_bc2 = sqrtf(1.0f - powf(h->beta2, (float)m->adam_t));
-    for (int64_t n = 0; n < m->cfg.models; n++) {
-        if (active && !active[n])
-            continue;
-        for (int64_t i = n * m->P; i < (n + 1) * m->P; i++)
-            hs_adam_update(&m->params[i], &m->adam_m[i], &m->adam_v[i], m->grads[i], *h, bc1, sqrt_bc2);
-    }
-}
-
-void hs_lstm_adam_step(hs_lstm *m, const hs_adam_hparams *h) { hs_lstm_adam_step_masked(m, h, NULL); }
+hs_device hs_lstm_device(const hs_lstm *m) { return m->device; }

@@ -15,7 +15,7 @@
 #include "hyscale/plot.h"
 #include "hyscale/safetensors.h"
 #include "hyscale/series.h"
-#include "lstm_internal.h"
+#include "backend/lstm_seam.h"
 
 typedef struct hs_lstm_scale {
     double mean, std;

@@ -1,24 +1,16 @@
-/* lstm_train.c: the training loop, written once above the backend seam: windows, shuffled
- * batches, Adam with gradient clipping, validation and early stopping per model (lstm.h). */
+/* lstm_train.c: the training loop, written once above the backend seam (backend/lstm_seam.h):
+ * shuffled window ends, the backend's resident steps (gather, loss, clipping, Adam on its own
+ * memory), validation and early stopping per model (lstm.h). Every backend fills the steps, the
+ * CPU's over host buffers; the loop reads back only the loss sums, once an epoch. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/lstm_seam.h"
 #include "hyscale/lstm.h"
-#include "hyscale/math/lstm_calendar.h"
 #include "hyscale/math/rng.h"
 #include "hyscale/progress.h"
-#include "lstm_internal.h"
-
-int hs_lstm_features(const hs_lstm_data *d) { return d->calendar ? 5 : 1; }
-
-/* The calendar features of time index t into f[1..4] (nothing without the calendar). */
-static void hs_lstm_calendar(const hs_lstm_data *d, int64_t t, float *f)
-{
-    if (d->calendar)
-        hs_lstm_calendar_at(d->start_unix, d->step_seconds, t, f);
-}
 
 void hs_lstm_history_free(hs_lstm_history *h)
 {
@@ -71,7 +63,7 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
                             "validation share of %g",
                             (long long)train_end, W, K, cfg->val_frac);
     const hs_lstm_backend *be = cfg->backend ? cfg->backend : hs_lstm_backend_cpu();
-    const hs_lstm_resident *ops = be->resident ? be->resident : hs_lstm_host_resident();
+    const hs_lstm_resident *ops = be->resident;
     hs_lstm_config mc = {N, cfg->layers, cfg->hidden, hs_lstm_features(d), W, K, B};
     hs_lstm *m;
     HS_TRY(hs_lstm_init_streams(&mc, cfg->seed, cfg->first_stream, &m));
@@ -86,7 +78,7 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
     hs_status st = val && best_val && ep_loss && since && active && order && hist->train_loss && hist->val_loss
                        ? HS_OK
                        : hs_error_set(HS_ERR_NOMEM, "lstm: out of memory for training");
-    hs_adam_hparams ah = {cfg->lr, 0.9f, 0.999f, 1e-8f};
+    hs_adam_hparams ah = {cfg->lr, HS_ADAM_BETA1, HS_ADAM_BETA2, 1e-8f};
     for (int n = 0; n < N; n++) {
         best_val[n] = INFINITY;
         active[n] = 1;
@@ -168,65 +160,4 @@ hs_status hs_lstm_train(const hs_lstm_train_config *cfg, const hs_lstm_data *d, 
     }
     *model = m;
     return HS_OK;
-}
-
-hs_status hs_lstm_predict(hs_lstm *m, const hs_lstm_data *d, const int64_t *ends, int64_t nends, int steps, float pad,
-                          float *out)
-{
-    const hs_lstm_config *c = hs_lstm_get_config(m);
-    const hs_lstm_backend *be = m->backend ? m->backend : hs_lstm_backend_cpu();
-    /* one end on a device backend: the whole recursion in one persistent launch; a shape it
-     * declines (HS_ERR_DEVICE: weights or windows past its memory) goes the batched way below */
-    if (nends == 1 && be->resident && hs_lstm_predict_cuda(m, d, ends[0], steps, pad, out, NULL) == HS_OK)
-        return HS_OK;
-    int N = c->models, W = c->window, K = c->horizon, B = c->batch, F = c->features;
-    if (F != hs_lstm_features(d) || N != d->N)
-        return hs_error_set(HS_ERR_USAGE, "lstm: the model has %d models of %d features, the data %d series of %d",
-                            N, F, d->N, hs_lstm_features(d));
-    /* per (model, window): the W inputs then the forecasts, values only */
-    int64_t span = (int64_t)W + steps;
-    float *buf = malloc((size_t)N * B * span * sizeof *buf), *x = malloc((size_t)N * W * B * F * sizeof *x);
-    if (!buf || !x) {
-        free(buf);
-        free(x);
-        return hs_error_set(HS_ERR_NOMEM, "lstm: out of memory for predictions");
-    }
-    hs_status st = HS_OK;
-    for (int64_t w0 = 0; st == HS_OK && w0 < nends; w0 += B) {
-        int nb = (int)(nends - w0 < B ? nends - w0 : B);
-        for (int n = 0; n < N; n++)
-            for (int b = 0; b < nb; b++) {
-                int64_t e = ends[w0 + b];
-                const float *vals = d->v + (int64_t)n * d->M;
-                float *bb = buf + ((int64_t)n * B + b) * span;
-                for (int tau = 0; tau < W; tau++) {
-                    int64_t ti = e - W + tau;
-                    bb[tau] = ti < 0 ? pad : vals[ti]; /* e <= M: never a value at or after e */
-                }
-            }
-        for (int s = 0; st == HS_OK && s < steps; s += K) {
-            for (int n = 0; n < N; n++)
-                for (int b = 0; b < nb; b++) {
-                    int64_t e = ends[w0 + b];
-                    const float *bb = buf + ((int64_t)n * B + b) * span + s;
-                    for (int tau = 0; tau < W; tau++) {
-                        float *f = x + (((int64_t)n * W + tau) * nb + b) * F;
-                        f[0] = bb[tau]; /* actual, padding, or an earlier forecast */
-                        hs_lstm_calendar(d, e - W + s + tau, f);
-                    }
-                }
-            st = be->forward(m, x, nb);
-            const float *y = hs_lstm_output(m);
-            for (int n = 0; st == HS_OK && n < N; n++)
-                for (int b = 0; b < nb; b++)
-                    for (int k = 0; k < K && s + k < steps; k++) {
-                        float v = y[((int64_t)n * nb + b) * K + k];
-                        buf[((int64_t)n * B + b) * span + W + s + k] = v;
-                        out[((int64_t)n * nends + w0 + b) * steps + s + k] = v;
-                    }
-        }
-    }
-    free(buf);
-    free(x);
-    return st;
 }

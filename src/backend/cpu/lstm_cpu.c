@@ -18,8 +18,8 @@
 #endif
 #include <string.h>
 
-#include "../../forecast/lstm_internal.h"
 #include "gemm_cpu.h"
+#include "lstm_cpu.h"
 #include "hyscale/math/lstm_cell.h"
 
 #define HS_LSTM_CHUNK 64
@@ -136,11 +136,11 @@ static void hs_lstm_layer_chunk(hs_lstm *m, int64_t n, const float *x, int B, in
     const float *p = m->params + n * m->P;
     const float *w_ih = p + m->lay.w_ih[l], *w_hh = p + m->lay.w_hh[l];
     const float *b_ih = p + m->lay.b_ih[l], *b_hh = p + m->lay.b_hh[l];
-    const float *in = l ? m->hid + ((n * L + l - 1) * W) * Bmax * H : x + (int64_t)n * W * B * F; /* (W, B, F_l) */
+    const float *in = l ? HS_WS(m)->hid + ((n * L + l - 1) * W) * Bmax * H : x + (int64_t)n * W * B * F; /* (W, B, F_l) */
     int Fl = l ? H : F;
-    float *gates = m->gates + ((n * L + l) * W) * Bmax * G4; /* (W, B, 4H) */
-    float *cell = m->cell + ((n * L + l) * W) * Bmax * H;    /* (W, B, H) */
-    float *hid = m->hid + ((n * L + l) * W) * Bmax * H;
+    float *gates = HS_WS(m)->gates + ((n * L + l) * W) * Bmax * G4; /* (W, B, 4H) */
+    float *cell = HS_WS(m)->cell + ((n * L + l) * W) * Bmax * H;    /* (W, B, H) */
+    float *hid = HS_WS(m)->hid + ((n * L + l) * W) * Bmax * H;
     /* W_ih^T and W_hh^T, packed once for the W steps */
     _Alignas(64) float pack_ih[HS_LSTM_PACK_MAX], pack_hh[HS_LSTM_PACK_MAX];
     /* when streaming: a step's gates, and the last two steps' states, built in stack slabs (in
@@ -149,7 +149,7 @@ static void hs_lstm_layer_chunk(hs_lstm *m, int64_t n, const float *x, int B, in
     const float *w_ih_p = hs_gemm_nt_pack(G4, Fl, w_ih, Fl, pack_ih), *w_hh_p = hs_gemm_nt_pack(G4, H, w_hh, H, pack_hh);
     int slab = stream && (int64_t)nb * G4 <= HS_LSTM_DG_MAX && !(H & 3) && !((int64_t)B * H & 3) &&
                !((int64_t)b0 * H & 3) && !((uintptr_t)gates & 15) && !((uintptr_t)cell & 15) && !((uintptr_t)hid & 15);
-    const float *hprev = NULL, *cprev = m->zeros;
+    const float *hprev = NULL, *cprev = HS_WS(m)->zeros;
     for (int t = 0; t < W; t++) {
         int64_t r0 = (int64_t)t * B + b0; /* first row of the chunk at step t */
         float *gt = slab ? gslab : gates + r0 * G4;
@@ -196,7 +196,7 @@ static void hs_lstm_head(hs_lstm *m, int64_t n, int B)
     int L = c->layers, H = c->hidden, W = c->window, K = c->horizon;
     const float *p = m->params + n * m->P;
     /* rows of step t start at t * B (the batch of this call), inside a buffer sized for c->batch */
-    const float *hlast = m->hid + ((n * L + (L - 1)) * W) * (int64_t)c->batch * H + (int64_t)(W - 1) * B * H;
+    const float *hlast = HS_WS(m)->hid + ((n * L + (L - 1)) * W) * (int64_t)c->batch * H + (int64_t)(W - 1) * B * H;
     float *y = m->y + n * B * K;
     for (int b = 0; b < B; b++)
         memcpy(y + (int64_t)b * K, p + m->lay.b_out, (size_t)K * sizeof *y);
@@ -204,15 +204,15 @@ static void hs_lstm_head(hs_lstm *m, int64_t n, int B)
 }
 
 /* Layer l's pre-activation gradients of model n, (W, B, 4H). BPTT writes them over the activated
- * gates it has just read, unit by unit (a backward consumes its forward: m->x is cleared), so a
+ * gates it has just read, unit by unit (a backward consumes its forward: HS_WS(m)->x is cleared), so a
  * step streams one (W, B, 4H) buffer per layer through memory instead of two. */
 static float *hs_lstm_dgates(hs_lstm *m, int64_t n, int l)
 {
-    return m->gates + ((n * m->cfg.layers + l) * m->cfg.window) * (int64_t)m->cfg.batch * 4 * m->cfg.hidden;
+    return HS_WS(m)->gates + ((n * m->cfg.layers + l) * m->cfg.window) * (int64_t)m->cfg.batch * 4 * m->cfg.hidden;
 }
 
 /* Layer l's backward through time over rows [b0, b1) of model n: its pre-activation gradients
- * (hs_lstm_dgates) from dL/dh coming from the head (top layer) or from the layer above (m->dx). */
+ * (hs_lstm_dgates) from dL/dh coming from the head (top layer) or from the layer above (HS_WS(m)->dx). */
 HS_CLONES
 static void hs_lstm_bptt_chunk(hs_lstm *m, int64_t n, const float *dy_all, int B, int l, int b0, int b1)
 {
@@ -220,10 +220,10 @@ static void hs_lstm_bptt_chunk(hs_lstm *m, int64_t n, const float *dy_all, int B
     int L = c->layers, H = c->hidden, W = c->window, K = c->horizon, G4 = 4 * H, nb = b1 - b0;
     int64_t Bmax = c->batch;
     const float *p = m->params + n * m->P;
-    const float *dx = m->dx + n * W * Bmax * H; /* (W, B, H): dL/dh from the layer above */
-    float *dh = m->dh + (n * Bmax + b0) * H, *dc = m->dc + (n * Bmax + b0) * H;
-    const float *gates = m->gates + ((n * L + l) * W) * Bmax * G4;
-    const float *cell = m->cell + ((n * L + l) * W) * Bmax * H;
+    const float *dx = HS_WS(m)->dx + n * W * Bmax * H; /* (W, B, H): dL/dh from the layer above */
+    float *dh = HS_WS(m)->dh + (n * Bmax + b0) * H, *dc = HS_WS(m)->dc + (n * Bmax + b0) * H;
+    const float *gates = HS_WS(m)->gates + ((n * L + l) * W) * Bmax * G4;
+    const float *cell = HS_WS(m)->cell + ((n * L + l) * W) * Bmax * H;
     float *dG = hs_lstm_dgates(m, n, l); /* the same memory as gates */
     const float *w_hh = p + m->lay.w_hh[l];
     memset(dc, 0, (size_t)nb * H * sizeof *dc);
@@ -234,10 +234,10 @@ static void hs_lstm_bptt_chunk(hs_lstm *m, int64_t n, const float *dy_all, int B
     for (int t = W - 1; t >= 0; t--) {
         int64_t r0 = (int64_t)t * B + b0;
         const float *gt = gates + r0 * G4, *ct = cell + r0 * H;
-        const float *cprev = t ? cell + (r0 - B) * H : m->zeros;
+        const float *cprev = t ? cell + (r0 - B) * H : HS_WS(m)->zeros;
         float *dgt = dG + r0 * G4;
         /* the top layer has no gradient from above: read zeros, so the loop has no branch */
-        const float *from_above = l < L - 1 ? dx + r0 * H : m->zeros;
+        const float *from_above = l < L - 1 ? dx + r0 * H : HS_WS(m)->zeros;
         for (int b = 0; b < nb; b++) {
             const float *gg = gt + (int64_t)b * G4;
             float *dgg = dgt + (int64_t)b * G4;
@@ -262,7 +262,7 @@ static void hs_lstm_down_chunk(hs_lstm *m, int64_t n, int B, int l, int b0, int 
     int H = c->hidden, W = c->window, G4 = 4 * H;
     int64_t Bmax = c->batch;
     const float *dG = hs_lstm_dgates(m, n, l), *w_ih = m->params + n * m->P + m->lay.w_ih[l];
-    float *dx = m->dx + n * W * Bmax * H;
+    float *dx = HS_WS(m)->dx + n * W * Bmax * H;
     for (int t = 0; t < W; t++) {
         int64_t r0 = (int64_t)t * B + b0;
         hs_gemm_nn(b1 - b0, H, G4, dG + r0 * G4, G4, w_ih, H, 0.0f, dx + r0 * H, H);
@@ -276,7 +276,7 @@ static void hs_lstm_head_grads(hs_lstm *m, int64_t n, const float *dy_all, int B
     int L = c->layers, H = c->hidden, W = c->window, K = c->horizon;
     float *g = m->grads + n * m->P;
     const float *dy = dy_all + n * B * K;
-    const float *htop = m->hid + ((n * L + (L - 1)) * W) * (int64_t)c->batch * H + (int64_t)(W - 1) * B * H;
+    const float *htop = HS_WS(m)->hid + ((n * L + (L - 1)) * W) * (int64_t)c->batch * H + (int64_t)(W - 1) * B * H;
     hs_gemm_tn(K, H, B, dy, K, htop, H, 0.0f, g + m->lay.w_out, H);
     for (int k = 0; k < K; k++) {
         float s = 0;
@@ -301,8 +301,8 @@ static void hs_lstm_weight_grads(hs_lstm *m, int64_t n, const float *dy_all, int
         return;
     for (int l = 0; l < L; l++) {
         const float *dG = hs_lstm_dgates(m, n, l);
-        const float *hid = m->hid + ((n * L + l) * W) * Bmax * H;
-        const float *in = l ? m->hid + ((n * L + l - 1) * W) * Bmax * H : m->x + n * W * B * F;
+        const float *hid = HS_WS(m)->hid + ((n * L + l) * W) * Bmax * H;
+        const float *in = l ? HS_WS(m)->hid + ((n * L + l - 1) * W) * Bmax * H : HS_WS(m)->x + n * W * B * F;
         int Fl = l ? H : F, Q = q1 - q0;
         float *gwi = g + m->lay.w_ih[l] + (int64_t)q0 * Fl, *gwh = g + m->lay.w_hh[l] + (int64_t)q0 * H;
         float *gbi = g + m->lay.b_ih[l], *gbh = g + m->lay.b_hh[l];
@@ -355,15 +355,15 @@ static void hs_lstm_backward_model(hs_lstm *m, int64_t n, const float *dy_all, i
     int64_t Bmax = c->batch;
     const float *p = m->params + n * m->P;
     float *g = m->grads + n * m->P;
-    float *dx = m->dx + n * W * Bmax * H; /* (W, B, H): dL/dh between layers */
-    float *dh = m->dh + n * Bmax * H, *dc = m->dc + n * Bmax * H;
+    float *dx = HS_WS(m)->dx + n * W * Bmax * H; /* (W, B, H): dL/dh between layers */
+    float *dh = HS_WS(m)->dh + n * Bmax * H, *dc = HS_WS(m)->dc + n * Bmax * H;
     _Alignas(64) float dg_stack[HS_LSTM_DG_MAX];
     hs_lstm_head_grads(m, n, dy_all, B);
     for (int l = L - 1; l >= 0; l--) {
-        const float *gates = m->gates + ((n * L + l) * W) * Bmax * G4;
-        const float *cell = m->cell + ((n * L + l) * W) * Bmax * H;
-        const float *hid = m->hid + ((n * L + l) * W) * Bmax * H;
-        const float *in = l ? m->hid + ((n * L + l - 1) * W) * Bmax * H : m->x + n * W * B * F; /* (W, B, F_l) */
+        const float *gates = HS_WS(m)->gates + ((n * L + l) * W) * Bmax * G4;
+        const float *cell = HS_WS(m)->cell + ((n * L + l) * W) * Bmax * H;
+        const float *hid = HS_WS(m)->hid + ((n * L + l) * W) * Bmax * H;
+        const float *in = l ? HS_WS(m)->hid + ((n * L + l - 1) * W) * Bmax * H : HS_WS(m)->x + n * W * B * F; /* (W, B, F_l) */
         const float *w_hh = p + m->lay.w_hh[l], *w_ih = p + m->lay.w_ih[l];
         int Fl = l ? H : F;
         float *gwi = g + m->lay.w_ih[l], *gwh = g + m->lay.w_hh[l], *gbi = g + m->lay.b_ih[l];
@@ -378,9 +378,9 @@ static void hs_lstm_backward_model(hs_lstm *m, int64_t n, const float *dy_all, i
         for (int t = W - 1; t >= 0; t--) {
             int64_t r0 = (int64_t)t * B;
             const float *gt = gates + r0 * G4, *ct = cell + r0 * H;
-            const float *cprev = t ? cell + (r0 - B) * H : m->zeros;
+            const float *cprev = t ? cell + (r0 - B) * H : HS_WS(m)->zeros;
             float *dgt = (int64_t)B * G4 <= HS_LSTM_DG_MAX ? dg_stack : (float *)gt;
-            const float *from_above = l < L - 1 ? dx + r0 * H : m->zeros;
+            const float *from_above = l < L - 1 ? dx + r0 * H : HS_WS(m)->zeros;
             for (int b = 0; b < B; b++) {
                 const float *gg = gt + (int64_t)b * G4;
                 float *dgg = dgt + (int64_t)b * G4;
@@ -445,8 +445,9 @@ static hs_status hs_lstm_cpu_forward(hs_lstm *m, const float *x, int B)
 {
     if (B < 1 || B > m->cfg.batch)
         return hs_error_set(HS_ERR_USAGE, "lstm: batch %d outside 1..%d", B, m->cfg.batch);
-    m->x = x;
-    m->B = B;
+    HS_TRY(hs_lstm_cpu_ws_get(m, NULL));
+    HS_WS(m)->x = x;
+    HS_WS(m)->B = B;
     int64_t N = m->cfg.models, nch = (B + HS_LSTM_CHUNK - 1) / HS_LSTM_CHUNK;
     /* many one-chunk models: their activations outgrow the caches, so forward streams them
      * past; a model of many chunks keeps its own in cache for the backward. Stores alone differ:
@@ -470,7 +471,7 @@ static hs_status hs_lstm_cpu_forward(hs_lstm *m, const float *x, int B)
 
 static hs_status hs_lstm_cpu_backward(hs_lstm *m, const float *dy, int B)
 {
-    if (B != m->B || !m->x)
+    if (m->ws_free != hs_lstm_cpu_ws_free || B != HS_WS(m)->B || !HS_WS(m)->x)
         return hs_error_set(HS_ERR_USAGE, "lstm: backward needs the forward of the same batch first");
     int64_t N = m->cfg.models, nch = (B + HS_LSTM_CHUNK - 1) / HS_LSTM_CHUNK;
     int prev = hs_blas_single_begin();
@@ -490,13 +491,14 @@ static hs_status hs_lstm_cpu_backward(hs_lstm *m, const float *dy, int B)
         for (int64_t task = 0; task < N * np; task++)
             hs_lstm_weight_grads(m, task / np, dy, B, (int)(task % np), np);
     }
-    m->x = NULL; /* the gates are gradients now */
+    HS_WS(m)->x = NULL; /* the gates are gradients now */
     openblas_set_num_threads(prev);
     return HS_OK;
 }
 
 const hs_lstm_backend *hs_lstm_backend_cpu(void)
 {
-    static const hs_lstm_backend be = {"cpu", hs_lstm_cpu_forward, hs_lstm_cpu_backward, NULL, 0};
+    static const hs_lstm_backend be = {"cpu", HS_DEVICE_CPU, hs_lstm_cpu_forward, hs_lstm_cpu_backward,
+                                       &hs_lstm_cpu_resident, NULL};
     return &be;
 }

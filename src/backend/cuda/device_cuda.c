@@ -1,15 +1,15 @@
 /* device_cuda.c: CUDA device discovery for --device (backend.h). Built only with the CUDA
- * backend; a missing driver or GPU reads as zero devices, never as a failure. */
+ * backend (src/backend/nocuda.c answers without it); a missing driver or GPU reads as zero
+ * devices, never as a failure. */
 #include <stdio.h>
 
 #include <cuda_runtime_api.h>
 
 #include "hyscale/backend.h"
 
-int hs_cuda_device_count_impl(void);
-const char *hs_cuda_device_describe_impl(void);
+int hs_cuda_built(void) { return 1; }
 
-int hs_cuda_device_count_impl(void)
+int hs_cuda_device_count(void)
 {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
@@ -19,7 +19,7 @@ int hs_cuda_device_count_impl(void)
     return n;
 }
 
-const char *hs_cuda_device_describe_impl(void)
+const char *hs_cuda_device_describe(void)
 {
     static char buf[256];
     struct cudaDeviceProp p;

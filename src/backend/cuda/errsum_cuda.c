@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "hyscale/backend.h"
-#include "hyscale/cuda_check.h"
-#include "hyscale/kernels.h"
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/kernels.h"
 
 static hs_status hs_cuda_errsum_run(const float *y, const float *yhat, int64_t n, hs_errsum *out, float *d_y,
                                     float *d_h, hs_errsum *d_part, hs_errsum *d_out)

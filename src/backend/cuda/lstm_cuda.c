@@ -15,14 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../forecast/lstm_internal.h"
+#include "backend/lstm_seam.h"
 #include "hyscale/backend.h"
-#include "hyscale/cuda_check.h"
-#include "hyscale/kernels.h"
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/kernels.h"
+#include "lstm_cuda.h"
 #include "lstm_cudnn.h"
 
-/* in the order of hs_lstm_impl_index's names */
-enum { HS_IMPL_AUTO = 0, HS_IMPL_CUBLAS, HS_IMPL_PERSIST, HS_IMPL_CUDNN };
+/* the implementations of the seam's one table (lstm_seam.h) */
+#define HS_IMPL_AUTO HS_LSTM_IMPL_AUTO
+#define HS_IMPL_CUBLAS HS_LSTM_IMPL_CUBLAS
+#define HS_IMPL_PERSIST HS_LSTM_IMPL_PERSISTENT
+#define HS_IMPL_CUDNN HS_LSTM_IMPL_CUDNN
 
 #define HS_CUBLAS_CHECK(expr)                                                                             \
     do {                                                                                                  \
@@ -52,6 +56,7 @@ typedef struct hs_lstm_cuda {
     int64_t M, *ends, max_ends;
     int calendar;
     int64_t start_unix, step_seconds;
+    int B;                     /* the batch of the last host forward (0: none) */
 } hs_lstm_cuda;
 
 static void hs_lstm_cuda_free(void *p)
@@ -146,15 +151,12 @@ static hs_status hs_lstm_cuda_state(hs_lstm *m, int want, hs_lstm_cuda **out)
 {
     const hs_lstm_config *c = &m->cfg;
     int impl = hs_impl_resolve(want, c->hidden);
-    hs_lstm_cuda *g = m->dev;
+    hs_lstm_cuda *g = m->ws_free == hs_lstm_cuda_free ? m->ws : NULL;
     if (g && g->impl == impl) {
         *out = g;
         return HS_OK;
     }
-    if (m->dev_free)
-        m->dev_free(m->dev);
-    m->dev = NULL;
-    m->dev_free = NULL;
+    hs_lstm_ws_release(m); /* another backend's workspace, or another implementation's */
     if (hs_cuda_device_count() <= 0)
         return hs_error_set(HS_ERR_DEVICE, "lstm (cuda): no CUDA device answers on this machine");
     if (impl == HS_IMPL_PERSIST && c->hidden > hs_lstm_cuda_persist_max_hidden())
@@ -165,8 +167,8 @@ static hs_status hs_lstm_cuda_state(hs_lstm *m, int want, hs_lstm_cuda **out)
     g = calloc(1, sizeof *g);
     if (!g)
         return hs_error_set(HS_ERR_NOMEM, "lstm (cuda): out of memory");
-    m->dev = g;
-    m->dev_free = hs_lstm_cuda_free;
+    m->ws = g;
+    m->ws_free = hs_lstm_cuda_free;
     g->impl = impl;
     g->N = c->models;
     g->L = c->layers;
@@ -182,7 +184,8 @@ static hs_status hs_lstm_cuda_state(hs_lstm *m, int want, hs_lstm_cuda **out)
     HS_CUBLAS_CHECK(cublasSetStream(g->blas, g->stream));
     HS_CUBLAS_CHECK(cublasSetMathMode(g->blas, CUBLAS_DEFAULT_MATH));
     HS_TRY(hs_lstm_cuda_alloc(g, c));
-    m->impl = hs_lstm_impl_by_index(impl);
+    m->impl = hs_lstm_impl_str((hs_lstm_impl)impl);
+    m->device = HS_DEVICE_CUDA;
     *out = g;
     return HS_OK;
 }
@@ -330,14 +333,14 @@ static hs_status hs_host_forward(hs_lstm *m, int impl, const float *x, int B)
     HS_TRY(hs_cuda_fwd(g, B));
     HS_CUDA_CHECK(cudaMemcpyAsync(m->y, g->y, ny * sizeof(float), cudaMemcpyDeviceToHost, g->stream));
     HS_CUDA_CHECK(cudaStreamSynchronize(g->stream));
-    m->B = B;
+    g->B = B;
     return HS_OK;
 }
 
 static hs_status hs_host_backward(hs_lstm *m, int impl, const float *dy, int B)
 {
-    hs_lstm_cuda *g = m->dev;
-    if (!g || g->impl != hs_impl_resolve(impl, m->cfg.hidden) || B != m->B)
+    hs_lstm_cuda *g = m->ws_free == hs_lstm_cuda_free ? m->ws : NULL;
+    if (!g || g->impl != hs_impl_resolve(impl, m->cfg.hidden) || B != g->B)
         return hs_error_set(HS_ERR_USAGE, "lstm (cuda): backward without the forward of this batch");
     HS_CUDA_CHECK(cudaMemcpyAsync(g->dy, dy, (size_t)(g->N * B * g->K) * sizeof(float), cudaMemcpyHostToDevice,
                                   g->stream));
@@ -383,7 +386,7 @@ static hs_status hs_res_bind(hs_lstm *m, int impl, const hs_lstm_data *d, int64_
 
 static hs_status hs_res_state(hs_lstm *m, hs_lstm_cuda **out)
 {
-    *out = m->dev;
+    *out = m->ws_free == hs_lstm_cuda_free ? m->ws : NULL;
     if (!*out || !(*out)->series)
         return hs_error_set(HS_ERR_USAGE, "lstm (cuda): a training step before bind");
     return HS_OK;
@@ -423,7 +426,8 @@ static hs_status hs_res_train(hs_lstm *m, int64_t first, int nb, float clip, con
     HS_KERNEL_CHECK(hs_kernel_lstm_mse((int)g->N, (int)g->K, nb, g->y, g->target, g->dy, g->acc, g->stream));
     HS_TRY(hs_cuda_bwd(g, nb));
     m->adam_t++;
-    float bc1 = 1.0f - powf(h->beta1, (float)m->adam_t), sqrt_bc2 = sqrtf(1.0f - powf(h->beta2, (float)m->adam_t));
+    float bc1, sqrt_bc2;
+    hs_adam_bias(*h, m->adam_t, &bc1, &sqrt_bc2);
     HS_KERNEL_CHECK(hs_kernel_lstm_clip_adam((int)g->N, g->P, g->params, g->grads, g->am, g->av, g->norms, clip,
                                              g->active, *h, bc1, sqrt_bc2, g->stream));
     return HS_OK;
@@ -499,6 +503,12 @@ static hs_status hs_res_finish(hs_lstm *m, int best)
     return HS_OK;
 }
 
+static hs_status hs_cuda_predict_one(hs_lstm *m, const hs_lstm_data *d, int64_t end, int steps, float pad,
+                                     float *out, int *declined)
+{
+    return hs_lstm_cuda_predict_one(m, d, end, steps, pad, out, NULL, declined);
+}
+
 /* One backend and one resident table per implementation: the variant picks the kernels. */
 #define HS_LSTM_CUDA_VARIANT(NAME, IMPL)                                                                         \
     static hs_status NAME##_fwd(hs_lstm *m, const float *x, int B) { return hs_host_forward(m, IMPL, x, B); }   \
@@ -510,22 +520,26 @@ static hs_status hs_res_finish(hs_lstm *m, int best)
     static const hs_lstm_resident NAME##_res = {NAME##_bind,         hs_res_set_ends,  hs_res_train,            \
                                                 hs_res_eval,         hs_res_take_losses, hs_res_set_active,     \
                                                 hs_res_keep_best,    hs_res_finish};                            \
-    static const hs_lstm_backend NAME##_be = {"cuda-" #NAME, NAME##_fwd, NAME##_bwd, &NAME##_res, IMPL};
+    static const hs_lstm_backend NAME##_be = {"cuda-" #NAME, HS_DEVICE_CUDA, NAME##_fwd, NAME##_bwd, &NAME##_res, \
+                                              hs_cuda_predict_one};
 
 HS_LSTM_CUDA_VARIANT(auto, HS_IMPL_AUTO)
 HS_LSTM_CUDA_VARIANT(cublas, HS_IMPL_CUBLAS)
 HS_LSTM_CUDA_VARIANT(persistent, HS_IMPL_PERSIST)
 HS_LSTM_CUDA_VARIANT(cudnn, HS_IMPL_CUDNN)
 
-hs_status hs_lstm_backend_cuda(const char *impl, const hs_lstm_backend **out)
+hs_status hs_lstm_backend_cuda_impl(hs_lstm_impl impl, const hs_lstm_backend **out)
 {
-    static const hs_lstm_backend *const all[] = {&auto_be, &cublas_be, &persistent_be, &cudnn_be};
+    static const hs_lstm_backend *const all[HS_LSTM_IMPL_COUNT] = {
+        [HS_LSTM_IMPL_AUTO] = &auto_be,
+        [HS_LSTM_IMPL_CUBLAS] = &cublas_be,
+        [HS_LSTM_IMPL_PERSISTENT] = &persistent_be,
+        [HS_LSTM_IMPL_CUDNN] = &cudnn_be,
+    };
     *out = NULL;
-    int k = impl ? hs_lstm_impl_index(impl) : HS_IMPL_AUTO;
-    if (k < 0)
-        return hs_lstm_impl_unknown(impl);
+    HS_ASSERT(impl >= 0 && impl < HS_LSTM_IMPL_COUNT);
     if (hs_cuda_device_count() <= 0)
         return hs_error_set(HS_ERR_DEVICE, "the CUDA LSTM: no CUDA device answers on this machine");
-    *out = all[k];
+    *out = all[impl];
     return HS_OK;
 }

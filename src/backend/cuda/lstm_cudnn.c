@@ -27,7 +27,7 @@
 #include <cudnn.h>
 #include <stdlib.h>
 
-#include "hyscale/cuda_check.h"
+#include "backend/cuda/cuda_check.h"
 #include "lstm_cudnn.h"
 
 #define HS_CUDNN_CHECK(expr)                                                                                  \

@@ -1,14 +1,15 @@
 /* lstm_predict_cuda.c: host glue of the recursive forecast on the GPU (hs_lstm_predict_cuda in
  * lstm.h, kernels/lstm_recursive.cu): checks the request, gathers each model's first window on
  * the host with hs_lstm_predict's pad rule, copies the parameters and the windows in, times the one
- * launch with CUDA events, copies the forecasts out. Built only with the CUDA backend; the stub
- * in src/forecast/lstm_predict_stub.c answers otherwise. */
+ * launch with CUDA events, copies the forecasts out. Built only with the CUDA backend; src/backend/nocuda.c
+ * answers otherwise. The CUDA backends' predict_one (lstm_seam.h) is hs_lstm_cuda_predict_one. */
 #include <stdlib.h>
 
 #include "hyscale/backend.h"
-#include "hyscale/cuda_check.h"
-#include "hyscale/kernels.h"
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/kernels.h"
 #include "hyscale/lstm.h"
+#include "lstm_cuda.h"
 
 /* The device side of one call: allocated together, freed together. */
 typedef struct hs_rec_dev {
@@ -65,11 +66,14 @@ static hs_status hs_rec_run(const float *params, const float *win, float *out, d
     return HS_OK;
 }
 
-hs_status hs_lstm_predict_cuda(hs_lstm *m, const hs_lstm_data *d, int64_t end, int steps, float pad, float *out,
-                               double *seconds)
+/* The recursive forecast of every model from one end; *declined = 1 (HS_OK, nothing written)
+ * when the kernel's per-block state does not fit this GPU's shared memory. */
+hs_status hs_lstm_cuda_predict_one(hs_lstm *m, const hs_lstm_data *d, int64_t end, int steps, float pad, float *out,
+                                   double *seconds, int *declined)
 {
     const hs_lstm_config *c = hs_lstm_get_config(m);
     int N = c->models, W = c->window;
+    *declined = 0;
     if (c->features != hs_lstm_features(d) || N != d->N)
         return hs_error_set(HS_ERR_USAGE,
                             "lstm predict (cuda): the model has %d models of %d features, the data %d series of %d", N,
@@ -82,24 +86,17 @@ hs_status hs_lstm_predict_cuda(hs_lstm *m, const hs_lstm_data *d, int64_t end, i
     if (hs_cuda_device_count() <= 0)
         return hs_error_set(HS_ERR_DEVICE, "lstm predict (cuda): no CUDA device answers on this machine");
 
-    hs_lstm_layout lay;
-    hs_lstm_get_layout(c, &lay);
     hs_lstm_rec_shape sh = {.N = N, .L = c->layers, .H = c->hidden, .F = c->features, .W = W, .K = c->horizon,
-                            .steps = steps, .P = hs_lstm_param_count(c), .w_out = lay.w_out, .b_out = lay.b_out,
-                            .start_unix = d->start_unix, .step_seconds = d->step_seconds, .t0 = end - W};
-    for (int l = 0; l < 2; l++) {
-        sh.w_ih[l] = lay.w_ih[l];
-        sh.w_hh[l] = lay.w_hh[l];
-        sh.b_ih[l] = lay.b_ih[l];
-        sh.b_hh[l] = lay.b_hh[l];
-    }
+                            .steps = steps, .P = hs_lstm_param_count(c), .start_unix = d->start_unix,
+                            .step_seconds = d->step_seconds, .t0 = end - W};
+    hs_lstm_get_layout(c, &sh.lay);
     hs_lstm_rec_plan pl;
     cudaError_t ce = (cudaError_t)hs_kernel_lstm_recursive_plan(&sh, &pl);
-    if (ce == cudaErrorInvalidConfiguration)
-        return hs_error_set(HS_ERR_DEVICE,
-                            "lstm predict (cuda): H %d, %d layers, window %d, horizon %d: the kernel's per-block "
-                            "state does not fit this GPU's shared memory (hs_lstm_predict runs it on the CPU)",
-                            sh.H, sh.L, W, sh.K);
+    if (ce == cudaErrorInvalidConfiguration) {
+        cudaGetLastError();
+        *declined = 1;
+        return HS_OK;
+    }
     HS_CUDA_CHECK(ce);
 
     /* the first window of each model: values before the series start read as pad */
@@ -107,10 +104,7 @@ hs_status hs_lstm_predict_cuda(hs_lstm *m, const hs_lstm_data *d, int64_t end, i
     if (!win)
         return hs_error_set(HS_ERR_NOMEM, "lstm predict (cuda): out of memory for %d windows of %d", N, W);
     for (int n = 0; n < N; n++)
-        for (int i = 0; i < W; i++) {
-            int64_t ti = end - W + i;
-            win[(int64_t)n * W + i] = ti < 0 ? pad : d->v[(int64_t)n * d->M + ti]; /* ti < end <= M */
-        }
+        hs_lstm_window_values(d, n, end, W, pad, win + (int64_t)n * W);
     hs_rec_dev dv = {0};
     hs_status st = hs_rec_alloc(&dv, &sh, &pl);
     if (st == HS_OK)
@@ -118,4 +112,19 @@ hs_status hs_lstm_predict_cuda(hs_lstm *m, const hs_lstm_data *d, int64_t end, i
     hs_rec_free(&dv);
     free(win);
     return st;
+}
+
+hs_status hs_lstm_predict_cuda(hs_lstm *m, const hs_lstm_data *d, int64_t end, int steps, float pad, float *out,
+                               double *seconds)
+{
+    int declined = 0;
+    HS_TRY(hs_lstm_cuda_predict_one(m, d, end, steps, pad, out, seconds, &declined));
+    if (declined) {
+        const hs_lstm_config *c = hs_lstm_get_config(m);
+        return hs_error_set(HS_ERR_DEVICE,
+                            "lstm predict (cuda): H %d, %d layers, window %d, horizon %d: the kernel's per-block "
+                            "state does not fit this GPU's shared memory (hs_lstm_predict runs it on the CPU)",
+                            c->hidden, c->layers, c->window, c->horizon);
+    }
+    return HS_OK;
 }

@@ -1,4 +1,4 @@
-/* kernels.h: the extern "C" entry points of kernels/ (device pointers, sizes, a stream),
+/* kernels.h (src/backend/cuda/, not public): the extern "C" entry points of kernels/ (device pointers, sizes, a stream),
  * called by the host glue in src/backend/cuda/. Each returns the cudaError_t of its launch
  * (cudaGetLastError after the launch; synchronised first under HS_CUDA_SYNC_DEBUG). */
 #ifndef HYSCALE_KERNELS_H
@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "hyscale/lstm.h"
 #include "hyscale/math/errsum.h"
 
 #ifdef __cplusplus
@@ -21,7 +22,7 @@ int hs_kernel_errsum(const float *y, const float *yhat, int64_t n, hs_errsum *pa
 
 
 /* ---- the LSTM training step (kernels/lstm_step.cu, kernels/lstm_persist.cu) ----------------
- * Layout as the CPU's (src/forecast/lstm_internal.h); strides are per model, in floats. */
+ * Layout as the CPU's (src/backend/cpu/lstm_cpu.h); strides are per model, in floats. */
 #include "hyscale/math/adam.h"
 
 int hs_kernel_lstm_gather(const float *v, int64_t M, int N, int W, int nb, int F, int K, const int64_t *ends,
@@ -65,8 +66,8 @@ typedef struct hs_lstm_rec_shape {
     int N, L, H, F, W, K; /* models, layers (1, 2), hidden, features (1, or 5 with the calendar),
                            * window, horizon */
     int steps;            /* forecasts per model */
-    int64_t P;            /* parameters per model, in the layout of hs_lstm_get_layout: */
-    int64_t w_ih[2], w_hh[2], b_ih[2], b_hh[2], w_out, b_out;
+    int64_t P;            /* parameters per model */
+    hs_lstm_layout lay;   /* their offsets (hs_lstm_get_layout), the one definition */
     int64_t start_unix, step_seconds; /* the calendar's grid (F = 5) */
     int64_t t0;                       /* time index of the first window's first input: e - W */
 } hs_lstm_rec_shape;
