@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "hyscale/math/calendar.h"
 #include "hyscale/math/hd.h"
 
 #define HS_ENV_VERSION 1
@@ -70,13 +71,14 @@ static inline HS_HD hs_env_out hs_env_transition(int32_t *p, int32_t target, int
     return o;
 }
 
-/* Observation entries 17..20: sin and cos of the minute of the day and of the day of the week,
- * into tf (4). */
+/* Observation entries 17..20 for minute index t >= 0: sin and cos of the minute of the day and of
+ * the day of the week, counted from the series' first day (math/calendar.h), into tf (4). */
 static inline HS_HD void hs_env_time_features(int64_t t, float *tf)
 {
-    const float two_pi = 6.283185307179586f;
-    float day = two_pi * (float)(t % 1440) / 1440.0f;
-    float week = two_pi * (float)((t / 1440) % 7) / 7.0f;
+    const float two_pi = (float)HS_CAL_TWO_PI;
+    hs_cal_day d = hs_cal_split(t, HS_CAL_MINUTES_PER_DAY);
+    float day = two_pi * (float)d.within / (float)HS_CAL_MINUTES_PER_DAY;
+    float week = two_pi * (float)hs_cal_weekday(d.day, HS_CAL_SERIES_WEEKDAY0) / (float)HS_CAL_DAYS_PER_WEEK;
     tf[0] = sinf(day);
     tf[1] = cosf(day);
     tf[2] = sinf(week);
