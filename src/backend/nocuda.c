@@ -2,6 +2,8 @@
  * answers, and each call that needs one is HS_ERR_DEVICE with a message, so callers and tests
  * need no #ifdef. With the CUDA backend the definitions come from src/backend/cuda/. */
 #ifndef HS_HAVE_CUDA
+#include <stddef.h>
+
 #include "backend/lstm_seam.h"
 #include "hyscale/backend.h"
 #include "hyscale/lstm.h"

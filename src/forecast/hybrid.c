@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "forecast_rows.h"
+#include "hyscale/forecast_rows.h"
 #include "hyscale/forecast_csv.h"
 #include "hyscale/manifest.h"
 #include "hyscale/outfiles.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../forecast/forecast_rows.h"
+#include "hyscale/forecast_rows.h"
 #include "hyscale/safetensors.h"
 #include "hyscale/series.h"
 

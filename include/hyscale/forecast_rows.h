@@ -1,4 +1,5 @@
-/* forecast_rows.h: a forecast CSV read back (ds, y, yhat), for the Hybrid and the report. */
+/* forecast_rows.h: a forecast CSV (forecast_csv.h) read back (ds, y, yhat), for the Hybrid, the
+ * report and the autoscaling environment's forecast tables (src/io/forecast_rows.c). */
 #ifndef HYSCALE_FORECAST_ROWS_H
 #define HYSCALE_FORECAST_ROWS_H
 

@@ -1,6 +1,6 @@
 /* forecast_rows.c: reads a forecast CSV (`ds,y,yhat,yhat_lower,yhat_upper`) back, for the
  * Hybrid and the report (forecast_rows.h). */
-#include "forecast_rows.h"
+#include "hyscale/forecast_rows.h"
 
 #include <math.h>
 #include <stdlib.h>
