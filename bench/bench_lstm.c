@@ -190,7 +190,7 @@ int main(int argc, char **argv)
         return 1;
     }
     const hs_lstm_backend *be = hs_lstm_backend_cpu();
-    const hs_adam_hparams adam = {1e-3f, 0.9f, 0.999f, 1e-8f};
+    const hs_adam_hparams adam = {1e-3f, HS_ADAM_BETA1, HS_ADAM_BETA2, 1e-8f};
 
     /* --- validate (these are the warm-up steps): finite losses, mean loss decreasing --- */
     int finite = 1, decreased_models = 0;

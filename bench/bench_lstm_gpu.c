@@ -319,7 +319,7 @@ static void time_resident(const bench_opts *o, hs_lstm *m, const hs_lstm_residen
 {
     const int N = o->models, W = o->window, B = o->batch, S = o->steps;
     const int64_t nbatch = nends / B;
-    const hs_adam_hparams adam = {1e-3f, 0.9f, 0.999f, 1e-8f};
+    const hs_adam_hparams adam = {1e-3f, HS_ADAM_BETA1, HS_ADAM_BETA2, 1e-8f};
     hs_status st = HS_OK;
 
     /* --- train: warm-up on the first batch (the validation), then R reps of S steps --- */

@@ -1,7 +1,7 @@
 /* lstm_step.cu: the LSTM training step's element-wise and reduction kernels on the GPU, around
  * the cuBLAS GEMMs of src/backend/cuda/lstm_cuda.c: the window gather, the gate math of one step
- * (forward and backward, math/lstm_cell.h), the head, the MSE, the per-model gradient norm and
- * Adam (math/adam.h). Buffers follow the CPU layout (src/backend/cpu/lstm_cpu.h): per model n, x at
+ * (forward and backward, math/lstm_cell.h), the head, the MSE, the per-model gradient norm,
+ * clipping (math/clip.h) and Adam (math/adam.h). Buffers follow the CPU layout (src/backend/cpu/lstm_cpu.h): per model n, x at
  * n*W*B*F as (W, B, F); a layer's gates at a per-model stride as (W, B, 4H) rows t*B + b; y, dy,
  * target at n*B*K. Reductions run in a fixed order (deterministic). */
 #include <cuda_runtime.h>
@@ -10,6 +10,7 @@
 #include "backend/cuda/kernels.h"
 #include "launch.cuh"
 #include "hyscale/math/adam.h"
+#include "hyscale/math/clip.h"
 #include "hyscale/math/lstm_calendar.h"
 #include "hyscale/math/lstm_cell.h"
 
@@ -245,7 +246,7 @@ static __global__ void hs_adam(int N, int64_t P, float *params, float *grads, fl
     if (i >= (int64_t)N * P)
         return;
     int n = (int)(i / P);
-    float g = grads[i], coef = max_norm / (norms[n] + 1e-6f);
+    float g = grads[i], coef = hs_clip_coef(norms[n], max_norm);
     if (coef < 1.0f) {
         g *= coef;
         grads[i] = g;
