@@ -45,6 +45,16 @@ typedef struct hs_train_ppo_result {
 
 hs_status hs_train_ppo_run(const hs_train_ppo_config *c, cJSON *manifest, hs_train_ppo_result *r);
 
+/* HS_OK when every option of c is in range (the forecaster known; envs in [1, 2^20], steps in
+ * [1, 2^16], total_steps >= 1, holdout >= 0, episode >= 0, lr > 0, reward weights >= 0); else
+ * HS_ERR_USAGE naming the option. hs_train_ppo_run assumes it. */
+hs_status hs_train_ppo_check(const hs_train_ppo_config *c);
+
+/* 1 when a series of n minutes with this holdout leaves the environment room for episodes (the
+ * rule hs_env_series_init and hs_envs_init apply, env_rules.h), else 0; *episode (when not NULL)
+ * gets the episode length the environment would use. Pure: reads no file. */
+int hs_train_ppo_fits(const hs_env_config *env, int64_t n, int64_t holdout, int64_t *episode);
+
 typedef struct hs_evaluate_config {
     const char *series_dir;
     const char *out_dir;      /* policies (ppo_policy.safetensors here and one folder down) and forecasts */
@@ -62,6 +72,13 @@ typedef struct hs_evaluate_config {
 /* HS_OK when every name in the comma-separated list is a policy (reactive, forecast,
  * forecast+margin, keepalive-10, static-p99, hybrid-histogram, ppo); else a usage error naming it. */
 hs_status hs_evaluate_check_policies(const char *list);
+
+/* HS_OK when the policies are known and holdout >= 1; else HS_ERR_USAGE naming the option. */
+hs_status hs_evaluate_check(const hs_evaluate_config *c);
+
+/* 1 when n minutes with this holdout leave the environment a training span (env_rules.h), else 0.
+ * Pure: reads no file. */
+int hs_evaluate_fits(int64_t n, int64_t holdout);
 
 /* One row of scaling_eval.csv. */
 typedef struct hs_eval_row {

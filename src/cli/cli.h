@@ -51,6 +51,10 @@ cJSON *hs_cli_config_json(const hs_cli *cli);
 /* Prints "hyscale: <message>" for st and returns its exit code. */
 int hs_cli_fail(hs_status st);
 
+/* Prints "hyscale <cmd>: <message>" for the error a stage's config check set and returns 2, the
+ * exit code of a usage error. */
+int hs_cli_usage_fail(const hs_cli *cli);
+
 /* Subcommands: argc/argv start at the subcommand word. Return the exit code. */
 int hs_cmd_preprocess(int argc, char **argv);
 int hs_cmd_generate(int argc, char **argv);

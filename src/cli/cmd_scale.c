@@ -30,6 +30,16 @@ static int hs_parse_device(const char *cmd, const char *word)
     return 0;
 }
 
+/* The resolved options under "config", the manifest's one name for them (the stage adds its own
+ * keys there), and the same object again under "options", the name these two commands used
+ * before, so that older readers of train_ppo.manifest.json and evaluate.manifest.json work. */
+static void hs_scale_manifest_options(cJSON *m, const hs_cli *cli)
+{
+    cJSON *opts = hs_cli_config_json(cli);
+    cJSON_AddItemToObject(m, "config", cJSON_Duplicate(opts, 1));
+    cJSON_AddItemToObject(m, "options", opts);
+}
+
 int hs_cmd_train_ppo(int argc, char **argv)
 {
     hs_train_ppo_config c = HS_TRAIN_PPO_DEFAULTS;
@@ -73,18 +83,8 @@ int hs_cmd_train_ppo(int argc, char **argv)
     }
     if (hs_parse_source("train-ppo", source, &c.source) || hs_parse_device("train-ppo", device))
         return 2;
-    if (!hs_env_forecaster_valid(c.forecaster)) {
-        fprintf(stderr, "hyscale train-ppo: --forecast '%s': unknown forecaster (none, prophet, lstm or hybrid)\n",
-                c.forecaster);
-        return 2;
-    }
     if (strcmp(mode, "margin") && strcmp(mode, "delta")) {
         fprintf(stderr, "hyscale train-ppo: --action-mode '%s': expected margin or delta\n", mode);
-        return 2;
-    }
-    if (envs < 1 || envs > 1 << 20 || steps < 1 || steps > 1 << 16 || total < 1 || c.holdout < 0 || episode < 0 ||
-        !(lr > 0) || !(wc >= 0) || !(wi >= 0) || !(wch >= 0)) {
-        fprintf(stderr, "hyscale train-ppo: an option is out of range (see --help)\n");
         return 2;
     }
     c.env.mode = strcmp(mode, "delta") ? HS_ENV_MARGIN : HS_ENV_DELTA;
@@ -98,8 +98,10 @@ int hs_cmd_train_ppo(int argc, char **argv)
     c.ppo.lr = (float)lr;
     c.ppo.quiet = c.quiet;
     c.plot = !no_plot;
+    if (hs_train_ppo_check(&c))
+        return hs_cli_usage_fail(&cli);
     cJSON *m = hs_manifest_new("train-ppo", argc, argv);
-    cJSON_AddItemToObject(m, "options", hs_cli_config_json(&cli));
+    hs_scale_manifest_options(m, &cli);
     hs_manifest_set_device(m, HS_DEVICE_CPU);
     hs_train_ppo_result r;
     hs_status st = hs_train_ppo_run(&c, m, &r);
@@ -145,17 +147,11 @@ int hs_cmd_evaluate(int argc, char **argv)
     }
     if (hs_parse_source("evaluate", source, &c.source))
         return 2;
-    if (hs_evaluate_check_policies(c.policies)) {
-        fprintf(stderr, "hyscale evaluate: %s\n", hs_error_message());
-        return 2;
-    }
-    if (c.holdout < 1) {
-        fprintf(stderr, "hyscale evaluate: --holdout must be positive\n");
-        return 2;
-    }
+    if (hs_evaluate_check(&c))
+        return hs_cli_usage_fail(&cli);
     c.plot = !no_plot;
     cJSON *m = hs_manifest_new("evaluate", argc, argv);
-    cJSON_AddItemToObject(m, "options", hs_cli_config_json(&cli));
+    hs_scale_manifest_options(m, &cli);
     hs_manifest_set_device(m, HS_DEVICE_CPU);
     hs_evaluate_result r;
     hs_status st = hs_evaluate_run(&c, m, &r);

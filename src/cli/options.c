@@ -288,3 +288,9 @@ int hs_cli_fail(hs_status st)
     fprintf(stderr, "hyscale: %s\n", hs_error_message()[0] ? hs_error_message() : hs_status_name(st));
     return hs_status_exit_code(st);
 }
+
+int hs_cli_usage_fail(const hs_cli *cli)
+{
+    fprintf(stderr, "hyscale %s: %s\n", cli->cmd, hs_error_message());
+    return 2;
+}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hyscale/env_rules.h"
 #include "hyscale/hist_policy.h"
 #include "hyscale/manifest.h"
 #include "hyscale/outfiles.h"
@@ -90,6 +91,16 @@ hs_status hs_evaluate_check_policies(const char *list)
     }
     return HS_OK;
 }
+
+hs_status hs_evaluate_check(const hs_evaluate_config *c)
+{
+    HS_TRY(hs_evaluate_check_policies(c->policies));
+    if (c->holdout < 1)
+        return hs_error_set(HS_ERR_USAGE, "--holdout %lld: must be positive", (long long)c->holdout);
+    return HS_OK;
+}
+
+int hs_evaluate_fits(int64_t n, int64_t holdout) { return hs_env_span_fits(n, holdout); }
 
 static hs_status hs_eval_add(hs_evaluate_result *r, const char *policy, const char *fc, const char *source,
                              const hs_env_metrics *m)
@@ -277,6 +288,7 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
 {
     memset(r, 0, sizeof *r);
     HS_ASSERT(c->series_dir && c->out_dir);
+    HS_TRY(hs_evaluate_check(c));
     double t0 = hs_time_now();
     hs_env_series s[4];
     int have[4] = {0, 0, 0, 0};
@@ -305,7 +317,6 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
     hs_env_metrics m;
     hs_policy base[3] = {{.kind = HS_POLICY_REACTIVE}, {.kind = HS_POLICY_KEEPALIVE, .keepalive = 10},
                          {.kind = HS_POLICY_STATIC}};
-    HS_TRY(hs_evaluate_check_policies(c->policies));
     for (int i = 0; st == HS_OK && i < 3; i++) {
         if (!hs_selected(c->policies, hs_policy_name(&base[i])))
             continue;
@@ -418,6 +429,7 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
         cJSON *cf = hs_manifest_section(manifest, "config");
         cJSON_AddNumberToObject(cf, "env_version", HS_ENV_VERSION);
         cJSON_AddStringToObject(cf, "env_series", want_src);
+        cJSON_DeleteItemFromObjectCaseSensitive(cf, "holdout"); /* the CLI's option of that name: one key */
         cJSON_AddNumberToObject(cf, "holdout", (double)c->holdout);
         cJSON_AddNumberToObject(cf, "t_start", (double)t_start);
         cJSON_AddNumberToObject(cf, "t_end", (double)t_end);

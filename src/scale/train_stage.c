@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hyscale/env_rules.h"
 #include "hyscale/manifest.h"
 #include "hyscale/outfiles.h"
 #include "hyscale/plot.h"
@@ -96,13 +97,55 @@ static hs_status hs_plot_curve(hs_outset *os, const hs_ppo_history *h, const cha
     return st;
 }
 
+hs_status hs_train_ppo_check(const hs_train_ppo_config *c)
+{
+    if (!c->forecaster || !hs_env_forecaster_valid(c->forecaster))
+        return hs_error_set(HS_ERR_USAGE, "--forecast '%s': unknown forecaster (none, prophet, lstm or hybrid)",
+                            c->forecaster ? c->forecaster : "(null)");
+    if (c->ppo.envs < 1 || c->ppo.envs > 1 << 20)
+        return hs_error_set(HS_ERR_USAGE, "--envs %lld: out of range [1, %d]", (long long)c->ppo.envs, 1 << 20);
+    if (c->ppo.steps < 1 || c->ppo.steps > 1 << 16)
+        return hs_error_set(HS_ERR_USAGE, "--steps %lld: out of range [1, %d]", (long long)c->ppo.steps, 1 << 16);
+    if (c->ppo.total_steps < 1)
+        return hs_error_set(HS_ERR_USAGE, "--total-steps %lld: out of range (at least 1)",
+                            (long long)c->ppo.total_steps);
+    if (c->holdout < 0)
+        return hs_error_set(HS_ERR_USAGE, "--holdout %lld: out of range (at least 0)", (long long)c->holdout);
+    if (c->env.episode < 0)
+        return hs_error_set(HS_ERR_USAGE, "--episode %lld: out of range (at least 0)", (long long)c->env.episode);
+    if (!(c->ppo.lr > 0))
+        return hs_error_set(HS_ERR_USAGE, "--lr %g: out of range (positive)", (double)c->ppo.lr);
+    if (!(c->env.w.w_cold >= 0) || !(c->env.w.w_idle >= 0) || !(c->env.w.w_change >= 0))
+        return hs_error_set(HS_ERR_USAGE, "--w-cold %g, --w-idle %g, --w-change %g: out of range (each at least 0)",
+                            (double)c->env.w.w_cold, (double)c->env.w.w_idle, (double)c->env.w.w_change);
+    return HS_OK;
+}
+
+int hs_train_ppo_fits(const hs_env_config *env, int64_t n, int64_t holdout, int64_t *episode)
+{
+    int64_t L = 0;
+    int fits = hs_env_span_fits(n, holdout) && hs_env_episode_starts(env, n - holdout, &L, NULL, NULL);
+    if (episode)
+        *episode = hs_env_episode_length(env, n - holdout);
+    return fits;
+}
+
+/* Every item of src into dst, replacing an item of the same name: the stage's configuration
+ * joins what the caller put under the manifest's "config" (the CLI's options) without a second
+ * key of the same name. */
+static void hs_json_merge(cJSON *dst, const cJSON *src)
+{
+    for (const cJSON *it = src->child; it; it = it->next) {
+        cJSON_DeleteItemFromObjectCaseSensitive(dst, it->string);
+        cJSON_AddItemToObject(dst, it->string, cJSON_Duplicate(it, 1));
+    }
+}
+
 hs_status hs_train_ppo_run(const hs_train_ppo_config *c, cJSON *manifest, hs_train_ppo_result *r)
 {
     memset(r, 0, sizeof *r);
     HS_ASSERT(c->series_dir && c->out_dir && c->forecaster);
-    if (!hs_env_forecaster_valid(c->forecaster))
-        return hs_error_set(HS_ERR_USAGE, "--forecast '%s': unknown forecaster (none, prophet, lstm or hybrid)",
-                            c->forecaster);
+    HS_TRY(hs_train_ppo_check(c));
     double t0 = hs_time_now();
     hs_env_series s;
     int64_t start;
@@ -169,7 +212,7 @@ hs_status hs_train_ppo_run(const hs_train_ppo_config *c, cJSON *manifest, hs_tra
             if (isfinite(hist.episode_reward[u]))
                 sum += hist.episode_reward[u], cnt++;
         r->final_episode_reward = cnt ? sum / (double)cnt : NAN;
-        cJSON_AddItemToObject(manifest, "config", cJSON_Duplicate(cfg, 1));
+        hs_json_merge(hs_manifest_section(manifest, "config"), cfg);
         cJSON_AddNumberToObject(manifest, "seed", (double)c->ppo.seed);
         cJSON *mt = hs_manifest_section(manifest, "metrics");
         cJSON_AddNumberToObject(mt, "env_steps", (double)r->env_steps);
