@@ -49,6 +49,51 @@ typedef struct hs_lstm_stage_result {
 
 hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_lstm_stage_result *res);
 
+/* HS_OK when the training options are in range (hidden in [1, 1024], layers 1 or 2, window,
+ * outputs, epochs, batch and patience at least 1, lr and clip positive); else HS_ERR_USAGE naming
+ * the option. */
+hs_status hs_lstm_stage_check(const hs_lstm_stage_config *c);
+
+/* The minimum-length rule of both LSTM stages: a training span needs 2 * window + 2 points
+ * (windows to train on and a validation share). hs_lstm_stage_fits: 1 when n points with this
+ * holdout (>= 0) leave that many, else 0. Pure. */
+int64_t hs_lstm_min_train(int window);
+int hs_lstm_stage_fits(int64_t n, int64_t holdout, int window);
+
+/* The lengths a run of the stage uses: n points, n_train = n - holdout trained on, the horizon
+ * forecast after the data (-1 in the config: 1440 for a per-minute series, else 30). */
+typedef struct hs_lstm_plan {
+    int64_t n, n_train, holdout, horizon;
+    int window;
+} hs_lstm_plan;
+
+/* The plan for a series of n points stepping step_seconds with this window; HS_ERR_INPUT naming
+ * c->input when it does not fit (hs_lstm_stage_fits). */
+hs_status hs_lstm_stage_plan(const hs_lstm_stage_config *c, int64_t n, int64_t step_seconds, int window,
+                             hs_lstm_plan *p);
+
+/* One series' normalisation, fitted on its training span: v = (y - mean) / std, y the modelled
+ * value (log1p of invocations when log_scale). Shared by both LSTM stages. */
+typedef struct hs_lstm_scale {
+    double mean, std; /* population std; 1 for a constant training span */
+    int log_scale;
+} hs_lstm_scale;
+
+/* What the model reads before the series start. */
+typedef enum hs_lstm_pad_rule {
+    HS_LSTM_PAD_ZERO = 0, /* zero on the input's scale (zero invocations), normalised: -mean / std */
+    HS_LSTM_PAD_MEAN = 1  /* the normalised mean, 0 */
+} hs_lstm_pad_rule;
+
+/* mean and std of y[0, n_train) (n_train >= 1). */
+void hs_lstm_scale_fit(const double *y, int64_t n_train, int log_scale, hs_lstm_scale *sc);
+/* v (n) = the normalised y (n). */
+void hs_lstm_scale_apply(const hs_lstm_scale *sc, const double *y, int64_t n, float *v);
+/* The pad value of a rule, normalised. */
+float hs_lstm_scale_pad(const hs_lstm_scale *sc, hs_lstm_pad_rule rule);
+/* A normalised value back on the input's scale (invocations for a log model), in double. */
+double hs_lstm_scale_back(const hs_lstm_scale *sc, float v);
+
 /* --per-function N: one model per function for the top N series of the functions.safetensors
  * beside the input series.csv, all trained at once. Files: lstm_functions.csv (holdout scores
  * per function), lstm_functions.safetensors (params (N, P)), lstm_functions_metrics.json and

@@ -210,14 +210,10 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
         fprintf(stderr, "hyscale forecast lstm: --input and --out are required (see --help)\n");
         return 2;
     }
-    if (c.train.hidden < 1 || c.train.hidden > 1024 || c.train.layers < 1 || c.train.layers > 2 || c.train.window < 1 ||
-        c.train.horizon < 1 || c.train.epochs < 1 || c.train.batch < 1 || c.train.patience < 1 || !(lr > 0) ||
-        !(clip > 0)) {
-        fprintf(stderr, "hyscale forecast lstm: an option is out of range (see --help)\n");
-        return 2;
-    }
     c.train.lr = (float)lr;
     c.train.clip = (float)clip;
+    if (hs_lstm_stage_check(&c))
+        return hs_cli_usage_fail(&cli);
     c.train.quiet = c.quiet;
     hs_device dev;
     hs_status pst = hs_lstm_pick_backend(device, impl, c.quiet, &c.train.backend, &dev);
