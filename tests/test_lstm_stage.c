@@ -10,6 +10,7 @@
 #include "hs_test.h"
 #include "hyscale/backend.h"
 #include "hyscale/lstm.h"
+#include "hyscale/lstm_stage.h"
 #include "hyscale/manifest.h"
 
 /* A minute series with a daily-ish rhythm: ds,y. */
@@ -310,4 +311,30 @@ Test(lstm_stage, device_cuda_trains_on_the_gpu, .timeout = 120)
         double a = metric(cpu, "one_step"), b = metric(out, "one_step");
         cr_assert(fabs(a - b) <= 0.02 * a, "%s: one-step MAE cpu %g, gpu %g", impls[k], a, b);
     }
+}
+
+/* The rules both LSTM stages share: the minimum training span, the normalisation and the pads. */
+Test(lstm_stage, shared_length_and_normalisation_rules)
+{
+    cr_expect_eq(hs_lstm_min_train(60), 122);
+    cr_expect(hs_lstm_stage_fits(222, 100, 60) && !hs_lstm_stage_fits(221, 100, 60));
+    cr_expect(!hs_lstm_stage_fits(300, -1, 60), "a negative holdout");
+    double y[4] = {1, 3, 100, 100};
+    hs_lstm_scale sc;
+    hs_lstm_scale_fit(y, 2, 0, &sc); /* the training span only */
+    cr_expect(sc.mean == 2.0 && sc.std == 1.0, "%g %g", sc.mean, sc.std);
+    float v[4];
+    hs_lstm_scale_apply(&sc, y, 4, v);
+    cr_expect(v[0] == -1.0f && v[1] == 1.0f && v[2] == 98.0f);
+    cr_expect(hs_lstm_scale_pad(&sc, HS_LSTM_PAD_ZERO) == -2.0f && hs_lstm_scale_pad(&sc, HS_LSTM_PAD_MEAN) == 0.0f);
+    cr_expect(hs_lstm_scale_back(&sc, 1.0f) == 3.0);
+    double k[3] = {5, 5, 5};
+    hs_lstm_scale_fit(k, 3, 1, &sc);
+    cr_expect(sc.std == 1.0, "a constant span scales by 1");
+    hs_lstm_scale sl = {0, 1, 1};
+    cr_expect(hs_lstm_scale_back(&sl, (float)log1p(9.0)) > 8.999 && hs_lstm_scale_back(&sl, (float)log1p(9.0)) < 9.001);
+    hs_lstm_stage_config c = HS_LSTM_STAGE_DEFAULTS;
+    cr_expect_eq(hs_lstm_stage_check(&c), HS_OK);
+    c.train.layers = 3;
+    cr_expect_eq(hs_lstm_stage_check(&c), HS_ERR_USAGE);
 }

@@ -1,7 +1,7 @@
 /* test_scale_cli.c: `hyscale train-ppo` and `hyscale evaluate` as a user runs them: the files
  * and columns they promise, every classic policy and the agent in the evaluation, the
  * per-function view with the hybrid-histogram policy, and clear errors with nothing half-written
- * for bad input. */
+ * for bad input; the stages' checks and fits rules, which `run` uses too. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "hs_test.h"
+#include "hyscale/manifest.h"
+#include "hyscale/scale_stage.h"
 
 /* A 3-day synthetic preprocess folder; returns its path (malloc'd). */
 static char *make_pre(const char *tag)
@@ -262,5 +264,85 @@ Test(scale_cli, bad_input, .timeout = 120)
     /* an unknown series kind */
     cr_expect_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--env-series", "both", NULL), 2);
     free(err);
+    free(pre);
+}
+
+/* The fits rules are the environment's: a span fits exactly when hs_envs_init takes it. */
+Test(scale_cli, ppo_fits_is_the_environments_rule)
+{
+    hs_env_config cfg = HS_ENV_CONFIG_DEFAULTS;
+    int64_t L = 0;
+    /* default episodes: a quarter of a span under 4 days; starts in [7, span - L - 9] */
+    cr_expect(!hs_train_ppo_fits(&cfg, 1440, 1420, &L), "a span of 20 leaves no start");
+    cr_expect_eq(L, 5);
+    cr_expect(hs_train_ppo_fits(&cfg, 1440, 1419, &L), "a span of 21: L 5, starts in [7, 7]");
+    cr_expect(hs_train_ppo_fits(&cfg, 1440, 1410, &L), "a span of 30 fits (the run's old copy wanted 41)");
+    cr_expect(!hs_train_ppo_fits(&cfg, 1440, -1, NULL), "a negative holdout");
+    cfg.episode = 100;
+    cr_expect(!hs_train_ppo_fits(&cfg, 1440, 1440 - 115, NULL));
+    cr_expect(hs_train_ppo_fits(&cfg, 1440, 1440 - 116, NULL));
+    cr_expect(!hs_evaluate_fits(100, 85) && hs_evaluate_fits(100, 84), "the environment trains on 16 minutes");
+}
+
+Test(scale_cli, stage_checks_name_the_option)
+{
+    hs_train_ppo_config c = HS_TRAIN_PPO_DEFAULTS;
+    cr_expect_eq(hs_train_ppo_check(&c), HS_OK);
+    c.ppo.envs = 0;
+    cr_expect_eq(hs_train_ppo_check(&c), HS_ERR_USAGE);
+    cr_expect(strstr(hs_error_message(), "--envs") != NULL, "%s", hs_error_message());
+    c = (hs_train_ppo_config)HS_TRAIN_PPO_DEFAULTS;
+    c.env.w.w_idle = -1;
+    cr_expect_eq(hs_train_ppo_check(&c), HS_ERR_USAGE);
+    hs_evaluate_config e = HS_EVALUATE_DEFAULTS;
+    cr_expect_eq(hs_evaluate_check(&e), HS_OK);
+    e.holdout = 0;
+    cr_expect_eq(hs_evaluate_check(&e), HS_ERR_USAGE);
+    cr_expect(strstr(hs_error_message(), "--holdout") != NULL, "%s", hs_error_message());
+}
+
+/* `run` gets the stages' range checks: a usage error (2) before any work, nothing written. */
+Test(scale_cli, run_checks_the_stages_options, .timeout = 60)
+{
+    char *dir = hs_test_tmpdir("run_checks"), *err = NULL;
+    char out[600];
+    snprintf(out, sizeof out, "%s/run", dir);
+    cr_expect_eq(hs_test_run(&err, "run", "--out", out, "--quiet", "--ppo-envs", "0", NULL), 2);
+    cr_expect(strstr(err, "--envs 0") != NULL, "%s", err);
+    free(err);
+    cr_expect_eq(hs_test_run(&err, "run", "--out", out, "--quiet", "--lstm-hidden", "2000", NULL), 2);
+    cr_expect(strstr(err, "hidden size 2000") != NULL, "%s", err);
+    free(err);
+    cr_expect_eq(hs_test_run(&err, "run", "--out", out, "--quiet", "--holdout", "0", NULL), 2);
+    cr_expect(strstr(err, "--holdout 0") != NULL, "%s", err);
+    free(err);
+    cr_expect_eq(hs_test_count_entries(out), -1, "nothing written");
+    free(dir);
+}
+
+/* train-ppo's manifest: its options under "config" with the stage's keys, and again under
+ * "options" for old readers. */
+Test(scale_cli, train_ppo_manifest_config_and_options, .timeout = 120)
+{
+    char *pre = make_pre("scale_manifest"), *err = NULL;
+    char out[600], p[700];
+    snprintf(out, sizeof out, "%s/ppo", pre);
+    cr_assert_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "none", "--out", out, "--envs", "4",
+                             "--steps", "16", "--total-steps", "128", "--quiet", "--no-plot", NULL),
+                 0, "%s", err);
+    free(err);
+    snprintf(p, sizeof p, "%s/train_ppo.manifest.json", out);
+    cJSON *m;
+    cr_assert_eq(hs_json_read(p, &m), HS_OK);
+    cJSON *cf = cJSON_GetObjectItemCaseSensitive(m, "config"), *op = cJSON_GetObjectItemCaseSensitive(m, "options");
+    cr_assert(cJSON_IsObject(cf) && cJSON_IsObject(op));
+    cr_expect(cJSON_GetObjectItemCaseSensitive(cf, "episode_length") != NULL, "the stage's keys");
+    cr_expect(cJSON_GetObjectItemCaseSensitive(cf, "total-steps") != NULL, "the CLI's keys");
+    cr_expect(cJSON_GetObjectItemCaseSensitive(op, "total-steps") != NULL);
+    int holdouts = 0;
+    for (cJSON *it = cf->child; it; it = it->next)
+        holdouts += !strcmp(it->string, "holdout");
+    cr_expect_eq(holdouts, 1, "one key of a name");
+    cJSON_Delete(m);
     free(pre);
 }
