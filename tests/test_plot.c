@@ -1,7 +1,8 @@
 /* test_plot.c: the PNG plot helpers (plot.h) write readable PNGs, several per process, and
  * report an unwritable path as HS_ERR_IO instead of letting PLplot exit the process.
  *
- * The series is built here with calloc (not hs_series_init) so this test depends on plot.c only.
+ * The series is built here with calloc (not hs_series_init) so this test depends on plot.c and
+ * the profiles it draws (profile.c) only.
  * Set HS_TEST_KEEP=1 to keep the PNGs (the folders are printed) and look at them.
  */
 #include <criterion/criterion.h>
@@ -15,6 +16,7 @@
 #include "hs_test.h"
 #include "hyscale/math/rng.h"
 #include "hyscale/plot.h"
+#include "hyscale/profile.h"
 #include "hyscale/progress.h"
 
 /* Under HS_SANITIZE, LeakSanitizer reports the caches that fontconfig and pango keep for the
@@ -56,6 +58,17 @@ static void make_series(hs_series *s, int64_t days, int64_t step)
         s->invocations[i] = (float)(i % 1000 == 500 ? base + 900 : base);
         s->log1p[i] = log1pf(s->clipped[i]);
     }
+}
+
+/* hs_plot_series_png with the profiles computed as the preprocessing stage does. */
+static hs_status plot_series(const char *path, const hs_series *s, const char *title)
+{
+    hs_series_profiles prof;
+    hs_status st = hs_series_profiles_init(&prof, s);
+    cr_assert_eq(st, HS_OK, "%s", hs_error_message());
+    st = hs_plot_series_png(path, s, &prof, title);
+    hs_series_profiles_free(&prof);
+    return st;
 }
 
 static void free_series(hs_series *s)
@@ -114,7 +127,7 @@ Test(plot, series_png)
     hs_series s;
     make_series(&s, 8, 60);
     char *path = join(dir, "series.png");
-    hs_status st = hs_plot_series_png(path, &s, "synthetic 8 days");
+    hs_status st = plot_series(path, &s, "synthetic 8 days");
     cr_assert_eq(st, HS_OK, "%s", hs_error_message());
     check_png(path);
     free(path);
@@ -129,7 +142,7 @@ Test(plot, series_png_sparse_and_short)
     hs_series s;
     make_series(&s, 3, 300);
     char *path = join(dir, "short.png");
-    hs_status st = hs_plot_series_png(path, &s, "3 days at 5 min");
+    hs_status st = plot_series(path, &s, "3 days at 5 min");
     cr_assert_eq(st, HS_OK, "%s", hs_error_message());
     check_png(path);
     free(path);
@@ -149,7 +162,7 @@ Test(plot, series_png_odd_inputs)
     for (int64_t i = 100; i < 150; i++)
         s.invocations[i] = s.clipped[i] = 0;
     char *path = join(dir, "hourly.png");
-    hs_status st = hs_plot_series_png(path, &s, "hourly with gaps");
+    hs_status st = plot_series(path, &s, "hourly with gaps");
     cr_assert_eq(st, HS_OK, "%s", hs_error_message());
     check_png(path);
     free(path);
@@ -164,7 +177,7 @@ Test(plot, series_png_14_days_is_fast)
     make_series(&s, 14, 60);
     char *path = join(dir, "long.png");
     double t0 = hs_time_now();
-    hs_status st = hs_plot_series_png(path, &s, "14 days");
+    hs_status st = plot_series(path, &s, "14 days");
     double el = hs_time_now() - t0;
     cr_assert_eq(st, HS_OK, "%s", hs_error_message());
     check_png(path);
@@ -244,7 +257,7 @@ Test(plot, many_plots_in_one_process)
         char name[32];
         snprintf(name, sizeof name, "p%d.png", k);
         char *path = join(dir, name);
-        hs_status st = hs_plot_series_png(path, &s, name);
+        hs_status st = plot_series(path, &s, name);
         cr_assert_eq(st, HS_OK, "plot %d: %s", k, hs_error_message());
         check_png(path);
         free(path);
@@ -258,7 +271,7 @@ Test(plot, unwritable_path_is_io_error)
     hs_series s;
     make_series(&s, 1, 60);
     const char *bad = "/nonexistent-hyscale-dir/sub/plot.png";
-    hs_status st = hs_plot_series_png(bad, &s, "x");
+    hs_status st = plot_series(bad, &s, "x");
     cr_expect_eq(st, HS_ERR_IO);
     cr_expect(strstr(hs_error_message(), bad) != NULL, "message does not name the path: %s", hs_error_message());
 
@@ -270,7 +283,7 @@ Test(plot, unwritable_path_is_io_error)
     /* and plotting still works afterwards in the same process */
     char *dir = hs_test_tmpdir("plot");
     char *path = join(dir, "after.png");
-    cr_expect_eq(hs_plot_series_png(path, &s, "after an error"), HS_OK, "%s", hs_error_message());
+    cr_expect_eq(plot_series(path, &s, "after an error"), HS_OK, "%s", hs_error_message());
     free(path);
     done_dir(dir);
     free_series(&s);
@@ -280,5 +293,5 @@ Test(plot, empty_series_is_input_error)
 {
     hs_series s = {0};
     s.step_seconds = 60;
-    cr_expect_eq(hs_plot_series_png("/tmp/hs_plot_never.png", &s, "empty"), HS_ERR_INPUT);
+    cr_expect_eq(plot_series("/tmp/hs_plot_never.png", &s, "empty"), HS_ERR_INPUT);
 }

@@ -1,6 +1,6 @@
 /* plot.h: PNG plots on PLplot's cairo driver (pngcairo).
  *
- *     hs_plot_series_png(tmp_path, &series, "Azure 2019 (synthetic)");
+ *     hs_plot_series_png(tmp_path, &series, &profiles, "Azure 2019 (synthetic)");  // profile.h
  *     hs_plot_line ln[2] = {{x, y, n, "actual", HS_COLOR_BLACK}, {x, yhat, n, "fit", HS_COLOR_BLUE}};
  *     hs_plot_lines_png(tmp_path, "title", "minute", "invocations", ln, 2);
  *
@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "hyscale/profile.h"
 #include "hyscale/series.h"
 #include "hyscale/status.h"
 
@@ -58,8 +59,8 @@ hs_status hs_plot_lines_png(const char *path, const char *title, const char *xla
 
 /* The preprocessing figure: top, the invocation series over time with the clipped points
  * marked; bottom left, the mean daily profile (by minute of day); bottom right, the mean weekly
- * profile (by hour of week), each from the cleaned series. */
-hs_status hs_plot_series_png(const char *path, const hs_series *s, const char *title);
+ * profile (by hour of week): prof, the caller's hs_series_profiles_init of s (profile.h). */
+hs_status hs_plot_series_png(const char *path, const hs_series *s, const hs_series_profiles *prof, const char *title);
 
 /* A forecast against actuals, two panels: top, the whole span; bottom, the forecast window
  * zoomed (with one window's width of history before it). Actuals (x, y_actual: n_actual) in
@@ -70,12 +71,13 @@ hs_status hs_plot_forecast_png(const char *path, const char *title, const double
                                int64_t n_actual, const double *x_fc, const double *yhat, const double *lower,
                                const double *upper, int64_t n_fc);
 
-/* A scatter of n labelled points (x, y), lower being better on both axes, with the Pareto front
- * (the points no other point dominates) joined by a dashed grey line; points with highlight[i]
- * (may be NULL) drawn larger in red. */
+/* A scatter of n labelled points (x, y), lower being better on both axes, with the points whose
+ * front[i] is set (the caller's hs_pareto_front, pareto.h) joined in order of x by a dashed grey
+ * line; points with highlight[i] (may be NULL) drawn larger in red. Points with a non-finite
+ * coordinate are left out of the picture. */
 hs_status hs_plot_pareto_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
                              const double *x, const double *y, const char *const *labels, const int *highlight,
-                             int n);
+                             const unsigned char *front, int n);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #include "hyscale/manifest.h"
 #include "hyscale/outfiles.h"
 #include "hyscale/plot.h"
+#include "hyscale/profile.h"
 #include "hyscale/progress.h"
 #include "hyscale/safetensors.h"
 #include "preprocess_internal.h"
@@ -138,8 +139,12 @@ hs_status hs_preprocess_write(const hs_preprocess_config *cfg, const hs_trace_fi
         snprintf(title, sizeof title, "%s%s: invocations per %s", hs_layout_name(res->layout),
                  res->synthetic ? " (synthetic)" : "", res->series.step_seconds == 60 ? "minute" : "step");
         st = hs_outset_path(os, "series.png", &tmp);
+        hs_series_profiles prof = {0};
         if (st == HS_OK)
-            st = hs_plot_series_png(tmp, &res->series, title);
+            st = hs_series_profiles_init(&prof, &res->series);
+        if (st == HS_OK)
+            st = hs_plot_series_png(tmp, &res->series, &prof, title);
+        hs_series_profiles_free(&prof);
     }
     if (st == HS_OK && manifest) {
         cJSON *tm = hs_manifest_section(manifest, "timings");

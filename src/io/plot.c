@@ -261,12 +261,6 @@ static void hs_plot_format_time(int64_t unix_seconds, char *buf, size_t cap)
         snprintf(buf, cap, "%lld s", (long long)unix_seconds);
 }
 
-static int64_t hs_mod(int64_t a, int64_t m)
-{
-    int64_t r = a % m;
-    return r < 0 ? r + m : r;
-}
-
 /* Copies y (n, step dx from x0) into (ox, oy), keeping each of cap/2 columns' minimum and maximum
  * in time order so spikes survive; a column with no finite value becomes NaN (a break). Returns
  * the number of points written (<= cap). */
@@ -306,56 +300,18 @@ static int64_t hs_plot_decimate(const float *y, int64_t n, double x0, double dx,
     return m;
 }
 
-/* Mean of clipped per bucket of `period` seconds split into nb buckets, by time of point; empty
- * buckets are NaN. offset shifts the clock (the weekly profile starts on Monday). Returns the
- * number of non-empty buckets. */
-static int64_t hs_plot_profile(const hs_series *s, int64_t period, int64_t offset, int64_t nb, double *mean,
-                               int64_t *count)
-{
-    for (int64_t b = 0; b < nb; b++) {
-        mean[b] = 0;
-        count[b] = 0;
-    }
-    for (int64_t i = 0; i < s->n; i++) {
-        if (!isfinite(s->clipped[i]))
-            continue;
-        int64_t t = hs_mod(s->start_unix + i * s->step_seconds + offset, period);
-        int64_t b = t * nb / period;
-        mean[b] += s->clipped[i];
-        count[b]++;
-    }
-    int64_t filled = 0;
-    for (int64_t b = 0; b < nb; b++) {
-        if (count[b]) {
-            mean[b] /= (double)count[b];
-            filled++;
-        } else {
-            mean[b] = NAN;
-        }
-    }
-    return filled;
-}
-
-/* Buckets for a profile of `period` seconds: one per `unit` seconds, fewer when points are sparser. */
-static int64_t hs_plot_buckets(int64_t period, int64_t unit, int64_t step)
-{
-    if (step <= unit)
-        return period / unit;
-    int64_t nb = period / step;
-    return nb > 0 ? nb : 1;
-}
-
-hs_status hs_plot_series_png(const char *path, const hs_series *s, const char *title)
+hs_status hs_plot_series_png(const char *path, const hs_series *s, const hs_series_profiles *prof, const char *title)
 {
     enum { DAY = 86400, WEEK = 7 * 86400 };
-    HS_ASSERT(path && s);
+    HS_ASSERT(path && s && prof && prof->daily.period == DAY && prof->weekly.period == WEEK);
     if (s->n <= 0)
         return hs_error_set(HS_ERR_INPUT, "%s: cannot plot an empty series", path);
     HS_ASSERT(s->invocations && s->clipped && s->step_seconds > 0);
 
     const int64_t n = s->n, step = s->step_seconds;
     const int64_t cap = n < HS_SERIES_MAX_POINTS ? n : HS_SERIES_MAX_POINTS;
-    const int64_t nbd = hs_plot_buckets(DAY, 60, step), nbw = hs_plot_buckets(WEEK, 3600, step);
+    const int64_t nbd = prof->daily.nb, nbw = prof->weekly.nb, wfilled = prof->weekly.filled;
+    const double *dy = prof->daily.mean, *wy = prof->weekly.mean;
     int64_t nspike = 0;
     for (int64_t i = 0; i < n; i++)
         if (s->invocations[i] > s->clipped[i])
@@ -365,11 +321,9 @@ hs_status hs_plot_series_png(const char *path, const hs_series *s, const char *t
     double *cx = malloc((size_t)cap * sizeof *cx), *cy = malloc((size_t)cap * sizeof *cy);
     double *sx = malloc((size_t)(nspike ? nspike : 1) * sizeof *sx);
     double *sy = malloc((size_t)(nspike ? nspike : 1) * sizeof *sy);
-    double *dx = malloc((size_t)nbd * sizeof *dx), *dy = malloc((size_t)nbd * sizeof *dy);
-    double *wx = malloc((size_t)nbw * sizeof *wx), *wy = malloc((size_t)nbw * sizeof *wy);
-    int64_t *cnt = malloc((size_t)(nbd > nbw ? nbd : nbw) * sizeof *cnt);
+    double *dx = malloc((size_t)nbd * sizeof *dx), *wx = malloc((size_t)nbw * sizeof *wx);
     hs_status st = HS_OK;
-    if (!rx || !ry || !cx || !cy || !sx || !sy || !dx || !dy || !wx || !wy || !cnt) {
+    if (!rx || !ry || !cx || !cy || !sx || !sy || !dx || !wx) {
         st = hs_error_set(HS_ERR_NOMEM, "%s: out of memory for a plot of %lld points", path, (long long)n);
         goto done;
     }
@@ -383,11 +337,8 @@ hs_status hs_plot_series_png(const char *path, const hs_series *s, const char *t
             sx[nspike] = dday * (double)i;
             sy[nspike++] = s->invocations[i];
         }
-    hs_plot_profile(s, DAY, 0, nbd, dy, cnt);
     for (int64_t b = 0; b < nbd; b++)
         dx[b] = 24.0 * (double)b / (double)nbd;
-    /* 1970-01-01 was a Thursday: shifting by three days puts Monday 00:00 UTC at 0. */
-    const int64_t wfilled = hs_plot_profile(s, WEEK, 3 * DAY, nbw, wy, cnt);
     for (int64_t b = 0; b < nbw; b++)
         wx[b] = 7.0 * (double)b / (double)nbw;
 
@@ -475,10 +426,7 @@ done:
     free(sx);
     free(sy);
     free(dx);
-    free(dy);
     free(wx);
-    free(wy);
-    free(cnt);
     return st;
 }
 
@@ -631,40 +579,36 @@ hs_status hs_plot_forecast_png(const char *path, const char *title, const double
 
 hs_status hs_plot_pareto_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
                              const double *x, const double *y, const char *const *labels, const int *highlight,
-                             int n)
+                             const unsigned char *front, int n)
 {
-    HS_ASSERT(path && x && y && labels && n > 0);
+    HS_ASSERT(path && x && y && labels && front && n > 0);
     hs_range xr = hs_range_empty(), yr = hs_range_empty();
     hs_range_add(&xr, NULL, x, n, 0, 0);
     hs_range_add(&yr, NULL, y, n, 0, 0);
     xr = hs_range_axis(xr, 0.15);
     yr = hs_range_axis(yr, 0.10);
-    /* the front: points no other point dominates, joined in order of x */
-    int *front = malloc((size_t)n * sizeof *front);
+    /* the front's points that can be placed, joined in order of x */
+    int *order = malloc((size_t)n * sizeof *order);
     double *fx = malloc((size_t)(2 * n) * sizeof *fx), *fy = malloc((size_t)n * sizeof *fy);
-    if (!front || !fx || !fy) {
-        free(front);
+    if (!order || !fx || !fy) {
+        free(order);
         free(fx);
         free(fy);
         return hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
     }
     int nf = 0;
-    for (int i = 0; i < n; i++) {
-        int dominated = 0;
-        for (int j = 0; j < n && !dominated; j++)
-            dominated = j != i && x[j] <= x[i] && y[j] <= y[i] && (x[j] < x[i] || y[j] < y[i]);
-        if (!dominated && isfinite(x[i]) && isfinite(y[i]))
-            front[nf++] = i;
-    }
+    for (int i = 0; i < n; i++)
+        if (front[i] && isfinite(x[i]) && isfinite(y[i]))
+            order[nf++] = i;
     for (int a = 1; a < nf; a++) /* insertion sort by x */
-        for (int b = a; b > 0 && x[front[b]] < x[front[b - 1]]; b--) {
-            int t = front[b];
-            front[b] = front[b - 1];
-            front[b - 1] = t;
+        for (int b = a; b > 0 && x[order[b]] < x[order[b - 1]]; b--) {
+            int t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
         }
     for (int k = 0; k < nf; k++) {
-        fx[k] = x[front[k]];
-        fy[k] = y[front[k]];
+        fx[k] = x[order[k]];
+        fy[k] = y[order[k]];
     }
     hs_plot_session ps;
     hs_status st = hs_plot_begin(&ps, path);
@@ -707,7 +651,7 @@ hs_status hs_plot_pareto_png(const char *path, const char *title, const char *xl
         }
         st = hs_plot_end(&ps, path);
     }
-    free(front);
+    free(order);
     free(fx);
     free(fy);
     return st;

@@ -13,6 +13,7 @@
 #include "hyscale/hist_policy.h"
 #include "hyscale/manifest.h"
 #include "hyscale/outfiles.h"
+#include "hyscale/pareto.h"
 #include "hyscale/plot.h"
 #include "hyscale/policy.h"
 #include "hyscale/progress.h"
@@ -177,20 +178,23 @@ static hs_status hs_eval_histogram(const hs_env_series *s, int64_t t_start, int6
     return st;
 }
 
+/* Each row's front flag (pareto.h, on over-provisioning ratio and cold-start rate) and whether a
+ * classic policy dominates it. */
 static void hs_mark_dominated(hs_evaluate_result *r)
 {
+    double x[64], y[64];
+    unsigned char front[64];
     for (int i = 0; i < r->n; i++) {
-        double ci = hs_env_metrics_cold_rate(&r->rows[i].m), oi = hs_env_metrics_overprov(&r->rows[i].m);
+        x[i] = hs_env_metrics_overprov(&r->rows[i].m);
+        y[i] = hs_env_metrics_cold_rate(&r->rows[i].m);
+    }
+    hs_pareto_front(x, y, r->n, front);
+    for (int i = 0; i < r->n; i++) {
+        r->rows[i].front = front[i];
         r->rows[i].dominated = 0;
-        r->rows[i].front = 1;
-        for (int j = 0; j < r->n; j++) {
-            double cj = hs_env_metrics_cold_rate(&r->rows[j].m), oj = hs_env_metrics_overprov(&r->rows[j].m);
-            if (j == i || !(cj <= ci && oj <= oi && (cj < ci || oj < oi)))
-                continue;
-            r->rows[i].front = 0;
-            if (strcmp(r->rows[j].policy, "ppo") != 0)
+        for (int j = 0; j < r->n; j++)
+            if (j != i && strcmp(r->rows[j].policy, "ppo") != 0 && hs_pareto_dominates(x[j], y[j], x[i], y[i]))
                 r->rows[i].dominated = 1;
-        }
     }
 }
 
@@ -266,6 +270,7 @@ static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
     HS_TRY(hs_outset_path(os, "pareto.png", &tmp));
     double x[64], y[64];
     int hl[64];
+    unsigned char front[64];
     char lab[64][64];
     const char *labels[64];
     for (int i = 0; i < r->n; i++) {
@@ -273,6 +278,7 @@ static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
         x[i] = hs_env_metrics_overprov(&w->m);
         y[i] = hs_env_metrics_cold_rate(&w->m);
         hl[i] = !strcmp(w->policy, "ppo");
+        front[i] = (unsigned char)w->front;
         if (!strcmp(w->forecaster, "none") && !hl[i])
             snprintf(lab[i], sizeof lab[i], "%s", w->policy);
         else
@@ -281,7 +287,7 @@ static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
     }
     return hs_plot_pareto_png(tmp, "Cold starts against idle capacity on the holdout (lower left is better)",
                               "over-provisioning ratio (idle instance-minutes / needed)",
-                              "cold-start rate (cold starts / needed)", x, y, labels, hl, r->n);
+                              "cold-start rate (cold starts / needed)", x, y, labels, hl, front, r->n);
 }
 
 hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evaluate_result *r)

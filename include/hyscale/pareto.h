@@ -1,0 +1,33 @@
+/* pareto.h: the Pareto front of n points (x, y), lower being better on both axes, computed once
+ * for the scaling evaluation's table (scaling_eval.csv's `front` column) and its plot.
+ *
+ *     unsigned char front[n];
+ *     int nf = hs_pareto_front(x, y, n, front);   // front[i] = 1 on the front
+ *
+ * NaN rule: a comparison with NaN is false, so a point with a NaN coordinate neither dominates
+ * another nor is dominated, and is therefore on the front. Infinite values compare as numbers.
+ * A plot that cannot place a non-finite point skips it (plot.h); the flags stay as computed.
+ */
+#ifndef HYSCALE_PARETO_H
+#define HYSCALE_PARETO_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when point a dominates point b: no worse on both axes and better on one (0 when any
+ * coordinate is NaN). */
+static inline int hs_pareto_dominates(double xa, double ya, double xb, double yb)
+{
+    return xa <= xb && ya <= yb && (xa < xb || ya < yb);
+}
+
+/* front[i] = 1 when no other point dominates point i, else 0; x, y (n) and front (n) are the
+ * caller's. Returns the number of points on the front. O(n^2), for the few dozen rows of an
+ * evaluation. */
+int hs_pareto_front(const double *x, const double *y, int n, unsigned char *front);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
