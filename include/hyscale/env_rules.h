@@ -6,8 +6,8 @@
  *     if (!hs_env_episode_starts(&cfg, n_train, &L, &lo, &hi))
  *         ... too short: hs_envs_init would refuse it ...
  *
- * These are the rules hs_env_series_init and hs_envs_init apply (env.c); env.c may call them so
- * the two can never drift apart.
+ * hs_env_series_init (src/scale/env.c) and hs_envs_init (src/backend/cpu/env_cpu.c) apply these
+ * very functions, so a plan and the environment can never drift apart.
  */
 #ifndef HYSCALE_ENV_RULES_H
 #define HYSCALE_ENV_RULES_H

@@ -2,6 +2,7 @@
  * the episode metrics and the action modes. Stepping E environments is a backend's work
  * (src/backend/env_seam.h); the CPU's, hs_envs, is src/backend/cpu/env_cpu.c. */
 #include "hyscale/env.h"
+#include "hyscale/env_rules.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -37,10 +38,10 @@ hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, i
 {
     memset(s, 0, sizeof *s);
     HS_ASSERT(k > 0 && n > 0 && d);
-    if (holdout < 0 || n - holdout < 16)
+    if (!hs_env_span_fits(n, holdout))
         return hs_error_set(HS_ERR_INPUT, "environment: %lld minutes with a holdout of %lld leave %lld to train on "
-                                          "(at least 16 needed)",
-                            (long long)n, (long long)holdout, (long long)(n - holdout));
+                                          "(at least %d needed)",
+                            (long long)n, (long long)holdout, (long long)(n - holdout), HS_ENV_MIN_TRAIN);
     s->k = k;
     s->n = n;
     s->n_train = n - holdout;

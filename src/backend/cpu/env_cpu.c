@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/env_seam.h"
+#include "hyscale/env_rules.h"
 #include "hyscale/math/rng.h"
 
 void hs_envs_free(hs_envs *v)
@@ -87,12 +88,12 @@ static void hs_envs_reset_one(hs_envs *v, int64_t e)
 hs_status hs_envs_init(hs_envs *v, const hs_env_series *s, int64_t E, const hs_env_config *cfg)
 {
     HS_ASSERT(E > 0);
-    int64_t L = hs_env_episode_length(cfg, s->n_train);
-    int64_t lo = 7, hi = s->n_train - L - 9;
-    if (L < 1 || hi < lo)
+    int64_t L, lo, hi;
+    if (!hs_env_episode_starts(cfg, s->n_train, &L, &lo, &hi))
         return hs_error_set(HS_ERR_INPUT, "environment: a training span of %lld minutes is shorter than an episode "
-                                          "of %lld minutes plus 16 (episodes start in [7, N - L - 9])",
-                            (long long)s->n_train, (long long)L);
+                                          "of %lld minutes plus %d (episodes start in [%d, N - L - %d])",
+                            (long long)s->n_train, (long long)L, HS_ENV_START_LO + HS_ENV_END_MARGIN,
+                            HS_ENV_START_LO, HS_ENV_END_MARGIN);
     HS_TRY(hs_envs_alloc(v, s, E, cfg));
     v->L = L;
     v->lo = lo;
