@@ -13,7 +13,6 @@
 
 #include <stdint.h>
 
-#include "hyscale/math/errsum.h"
 #include "hyscale/status.h"
 
 #ifdef __cplusplus
@@ -41,9 +40,6 @@ const char *hs_cuda_device_describe(void);
 /* A human description of the device: its model name and threads or memory. Static buffer,
  * valid until the next call. */
 const char *hs_device_describe(hs_device dev);
-
-/* CUDA backend: sums of |y - yhat| and (y - yhat)^2 (host arrays; copies in and out). */
-hs_status hs_cuda_errsum(const float *y, const float *yhat, int64_t n, hs_errsum *out);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
-/* metrics.h: forecast error metrics (MAE, RMSE) and the device seam for their reduction.
+/* metrics.h: forecast error metrics (MAE, RMSE) and their reduction, on the CPU: a holdout is a
+ * few thousand points, far too few to pay for a copy to a GPU.
  *
  *     hs_errsum s;
- *     hs_metrics_errsum(HS_DEVICE_CPU, y, yhat, n, &s);     // or HS_DEVICE_CUDA
+ *     hs_metrics_errsum_cpu(y, yhat, n, &s);
  *     double mae = s.abs_sum / n, rmse = sqrt(s.sq_sum / n);
  *
  * Which series a metric is computed on is the caller's choice: `mae`/`rmse` on the cleaned
@@ -13,7 +14,6 @@
 
 #include <stdint.h>
 
-#include "hyscale/backend.h"
 #include "hyscale/math/errsum.h"
 #include "hyscale/status.h"
 
@@ -21,10 +21,8 @@
 extern "C" {
 #endif
 
-/* Sums |y - yhat| and (y - yhat)^2 over n pairs on the given device. y, yhat: (n) host arrays. */
-hs_status hs_metrics_errsum(hs_device dev, const float *y, const float *yhat, int64_t n, hs_errsum *out);
-
-/* The CPU reference, in plain C (blocked double accumulation). */
+/* Sums |y - yhat| and (y - yhat)^2 over n pairs (y, yhat: (n)) in plain C: blocks of 4096 pairs
+ * summed in double, then the block sums in order. */
 void hs_metrics_errsum_cpu(const float *y, const float *yhat, int64_t n, hs_errsum *out);
 
 typedef struct hs_metrics {
@@ -36,9 +34,8 @@ typedef struct hs_metrics {
 
 /* All six metrics of a forecast yhat (invocation scale, (n)) against the cleaned series,
  * the raw counts and their log1p. Negative forecasts are kept as they are for mae/rmse and
- * floored at 0 before log1p. */
-hs_status hs_metrics_report(hs_device dev, const float *clipped, const float *raw, const float *yhat,
-                            int64_t n, hs_metrics *out);
+ * floored at 0 before log1p. HS_ERR_USAGE for n <= 0, HS_ERR_NOMEM (*out then incomplete). */
+hs_status hs_metrics_report(const float *clipped, const float *raw, const float *yhat, int64_t n, hs_metrics *out);
 
 #ifdef __cplusplus
 }

@@ -36,14 +36,6 @@ hs_status hs_lstm_predict_cuda(hs_lstm *m, const hs_lstm_data *d, int64_t end, i
     return hs_error_set(HS_ERR_DEVICE, "lstm predict (cuda): " HS_NO_CUDA);
 }
 
-hs_status hs_cuda_errsum(const float *y, const float *yhat, int64_t n, hs_errsum *out)
-{
-    (void)y;
-    (void)yhat;
-    (void)n;
-    (void)out;
-    return hs_error_set(HS_ERR_DEVICE, HS_NO_CUDA);
-}
 #else
 /* ISO C wants a translation unit to declare something */
 typedef int hs_nocuda_unused;

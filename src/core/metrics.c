@@ -1,12 +1,11 @@
-/* metrics.c: MAE and RMSE, with the reduction on the CPU (reference) or the CUDA backend
- * (metrics.h). */
+/* metrics.c: MAE and RMSE of the forecasters' holdouts (metrics.h), reduced on the CPU. */
 #include "hyscale/metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-/* Blocks of 4096 pairs summed in double, then the block sums in order: the same grouping the
- * CUDA reduction uses, so the two differ only by the order inside a block. */
+/* Blocks of 4096 pairs summed in double, then the block sums in order: a fixed grouping, so the
+ * metrics files keep the numbers they have always had. */
 void hs_metrics_errsum_cpu(const float *y, const float *yhat, int64_t n, hs_errsum *out)
 {
     hs_errsum total = {0, 0};
@@ -20,24 +19,15 @@ void hs_metrics_errsum_cpu(const float *y, const float *yhat, int64_t n, hs_errs
     *out = total;
 }
 
-hs_status hs_metrics_errsum(hs_device dev, const float *y, const float *yhat, int64_t n, hs_errsum *out)
-{
-    if (dev == HS_DEVICE_CUDA)
-        return hs_cuda_errsum(y, yhat, n, out);
-    hs_metrics_errsum_cpu(y, yhat, n, out);
-    return HS_OK;
-}
-
-hs_status hs_metrics_report(hs_device dev, const float *clipped, const float *raw, const float *yhat, int64_t n,
-                            hs_metrics *out)
+hs_status hs_metrics_report(const float *clipped, const float *raw, const float *yhat, int64_t n, hs_metrics *out)
 {
     if (n <= 0)
         return hs_error_set(HS_ERR_USAGE, "metrics over an empty span");
     hs_errsum s;
-    HS_TRY(hs_metrics_errsum(dev, clipped, yhat, n, &s));
+    hs_metrics_errsum_cpu(clipped, yhat, n, &s);
     out->mae = s.abs_sum / (double)n;
     out->rmse = sqrt(s.sq_sum / (double)n);
-    HS_TRY(hs_metrics_errsum(dev, raw, yhat, n, &s));
+    hs_metrics_errsum_cpu(raw, yhat, n, &s);
     out->mae_raw = s.abs_sum / (double)n;
     out->rmse_raw = sqrt(s.sq_sum / (double)n);
     float *ly = malloc((size_t)n * 2 * sizeof *ly);
@@ -48,9 +38,8 @@ hs_status hs_metrics_report(hs_device dev, const float *clipped, const float *ra
         ly[i] = (float)log1p(clipped[i] > 0 ? clipped[i] : 0);
         lh[i] = (float)log1p(yhat[i] > 0 ? yhat[i] : 0);
     }
-    hs_status st = hs_metrics_errsum(dev, ly, lh, n, &s);
+    hs_metrics_errsum_cpu(ly, lh, n, &s);
     free(ly);
-    HS_TRY(st);
     out->mae_log = s.abs_sum / (double)n;
     out->rmse_log = sqrt(s.sq_sum / (double)n);
     out->n = n;

@@ -94,20 +94,21 @@ double hs_lstm_scale_back(const hs_lstm_scale *sc, float v)
     return sc->log_scale ? expm1(m) : m;
 }
 
-static cJSON *hs_scores(hs_device dev, const hs_forecast_input *in, int64_t from, int64_t h, const float *yhat,
-                        const float *y_in, hs_metrics *out)
+/* The holdout's scores into *out and as a JSON object into *js (the caller's to free). */
+static hs_status hs_scores(const hs_forecast_input *in, int64_t from, int64_t h, const float *yhat, const float *y_in,
+                           hs_metrics *out, cJSON **js)
 {
-    cJSON *o = cJSON_CreateObject();
     hs_metrics mt;
     memset(&mt, 0, sizeof mt);
     if (in->log_scale) {
-        hs_metrics_report(dev, in->clipped + from, in->raw + from, yhat, h, &mt);
+        HS_TRY(hs_metrics_report(in->clipped + from, in->raw + from, yhat, h, &mt));
     } else {
         hs_errsum s;
         hs_metrics_errsum_cpu(y_in + from, yhat, h, &s);
         mt.mae = s.abs_sum / (double)h;
         mt.rmse = sqrt(s.sq_sum / (double)h);
     }
+    cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "mae", mt.mae);
     cJSON_AddNumberToObject(o, "rmse", mt.rmse);
     if (in->log_scale) {
@@ -118,7 +119,8 @@ static cJSON *hs_scores(hs_device dev, const hs_forecast_input *in, int64_t from
     }
     cJSON_AddNumberToObject(o, "points", (double)h);
     *out = mt;
-    return o;
+    *js = o;
+    return HS_OK;
 }
 
 /* One model's parameters as named tensors with the configuration in the metadata. */
@@ -338,8 +340,8 @@ static hs_status hs_lstm_job_compute(const hs_lstm_stage_config *c, hs_lstm_job 
         j->f8[i] = (float)hs_lstm_scale_back(&j->sc, j->f8[i]);
     if (H > 0) {
         hs_metrics m1, m2;
-        j->js_one = hs_scores(HS_DEVICE_CPU, &j->in, ntr, H, j->one + ntr, j->yin, &m1);
-        j->js_rec = hs_scores(HS_DEVICE_CPU, &j->in, ntr, H, j->rec, j->yin, &m2);
+        HS_TRY(hs_scores(&j->in, ntr, H, j->one + ntr, j->yin, &m1, &j->js_one));
+        HS_TRY(hs_scores(&j->in, ntr, H, j->rec, j->yin, &m2, &j->js_rec));
         res->one_step_mae = m1.mae;
         res->one_step_rmse = m1.rmse;
         res->recursive_mae = m2.mae;

@@ -226,7 +226,7 @@ hs_status hs_prophet_stage_run(const hs_prophet_stage_config *c, cJSON *manifest
     if (st == HS_OK && c->holdout > 0) {
         int64_t h = c->holdout;
         if (in.log_scale) {
-            st = hs_metrics_report(HS_DEVICE_CPU, in.clipped + ntr, in.raw + ntr, full.yhat + ntr, h, &met);
+            st = hs_metrics_report(in.clipped + ntr, in.raw + ntr, full.yhat + ntr, h, &met);
         } else {
             hs_errsum s;
             hs_metrics_errsum_cpu(yin + ntr, full.yhat + ntr, h, &s);

@@ -1,5 +1,5 @@
-/* errsum.h: the per-element part of the forecast error metrics, shared by the CPU loop
- * (src/core/metrics.c) and the CUDA reduction (kernels/errsum.cu).
+/* errsum.h: the per-element part of the forecast error metrics, summed by the CPU loop
+ * (src/core/metrics.c); header-only math like the rest of math/, usable from a kernel.
  * For a pair (y, yhat): accumulate |y - yhat| and (y - yhat)^2 in double. */
 #ifndef HYSCALE_MATH_ERRSUM_H
 #define HYSCALE_MATH_ERRSUM_H

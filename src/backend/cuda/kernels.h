@@ -7,18 +7,10 @@
 #include <stdint.h>
 
 #include "hyscale/lstm.h"
-#include "hyscale/math/errsum.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Per-block sums over blocks of HS_ERRSUM_BLOCK pairs, then the block sums in order:
- * y, yhat: (n) device arrays; partial: (ceil(n / HS_ERRSUM_BLOCK)) device scratch; out: one
- * device hs_errsum. Deterministic (fixed reduction order). */
-#define HS_ERRSUM_BLOCK 4096
-int hs_kernel_errsum(const float *y, const float *yhat, int64_t n, hs_errsum *partial, hs_errsum *out,
-                     void *stream);
 
 
 /* ---- the LSTM training step (kernels/lstm_step.cu, kernels/lstm_persist.cu) ----------------
