@@ -157,7 +157,7 @@ static int hs_cmd_forecast_prophet(int argc, char **argv)
         printf("forecast prophet: %lld points (%lld fitted, %lld held out), horizon %lld\n", (long long)r.n,
                (long long)r.n_train, (long long)r.holdout, (long long)r.horizon);
         if (r.holdout > 0)
-            printf("  holdout      mae %.4g  rmse %.4g%s\n", r.mae, r.rmse, r.mae_log == r.mae_log ? "" : "");
+            printf("  holdout      mae %.4g  rmse %.4g\n", r.mae, r.rmse);
         printf("  fit          %.1f ms (%d iterations), predict %.1f ms\n", 1e3 * r.fit_seconds, r.iterations,
                1e3 * r.predict_seconds);
         printf("  outputs      %s/ (prophet_full.csv, prophet_next.csv, prophet_metrics.json, prophet_model.json, "
