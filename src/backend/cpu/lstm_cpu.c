@@ -18,6 +18,7 @@
 #endif
 #include <string.h>
 
+#include "cpu_clones.h"
 #include "gemm_cpu.h"
 #include "lstm_cpu.h"
 #include "hyscale/math/lstm_cell.h"
@@ -75,13 +76,6 @@ static void hs_gemm_nt(int M, int N, int K, const float *A, int lda, const float
     if (!packed || !hs_gemm(M, N, K, A, lda, 1, HS_GEMM_B_PACKED(packed, K), beta != 0.0f, C, ldc))
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, lda, w, ldw, beta, C, ldc);
 }
-
-/* Built for AVX-512, AVX2 and the baseline, chosen at load time. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HS_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define HS_CLONES
-#endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>

@@ -12,17 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_clones.h"
 #include "gemm_cpu.h"
 #include "hyscale/ppo.h"
 
 #define HS_MLP_PARTS_MAX 8
 #define HS_MLP_PART_ROWS 128 /* rows a part takes at least */
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HS_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
-#else
-#define HS_CLONES
-#endif
 
 /* One part's scratch. */
 typedef struct hs_mlp_part {
