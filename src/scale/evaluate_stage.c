@@ -290,178 +290,226 @@ static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
                               "cold-start rate (cold starts / needed)", x, y, labels, hl, front, r->n);
 }
 
+/* What an evaluation works on: the series with each forecaster's tables, the replayed span and
+ * the margin policy's validation start, the histogram policy's warm flags. */
+typedef struct hs_eval_plan {
+    hs_env_series s[4]; /* none, prophet, lstm, hybrid (hs_forecasters) */
+    int have[4];
+    int64_t t_start, t_end, v0;
+    uint8_t *warm;      /* (K, N) the histogram policy's, or NULL */
+    hs_hist_stats hs;
+    int skipped;        /* policy files trained on the other series kind */
+} hs_eval_plan;
+
+static void hs_eval_plan_free(hs_eval_plan *p)
+{
+    free(p->warm);
+    for (int i = 0; i < 4; i++)
+        hs_env_series_free(&p->s[i]);
+}
+
+/* Plan: the series and every forecaster found, the holdout span to replay. */
+static hs_status hs_eval_load(const hs_evaluate_config *c, hs_eval_plan *p)
+{
+    int64_t start;
+    for (int i = 0; i < 4; i++) {
+        const char *dir = hs_forecast_dir(c, hs_forecasters[i]);
+        if (!dir)
+            continue;
+        HS_TRY(hs_env_input_load(c->series_dir, dir, hs_forecasters[i], c->source, c->holdout, &p->s[i], &start));
+        p->have[i] = 1;
+    }
+    /* per function, the LSTM forecasts the top N functions only: every policy replays those */
+    if (p->have[2] && p->s[2].k < p->s[0].k)
+        hs_env_series_keep(&p->s[0], p->s[2].k);
+    p->t_start = p->s[0].n_train;
+    p->t_end = p->s[0].n - 1;
+    p->v0 = p->s[0].n_train - p->s[0].n_train / 10;
+    if (p->t_end <= p->t_start)
+        return hs_error_set(HS_ERR_INPUT, "evaluate: a holdout of %lld minutes leaves nothing to replay",
+                            (long long)c->holdout);
+    return HS_OK;
+}
+
+/* Compute: the classic policies (reactive, keep-alive, static, the histogram per function, and
+ * forecast and forecast+margin for each forecaster), in the rows' order. */
+static hs_status hs_eval_classic(const hs_evaluate_config *c, hs_eval_plan *p, hs_evaluate_result *r)
+{
+    hs_env_metrics m;
+    hs_policy base[3] = {{.kind = HS_POLICY_REACTIVE}, {.kind = HS_POLICY_KEEPALIVE, .keepalive = 10},
+                         {.kind = HS_POLICY_STATIC}};
+    for (int i = 0; i < 3; i++) {
+        if (!hs_selected(c->policies, hs_policy_name(&base[i])))
+            continue;
+        HS_TRY(hs_policy_evaluate(&base[i], &p->s[0], &c->env, p->t_start, p->t_end, &m));
+        HS_TRY(hs_eval_add(r, hs_policy_name(&base[i]), "none", "", &m));
+    }
+    if (c->source == HS_ENV_FUNCTIONS && hs_selected(c->policies, "hybrid-histogram")) {
+        p->warm = malloc((size_t)(p->s[0].k * p->s[0].n));
+        if (!p->warm)
+            return hs_error_set(HS_ERR_NOMEM, "evaluate: out of memory");
+        HS_TRY(hs_eval_histogram(&p->s[0], p->t_start, p->t_end, p->warm, &p->hs));
+        hs_policy hp = {.kind = HS_POLICY_HISTOGRAM, .warm = p->warm};
+        HS_TRY(hs_policy_evaluate(&hp, &p->s[0], &c->env, p->t_start, p->t_end, &m));
+        HS_TRY(hs_eval_add(r, hs_policy_name(&hp), "none", "", &m));
+    }
+    for (int i = 1; i < 4; i++) {
+        if (!p->have[i])
+            continue;
+        hs_policy fp = {.kind = HS_POLICY_FORECAST};
+        if (hs_selected(c->policies, "forecast")) {
+            HS_TRY(hs_policy_evaluate(&fp, &p->s[i], &c->env, p->t_start, p->t_end, &m));
+            HS_TRY(hs_eval_add(r, "forecast", hs_forecasters[i], "", &m));
+        }
+        if (!hs_selected(c->policies, "forecast+margin"))
+            continue;
+        hs_policy mp = {.kind = HS_POLICY_MARGIN};
+        HS_TRY(hs_policy_best_margin(&p->s[i], &c->env, p->v0, p->t_start - 1, &mp.action));
+        HS_TRY(hs_policy_evaluate(&mp, &p->s[i], &c->env, p->t_start, p->t_end, &m));
+        char src[64];
+        snprintf(src, sizeof src, "headroom %+d%%", 10 * hs_env_margin_tenths(mp.action));
+        HS_TRY(hs_eval_add(r, "forecast+margin", hs_forecasters[i], src, &m));
+    }
+    return HS_OK;
+}
+
+/* Compute: one trained agent (the policy file at out_dir/path) replayed greedily on the series of
+ * its forecaster, in the action mode it was trained in. */
+static hs_status hs_eval_agent(const hs_evaluate_config *c, hs_eval_plan *p, const char *path,
+                               hs_evaluate_result *r)
+{
+    const char *want_src = c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate";
+    char full[4096];
+    if (snprintf(full, sizeof full, "%s/%s", c->out_dir, path) >= (int)sizeof full)
+        return hs_error_set(HS_ERR_INPUT, "%s/%s: the path is too long", c->out_dir, path);
+    hs_ppo_policy_file pf;
+    HS_TRY(hs_ppo_policy_read(full, &pf));
+    int fi = -1;
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(pf.forecaster, hs_forecasters[k]))
+            fi = k;
+    hs_status st = HS_OK;
+    if (strcmp(pf.env_series, want_src) != 0) {
+        if (!c->quiet)
+            fprintf(stderr, "evaluate: %s skipped: trained on the %s series, evaluating %s\n", full, pf.env_series,
+                    want_src);
+        p->skipped++;
+    } else if (fi < 0 || !p->have[fi]) {
+        st = hs_error_set(HS_ERR_INPUT, "%s: trained with the %s forecast, which is not in %s or %s", full,
+                          pf.forecaster, c->out_dir, c->series_dir);
+    } else {
+        hs_ppo_config pc = HS_PPO_CONFIG_DEFAULTS;
+        pc.hidden = (int)pf.l.hidden;
+        pc.actions = (int)pf.l.actions;
+        pc.envs = p->s[fi].k > 2 ? p->s[fi].k : 2;
+        pc.steps = 8;
+        pc.minibatches = 1;
+        hs_ppo *agent = NULL;
+        hs_env_metrics m;
+        st = hs_ppo_create(&agent, &pc, HS_DEVICE_CPU);
+        if (st == HS_OK)
+            st = hs_ppo_set_params(agent, pf.params);
+        hs_policy pp = {.kind = HS_POLICY_PPO, .agent = agent};
+        hs_env_config ac = c->env;
+        ac.mode = pf.mode; /* the agent's actions mean what they meant in training */
+        if (st == HS_OK)
+            st = hs_policy_evaluate(&pp, &p->s[fi], &ac, p->t_start, p->t_end, &m);
+        if (st == HS_OK)
+            st = hs_eval_add(r, "ppo", pf.forecaster, path, &m);
+        if (st == HS_OK)
+            r->ppo_rows++;
+        hs_ppo_free(agent);
+    }
+    hs_ppo_policy_file_free(&pf);
+    return st;
+}
+
+/* Compute: every ppo_policy.safetensors in out_dir and one folder down. */
+static hs_status hs_eval_agents(const hs_evaluate_config *c, hs_eval_plan *p, hs_evaluate_result *r)
+{
+    if (!hs_selected(c->policies, "ppo"))
+        return HS_OK;
+    char paths[16][512];
+    int np = hs_find_policies(c->out_dir, paths, 16);
+    if (np < 0)
+        return hs_error_set(HS_ERR_INPUT, "%s: more than 16 policy files (or a folder name of 400+ characters): "
+                                          "evaluate them in smaller folders",
+                            c->out_dir);
+    for (int i = 0; i < np; i++)
+        HS_TRY(hs_eval_agent(c, p, paths[i], r));
+    return HS_OK;
+}
+
+/* The manifest's configuration and metrics of an evaluation. */
+static void hs_eval_manifest(const hs_evaluate_config *c, const hs_eval_plan *p, const hs_evaluate_result *r,
+                             cJSON *manifest, double seconds)
+{
+    cJSON *cf = hs_manifest_section(manifest, "config");
+    cJSON_AddNumberToObject(cf, "env_version", HS_ENV_VERSION);
+    cJSON_AddStringToObject(cf, "env_series", c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate");
+    cJSON_DeleteItemFromObjectCaseSensitive(cf, "holdout"); /* the CLI's option of that name: one key */
+    cJSON_AddNumberToObject(cf, "holdout", (double)c->holdout);
+    cJSON_AddNumberToObject(cf, "t_start", (double)p->t_start);
+    cJSON_AddNumberToObject(cf, "t_end", (double)p->t_end);
+    cJSON_AddNumberToObject(cf, "validation_start", (double)p->v0);
+    cJSON *mt = hs_manifest_section(manifest, "metrics");
+    cJSON *rows = cJSON_AddArrayToObject(mt, "policies");
+    for (int i = 0; i < r->n; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "policy", r->rows[i].policy);
+        cJSON_AddStringToObject(o, "forecaster", r->rows[i].forecaster);
+        cJSON_AddNumberToObject(o, "cold_rate", hs_env_metrics_cold_rate(&r->rows[i].m));
+        cJSON_AddNumberToObject(o, "overprov_ratio", hs_env_metrics_overprov(&r->rows[i].m));
+        cJSON_AddNumberToObject(o, "mean_reward", hs_mean_reward(&r->rows[i].m));
+        cJSON_AddBoolToObject(o, "dominated_by_classic", r->rows[i].dominated);
+        cJSON_AddBoolToObject(o, "pareto_front", r->rows[i].front);
+        cJSON_AddItemToArray(rows, o);
+    }
+    cJSON_AddNumberToObject(mt, "policy_files_skipped", p->skipped);
+    cJSON_AddNumberToObject(hs_manifest_section(manifest, "timings"), "total_seconds", seconds);
+}
+
+/* Write: scaling_eval.csv, scaling_report.md, pareto.png and the manifest, all or none. */
+static hs_status hs_eval_write(const hs_evaluate_config *c, const hs_eval_plan *p, const hs_evaluate_result *r,
+                               cJSON *manifest, double t0)
+{
+    hs_outset *os = NULL;
+    hs_status st = hs_outset_open(c->out_dir, &os);
+    if (st == HS_OK)
+        st = hs_write_eval_csv(os, r);
+    if (st == HS_OK)
+        st = hs_write_report(os, c, r, &p->s[0], p->t_start, p->t_end, p->skipped, &p->hs);
+    if (st == HS_OK && c->plot)
+        st = hs_plot_eval(os, r);
+    if (st == HS_OK) {
+        hs_eval_manifest(c, p, r, manifest, hs_time_now() - t0);
+        st = hs_json_write(os, c->manifest_name, manifest);
+    }
+    if (st == HS_OK)
+        st = hs_outset_commit(os);
+    hs_outset_free(os);
+    return st;
+}
+
 hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evaluate_result *r)
 {
     memset(r, 0, sizeof *r);
     HS_ASSERT(c->series_dir && c->out_dir);
     HS_TRY(hs_evaluate_check(c));
     double t0 = hs_time_now();
-    hs_env_series s[4];
-    int have[4] = {0, 0, 0, 0};
-    memset(s, 0, sizeof s);
-    hs_status st = HS_OK;
-    int64_t start;
-    for (int i = 0; st == HS_OK && i < 4; i++) {
-        const char *dir = hs_forecast_dir(c, hs_forecasters[i]);
-        if (!dir)
-            continue;
-        st = hs_env_input_load(c->series_dir, dir, hs_forecasters[i], c->source, c->holdout, &s[i], &start);
-        have[i] = st == HS_OK;
-    }
-    /* per function, the LSTM forecasts the top N functions only: every policy replays those */
-    if (st == HS_OK && have[2] && s[2].k < s[0].k)
-        hs_env_series_keep(&s[0], s[2].k);
-    int64_t t_start = 0, t_end = 0, v0 = 0;
-    if (st == HS_OK) {
-        t_start = s[0].n_train;
-        t_end = s[0].n - 1;
-        v0 = s[0].n_train - s[0].n_train / 10;
-        if (t_end <= t_start)
-            st = hs_error_set(HS_ERR_INPUT, "evaluate: a holdout of %lld minutes leaves nothing to replay",
-                              (long long)c->holdout);
-    }
-    hs_env_metrics m;
-    hs_policy base[3] = {{.kind = HS_POLICY_REACTIVE}, {.kind = HS_POLICY_KEEPALIVE, .keepalive = 10},
-                         {.kind = HS_POLICY_STATIC}};
-    for (int i = 0; st == HS_OK && i < 3; i++) {
-        if (!hs_selected(c->policies, hs_policy_name(&base[i])))
-            continue;
-        st = hs_policy_evaluate(&base[i], &s[0], &c->env, t_start, t_end, &m);
-        if (st == HS_OK)
-            st = hs_eval_add(r, hs_policy_name(&base[i]), "none", "", &m);
-    }
-    hs_hist_stats hs;
-    memset(&hs, 0, sizeof hs);
-    uint8_t *warm = NULL;
-    if (st == HS_OK && c->source == HS_ENV_FUNCTIONS && hs_selected(c->policies, "hybrid-histogram")) {
-        warm = malloc((size_t)(s[0].k * s[0].n));
-        st = warm ? hs_eval_histogram(&s[0], t_start, t_end, warm, &hs)
-                  : hs_error_set(HS_ERR_NOMEM, "evaluate: out of memory");
-        hs_policy hp = {.kind = HS_POLICY_HISTOGRAM, .warm = warm};
-        if (st == HS_OK)
-            st = hs_policy_evaluate(&hp, &s[0], &c->env, t_start, t_end, &m);
-        if (st == HS_OK)
-            st = hs_eval_add(r, hs_policy_name(&hp), "none", "", &m);
-    }
-    for (int i = 1; st == HS_OK && i < 4; i++) {
-        if (!have[i])
-            continue;
-        hs_policy fp = {.kind = HS_POLICY_FORECAST};
-        if (hs_selected(c->policies, "forecast")) {
-            st = hs_policy_evaluate(&fp, &s[i], &c->env, t_start, t_end, &m);
-            if (st == HS_OK)
-                st = hs_eval_add(r, "forecast", hs_forecasters[i], "", &m);
-        }
-        if (!hs_selected(c->policies, "forecast+margin"))
-            continue;
-        hs_policy mp = {.kind = HS_POLICY_MARGIN};
-        if (st == HS_OK)
-            st = hs_policy_best_margin(&s[i], &c->env, v0, t_start - 1, &mp.action);
-        if (st == HS_OK)
-            st = hs_policy_evaluate(&mp, &s[i], &c->env, t_start, t_end, &m);
-        if (st == HS_OK) {
-            char src[64];
-            snprintf(src, sizeof src, "headroom %+d%%", 10 * hs_env_margin_tenths(mp.action));
-            st = hs_eval_add(r, "forecast+margin", hs_forecasters[i], src, &m);
-        }
-    }
-    char paths[16][512];
-    int np = st == HS_OK && hs_selected(c->policies, "ppo") ? hs_find_policies(c->out_dir, paths, 16) : 0;
-    if (np < 0) {
-        st = hs_error_set(HS_ERR_INPUT, "%s: more than 16 policy files (or a folder name of 400+ characters): "
-                                        "evaluate them in smaller folders",
-                          c->out_dir);
-        np = 0;
-    }
-    int skipped = 0;
-    const char *want_src = c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate";
-    for (int i = 0; st == HS_OK && i < np; i++) {
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", c->out_dir, paths[i]);
-        hs_ppo_policy_file pf;
-        st = hs_ppo_policy_read(full, &pf);
-        if (st)
-            break;
-        int fi = -1;
-        for (int k = 0; k < 4; k++)
-            if (!strcmp(pf.forecaster, hs_forecasters[k]))
-                fi = k;
-        if (strcmp(pf.env_series, want_src) != 0) {
-            if (!c->quiet)
-                fprintf(stderr, "evaluate: %s skipped: trained on the %s series, evaluating %s\n", full,
-                        pf.env_series, want_src);
-            skipped++;
-        } else if (fi < 0 || !have[fi]) {
-            st = hs_error_set(HS_ERR_INPUT, "%s: trained with the %s forecast, which is not in %s or %s", full,
-                              pf.forecaster, c->out_dir, c->series_dir);
-        } else {
-            hs_ppo_config pc = HS_PPO_CONFIG_DEFAULTS;
-            pc.hidden = (int)pf.l.hidden;
-            pc.actions = (int)pf.l.actions;
-            pc.envs = s[fi].k > 2 ? s[fi].k : 2;
-            pc.steps = 8;
-            pc.minibatches = 1;
-            hs_ppo *agent = NULL;
-            st = hs_ppo_create(&agent, &pc, HS_DEVICE_CPU);
-            if (st == HS_OK)
-                st = hs_ppo_set_params(agent, pf.params);
-            hs_policy pp = {.kind = HS_POLICY_PPO, .agent = agent};
-            hs_env_config ac = c->env;
-            ac.mode = pf.mode; /* the agent's actions mean what they meant in training */
-            if (st == HS_OK)
-                st = hs_policy_evaluate(&pp, &s[fi], &ac, t_start, t_end, &m);
-            if (st == HS_OK)
-                st = hs_eval_add(r, "ppo", pf.forecaster, paths[i], &m);
-            if (st == HS_OK)
-                r->ppo_rows++;
-            hs_ppo_free(agent);
-        }
-        hs_ppo_policy_file_free(&pf);
-    }
+    hs_eval_plan p;
+    memset(&p, 0, sizeof p);
+    hs_status st = hs_eval_load(c, &p);
+    if (st == HS_OK)
+        st = hs_eval_classic(c, &p, r);
+    if (st == HS_OK)
+        st = hs_eval_agents(c, &p, r);
     hs_mark_dominated(r);
     for (int i = 0; i < r->n; i++)
         if (!strcmp(r->rows[i].policy, "ppo") && r->rows[i].dominated)
             r->ppo_dominated++;
-    hs_outset *os = NULL;
     if (st == HS_OK)
-        st = hs_outset_open(c->out_dir, &os);
-    if (st == HS_OK)
-        st = hs_write_eval_csv(os, r);
-    if (st == HS_OK)
-        st = hs_write_report(os, c, r, &s[0], t_start, t_end, skipped, &hs);
-    if (st == HS_OK && c->plot)
-        st = hs_plot_eval(os, r);
-    if (st == HS_OK) {
-        cJSON *cf = hs_manifest_section(manifest, "config");
-        cJSON_AddNumberToObject(cf, "env_version", HS_ENV_VERSION);
-        cJSON_AddStringToObject(cf, "env_series", want_src);
-        cJSON_DeleteItemFromObjectCaseSensitive(cf, "holdout"); /* the CLI's option of that name: one key */
-        cJSON_AddNumberToObject(cf, "holdout", (double)c->holdout);
-        cJSON_AddNumberToObject(cf, "t_start", (double)t_start);
-        cJSON_AddNumberToObject(cf, "t_end", (double)t_end);
-        cJSON_AddNumberToObject(cf, "validation_start", (double)v0);
-        cJSON *mt = hs_manifest_section(manifest, "metrics");
-        cJSON *rows = cJSON_AddArrayToObject(mt, "policies");
-        for (int i = 0; i < r->n; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "policy", r->rows[i].policy);
-            cJSON_AddStringToObject(o, "forecaster", r->rows[i].forecaster);
-            cJSON_AddNumberToObject(o, "cold_rate", hs_env_metrics_cold_rate(&r->rows[i].m));
-            cJSON_AddNumberToObject(o, "overprov_ratio", hs_env_metrics_overprov(&r->rows[i].m));
-            cJSON_AddNumberToObject(o, "mean_reward", hs_mean_reward(&r->rows[i].m));
-            cJSON_AddBoolToObject(o, "dominated_by_classic", r->rows[i].dominated);
-            cJSON_AddBoolToObject(o, "pareto_front", r->rows[i].front);
-            cJSON_AddItemToArray(rows, o);
-        }
-        cJSON_AddNumberToObject(mt, "policy_files_skipped", skipped);
-        cJSON_AddNumberToObject(hs_manifest_section(manifest, "timings"), "total_seconds", hs_time_now() - t0);
-        st = hs_json_write(os, c->manifest_name, manifest);
-    }
-    if (st == HS_OK)
-        st = hs_outset_commit(os);
-    hs_outset_free(os);
-    free(warm);
-    for (int i = 0; i < 4; i++)
-        hs_env_series_free(&s[i]);
+        st = hs_eval_write(c, &p, r, manifest, t0);
+    hs_eval_plan_free(&p);
     return st;
 }
