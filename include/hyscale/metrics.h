@@ -2,7 +2,7 @@
  * few thousand points, far too few to pay for a copy to a GPU.
  *
  *     hs_errsum s;
- *     hs_metrics_errsum_cpu(y, yhat, n, &s);
+ *     hs_metrics_errsum(y, yhat, n, &s);
  *     double mae = s.abs_sum / n, rmse = sqrt(s.sq_sum / n);
  *
  * Which series a metric is computed on is the caller's choice: `mae`/`rmse` on the cleaned
@@ -23,7 +23,7 @@ extern "C" {
 
 /* Sums |y - yhat| and (y - yhat)^2 over n pairs (y, yhat: (n)) in plain C: blocks of 4096 pairs
  * summed in double, then the block sums in order. */
-void hs_metrics_errsum_cpu(const float *y, const float *yhat, int64_t n, hs_errsum *out);
+void hs_metrics_errsum(const float *y, const float *yhat, int64_t n, hs_errsum *out);
 
 typedef struct hs_metrics {
     double mae, rmse;         /* on the cleaned invocation scale */

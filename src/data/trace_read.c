@@ -301,7 +301,7 @@ static const char *hs_rd_column_name(const hs_rd *r, int col, char *buf, size_t 
 }
 
 /* A bad row: count it, or stop with a message naming the file, line, column and value. */
-static int hs_rd_reject(hs_rd *r, int64_t line, int ncols, int terminated)
+static int hs_rd_reject(hs_rd *r, int64_t line, int ncols)
 {
     hs_trace_reader_config *rc = r->rc;
     rc->skips[r->cause]++;
@@ -316,8 +316,8 @@ static int hs_rd_reject(hs_rd *r, int64_t line, int ncols, int terminated)
         break;
     case HS_BAD_TRUNCATED_LINE:
         r->h->stop_status = hs_error_set(HS_ERR_INPUT,
-                                         "%s:%lld: truncated last line: %d of %d columns and no line end%s", path,
-                                         (long long)line, ncols, r->ncols, terminated ? "" : "");
+                                         "%s:%lld: truncated last line: %d of %d columns and no line end", path,
+                                         (long long)line, ncols, r->ncols);
         break;
     case HS_BAD_DUPLICATE_FUNCTION:
         r->h->stop_status = hs_error_set(HS_ERR_INPUT,
@@ -387,7 +387,7 @@ static int hs_rd_emit(hs_rd *r, int64_t line)
     }
     if (ret == HS_SINK_DUPLICATE) {
         r->bad = 1;
-        return hs_rd_reject(r, line, r->ncols, 1);
+        return hs_rd_reject(r, line, r->ncols);
     }
     if (ret != 0) {
         r->h->stop_status = (hs_status)ret;
@@ -407,7 +407,7 @@ static int hs_rd_row(void *ctx, int ncols, int64_t line, int terminated)
         r->cause = terminated ? HS_BAD_COLUMN_COUNT : HS_BAD_TRUNCATED_LINE;
     }
     if (r->bad)
-        stop = hs_rd_reject(r, line, ncols, terminated);
+        stop = hs_rd_reject(r, line, ncols);
     else {
         stop = hs_rd_emit(r, line);
         r->file->rows += !r->bad;

@@ -104,7 +104,7 @@ static hs_status hs_scores(const hs_forecast_input *in, int64_t from, int64_t h,
         HS_TRY(hs_metrics_report(in->clipped + from, in->raw + from, yhat, h, &mt));
     } else {
         hs_errsum s;
-        hs_metrics_errsum_cpu(y_in + from, yhat, h, &s);
+        hs_metrics_errsum(y_in + from, yhat, h, &s);
         mt.mae = s.abs_sum / (double)h;
         mt.rmse = sqrt(s.sq_sum / (double)h);
     }

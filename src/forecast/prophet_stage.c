@@ -229,7 +229,7 @@ hs_status hs_prophet_stage_run(const hs_prophet_stage_config *c, cJSON *manifest
             st = hs_metrics_report(in.clipped + ntr, in.raw + ntr, full.yhat + ntr, h, &met);
         } else {
             hs_errsum s;
-            hs_metrics_errsum_cpu(yin + ntr, full.yhat + ntr, h, &s);
+            hs_metrics_errsum(yin + ntr, full.yhat + ntr, h, &s);
             met.mae = s.abs_sum / (double)h;
             met.rmse = sqrt(s.sq_sum / (double)h);
             met.n = h;
