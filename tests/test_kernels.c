@@ -40,7 +40,7 @@ Test(errsum, cpu_matches_long_double_reference)
         float *y = malloc((size_t)n * sizeof *y), *yh = malloc((size_t)n * sizeof *yh);
         fill(y, yh, n, 11 + (uint64_t)k);
         hs_errsum s;
-        hs_metrics_errsum_cpu(y, yh, n, &s);
+        hs_metrics_errsum(y, yh, n, &s);
         long double a, q;
         reference(y, yh, n, &a, &q);
         /* double accumulation over <= 1e5 terms: relative error ~ n * 2^-53 ~ 1e-11 */
