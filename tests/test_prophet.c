@@ -522,6 +522,88 @@ Test(command, bad_input)
     check_bad("when,what\n1,2\n", NULL, "in.csv:1", 1);
 }
 
+/* The options' ranges, one bad value at a time: the option and the value named in the message. */
+static const struct {
+    const char *opt, *val, *want;
+} bad_options[] = {
+    {"--holdout", "-3", "--holdout -3: out of range"},
+    {"--changepoints", "-1", "--changepoints -1: out of range"},
+    {"--changepoint-range", "0", "--changepoint-range 0: out of range"},
+    {"--changepoint-range", "1.5", "--changepoint-range 1.5: out of range"},
+    {"--changepoint-prior-scale", "0", "--changepoint-prior-scale 0: out of range"},
+    {"--seasonality-prior-scale", "-1", "--seasonality-prior-scale -1: out of range"},
+    {"--uncertainty-samples", "-2", "--uncertainty-samples -2: out of range"},
+    {"--interval-width", "1", "--interval-width 1: out of range"},
+    {"--interval-width", "0", "--interval-width 0: out of range"},
+};
+
+/* The command refuses each with a usage error (exit 2) before reading the input, writing nothing. */
+Test(command, out_of_range_options_name_the_option)
+{
+    char *dir = hs_test_tmpdir("prange"), in[512], out[512];
+    snprintf(in, sizeof in, "%s/in.csv", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    hs_test_write_file(in, "ds,y\n2020-01-01,1\n2020-01-02,2\n2020-01-03,3\n2020-01-04,4\n");
+    for (size_t i = 0; i < sizeof bad_options / sizeof *bad_options; i++) {
+        char *err;
+        int rc = hs_test_run(&err, "forecast", "prophet", "--input", in, "--out", out, "--quiet", bad_options[i].opt,
+                             bad_options[i].val, NULL);
+        cr_expect_eq(rc, 2, "%s %s: exit %d: %s", bad_options[i].opt, bad_options[i].val, rc, err);
+        cr_expect(strstr(err, bad_options[i].want), "message lacks '%s': %s", bad_options[i].want, err);
+        free(err);
+    }
+    cr_expect_eq(hs_test_count_entries(out), -1, "output left behind");
+    free(dir);
+}
+
+/* hs_prophet_stage_check accepts the defaults and refuses each bad value; the stage itself refuses
+ * it at entry (a usage error, not the missing input's I/O error) and writes nothing. */
+static void set_bad_option(hs_prophet_stage_config *c, int i)
+{
+    hs_prophet_config *m = &c->model;
+    double v = atof(bad_options[i].val);
+    const char *o = bad_options[i].opt;
+    if (!strcmp(o, "--holdout"))
+        c->holdout = (int64_t)v;
+    else if (!strcmp(o, "--changepoints"))
+        m->n_changepoints = (int)v;
+    else if (!strcmp(o, "--changepoint-range"))
+        m->changepoint_range = v;
+    else if (!strcmp(o, "--changepoint-prior-scale"))
+        m->changepoint_prior_scale = v;
+    else if (!strcmp(o, "--seasonality-prior-scale"))
+        m->seasonality_prior_scale = v;
+    else if (!strcmp(o, "--uncertainty-samples"))
+        m->uncertainty_samples = (int)v;
+    else if (!strcmp(o, "--interval-width"))
+        m->interval_width = v;
+    else
+        cr_assert_fail("no field for %s", o);
+}
+
+Test(stage, refuses_out_of_range_options)
+{
+    char *dir = hs_test_tmpdir("pstage"), in[512], out[512];
+    snprintf(in, sizeof in, "%s/missing.csv", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    hs_prophet_stage_config c = HS_PROPHET_STAGE_DEFAULTS;
+    c.input = in;
+    c.out_dir = out;
+    cr_expect_eq(hs_prophet_stage_check(&c), HS_OK, "%s", hs_error_message());
+    for (int i = 0; i < (int)(sizeof bad_options / sizeof *bad_options); i++) {
+        hs_prophet_stage_config b = c;
+        set_bad_option(&b, i);
+        cr_expect_eq(hs_prophet_stage_check(&b), HS_ERR_USAGE, "%s %s", bad_options[i].opt, bad_options[i].val);
+        cr_expect(strstr(hs_error_message(), bad_options[i].want), "check: %s", hs_error_message());
+        hs_prophet_stage_result r;
+        cr_expect_eq(hs_prophet_stage_run(&b, NULL, &r), HS_ERR_USAGE, "%s %s", bad_options[i].opt,
+                     bad_options[i].val);
+        cr_expect(strstr(hs_error_message(), bad_options[i].want), "run: %s", hs_error_message());
+    }
+    cr_expect_eq(hs_test_count_entries(out), -1, "output left behind");
+    free(dir);
+}
+
 /* The exact L1 QP solver: the optimality (KKT) conditions hold at its answer, from a cold and
  * from a warm start, on random well- and ill-conditioned problems. */
 #include "hyscale/lasso_qp.h"

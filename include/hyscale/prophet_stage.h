@@ -47,7 +47,14 @@ typedef struct hs_prophet_stage_result {
     int iterations;
 } hs_prophet_stage_result;
 
+/* Runs the stage; checks c first (hs_prophet_stage_check). HS_ERR_USAGE also when the holdout
+ * leaves fewer than 2 points to fit. */
 hs_status hs_prophet_stage_run(const hs_prophet_stage_config *c, cJSON *manifest, hs_prophet_stage_result *res);
+
+/* HS_OK when the options are in range (holdout, changepoints and uncertainty_samples at least 0,
+ * changepoint_range in (0, 1], both prior scales positive, interval_width in (0, 1)); else
+ * HS_ERR_USAGE naming the option (by its CLI name) and the value. Pure: reads no input. */
+hs_status hs_prophet_stage_check(const hs_prophet_stage_config *c);
 
 /* prophet_model.json <-> model. The JSON carries the model, the scale (log or not) and the
  * uncertainty settings; a loaded model predicts exactly as the saved one. */

@@ -133,12 +133,8 @@ static int hs_cmd_forecast_prophet(int argc, char **argv)
                     extra.v[i]);
             return 2;
         }
-    if (c.model.uncertainty_samples < 0 || !(c.model.interval_width > 0 && c.model.interval_width < 1) ||
-        c.model.n_changepoints < 0 || !(c.model.changepoint_range > 0 && c.model.changepoint_range <= 1) ||
-        !(c.model.changepoint_prior_scale > 0) || !(c.model.seasonality_prior_scale > 0)) {
-        fprintf(stderr, "hyscale forecast prophet: an option is out of range (see --help)\n");
-        return 2;
-    }
+    if (hs_prophet_stage_check(&c))
+        return hs_cli_usage_fail(&cli);
     hs_device dev;
     hs_status st = hs_device_resolve(device, &dev);
     if (st)

@@ -1,5 +1,7 @@
-/* prophet_stage.c: `hyscale forecast prophet`: fit on the training span, score the holdout,
- * refit on all data, forecast the horizon, write every file of the stage (prophet_stage.h). */
+/* prophet_stage.c: `hyscale forecast prophet` (prophet_stage.h) in three steps: plan (check the
+ * options, read the input, fix the lengths and the times to predict), compute (fit on the
+ * training span and score the holdout; refit on all data and forecast the horizon), write (every
+ * file of the stage together or none). */
 #include "hyscale/prophet_stage.h"
 
 #include <math.h>
@@ -107,11 +109,129 @@ static cJSON *hs_params_json(const hs_prophet_model *m)
     return p;
 }
 
-/* prophet.png and prophet_components.png (x in days since the series start). */
-static hs_status hs_prophet_plots(hs_outset *os, const hs_forecast_input *in, const hs_fc_rows *full,
-                                  const hs_fc_rows *next, const hs_prophet_model *m, const hs_prophet_forecast *fc_all,
-                                  const int64_t *ds_all)
+hs_status hs_prophet_stage_check(const hs_prophet_stage_config *c)
 {
+    const hs_prophet_config *m = &c->model;
+    if (c->holdout < 0)
+        return hs_error_set(HS_ERR_USAGE, "--holdout %lld: out of range (at least 0)", (long long)c->holdout);
+    if (m->n_changepoints < 0)
+        return hs_error_set(HS_ERR_USAGE, "--changepoints %d: out of range (at least 0)", m->n_changepoints);
+    if (!(m->changepoint_range > 0 && m->changepoint_range <= 1))
+        return hs_error_set(HS_ERR_USAGE, "--changepoint-range %g: out of range (0, 1]", m->changepoint_range);
+    if (!(m->changepoint_prior_scale > 0))
+        return hs_error_set(HS_ERR_USAGE, "--changepoint-prior-scale %g: out of range (positive)",
+                            m->changepoint_prior_scale);
+    if (!(m->seasonality_prior_scale > 0))
+        return hs_error_set(HS_ERR_USAGE, "--seasonality-prior-scale %g: out of range (positive)",
+                            m->seasonality_prior_scale);
+    if (m->uncertainty_samples < 0)
+        return hs_error_set(HS_ERR_USAGE, "--uncertainty-samples %d: out of range (at least 0)",
+                            m->uncertainty_samples);
+    if (!(m->interval_width > 0 && m->interval_width < 1))
+        return hs_error_set(HS_ERR_USAGE, "--interval-width %g: out of range (0, 1)", m->interval_width);
+    return HS_OK;
+}
+
+/* Everything one run of the stage holds between plan, compute and write. */
+typedef struct hs_prophet_job {
+    hs_forecast_input in;
+    int64_t n, n_train, holdout, horizon;
+    float *yin;                 /* (n) the actuals written as y: the cleaned series, or y as given */
+    int64_t *ds_all;            /* (n + horizon) the input's times, then the horizon's */
+    hs_prophet_model mt, ma;    /* fitted on the training span; on everything (only with a holdout) */
+    hs_prophet_forecast ft, fa; /* mt on the input's times; the final model (hs_job_model) on ds_all */
+    hs_fc_rows full, next;      /* ft, and fa's horizon rows, on the input's scale */
+    hs_metrics met;             /* the holdout's scores when scored */
+    int scored;
+} hs_prophet_job;
+
+/* The model of the forecast: refitted on everything, or the training fit without a holdout. */
+static const hs_prophet_model *hs_job_model(const hs_prophet_job *j) { return j->holdout > 0 ? &j->ma : &j->mt; }
+
+static void hs_prophet_job_free(hs_prophet_job *j)
+{
+    free(j->yin);
+    free(j->ds_all);
+    hs_fc_rows_free(&j->full);
+    hs_fc_rows_free(&j->next);
+    hs_prophet_forecast_free(&j->ft);
+    hs_prophet_forecast_free(&j->fa);
+    hs_prophet_model_free(&j->mt);
+    hs_prophet_model_free(&j->ma);
+    hs_forecast_input_free(&j->in);
+}
+
+/* Plan: the input read, the lengths fixed (a holdout leaving fewer than 2 points to fit is
+ * refused), the actuals as floats and the times of every prediction. */
+static hs_status hs_prophet_job_plan(const hs_prophet_stage_config *c, hs_prophet_job *j)
+{
+    HS_TRY(hs_forecast_input_read(c->input, &j->in));
+    const hs_forecast_input *in = &j->in;
+    int64_t n = in->n;
+    j->n = n;
+    j->holdout = c->holdout;
+    j->n_train = n - c->holdout;
+    j->horizon = c->horizon >= 0 ? c->horizon : (in->step_seconds == 60 ? 1440 : 30);
+    if (c->holdout > n - 2)
+        return hs_error_set(HS_ERR_USAGE, "--holdout %lld: the series has %lld points and the fit needs at least 2",
+                            (long long)c->holdout, (long long)n);
+    int64_t na = n + j->horizon;
+    j->yin = malloc((size_t)n * sizeof *j->yin);
+    j->ds_all = malloc((size_t)na * sizeof *j->ds_all);
+    if (!j->yin || !j->ds_all)
+        return hs_error_set(HS_ERR_NOMEM, "prophet: out of memory");
+    for (int64_t i = 0; i < n; i++)
+        j->yin[i] = in->clipped ? in->clipped[i] : (float)in->y[i];
+    for (int64_t i = 0; i < na; i++)
+        j->ds_all[i] = i < n ? in->ds[i] : hs_forecast_next_time(in, in->ds[n - 1], i - n + 1);
+    return HS_OK;
+}
+
+/* Compute, 1: fit on the training span, predict every input point, score the holdout. */
+static hs_status hs_prophet_job_score(const hs_prophet_stage_config *c, hs_prophet_job *j)
+{
+    const hs_forecast_input *in = &j->in;
+    int64_t ntr = j->n_train, h = j->holdout;
+    HS_TRY(hs_prophet_fit(&c->model, in->ds, in->y, ntr, &j->mt));
+    HS_TRY(hs_prophet_predict(&j->mt, &c->model, in->ds, j->n, &j->ft));
+    HS_TRY(hs_fc_rows_make(&j->ft, in->ds, j->yin, in->log_scale, &j->full));
+    if (h == 0)
+        return HS_OK;
+    if (in->log_scale) {
+        HS_TRY(hs_metrics_report(in->clipped + ntr, in->raw + ntr, j->full.yhat + ntr, h, &j->met));
+    } else {
+        hs_errsum s;
+        hs_metrics_errsum(j->yin + ntr, j->full.yhat + ntr, h, &s);
+        j->met.mae = s.abs_sum / (double)h;
+        j->met.rmse = sqrt(s.sq_sum / (double)h);
+        j->met.n = h;
+    }
+    j->scored = 1;
+    return HS_OK;
+}
+
+/* Compute, 2: refit on everything (unless there was no holdout), predict the input and the
+ * horizon after it; the horizon's rows on the input's scale. */
+static hs_status hs_prophet_job_forecast(const hs_prophet_stage_config *c, hs_prophet_job *j)
+{
+    int64_t n = j->n;
+    if (j->holdout > 0)
+        HS_TRY(hs_prophet_fit(&c->model, j->in.ds, j->in.y, n, &j->ma));
+    HS_TRY(hs_prophet_predict(hs_job_model(j), &c->model, j->ds_all, n + j->horizon, &j->fa));
+    hs_prophet_forecast tail = j->fa;
+    tail.n = j->horizon;
+    tail.yhat = j->fa.yhat + n;
+    tail.lower = j->fa.lower ? j->fa.lower + n : NULL;
+    tail.upper = j->fa.upper ? j->fa.upper + n : NULL;
+    return hs_fc_rows_make(&tail, j->ds_all + n, NULL, j->in.log_scale, &j->next);
+}
+
+/* prophet.png: the actuals, the training fit over the input and the forecast with its band (x in
+ * days since the series start). */
+static hs_status hs_prophet_plot_forecast(hs_outset *os, const hs_prophet_job *j)
+{
+    const hs_forecast_input *in = &j->in;
+    const hs_fc_rows *full = &j->full, *next = &j->next;
     int64_t n = in->n, nf = full->n + next->n;
     double *xa = malloc((size_t)n * sizeof *xa), *ya = malloc((size_t)n * sizeof *ya);
     double *xf = malloc((size_t)nf * 4 * sizeof *xf);
@@ -140,9 +260,16 @@ static hs_status hs_prophet_plots(hs_outset *os, const hs_forecast_input *in, co
     free(xa);
     free(ya);
     free(xf);
-    if (st != HS_OK)
-        return st;
-    /* components: the trend over the whole span, each seasonality over one period from the start */
+    return st;
+}
+
+/* prophet_components.png: the final model's trend over the whole span, each seasonality over one
+ * period from the start (at most four). */
+static hs_status hs_prophet_plot_components(hs_outset *os, const hs_prophet_job *j)
+{
+    const hs_prophet_model *m = hs_job_model(j);
+    const hs_prophet_forecast *fc_all = &j->fa;
+    double t0 = (double)j->in.ds[0];
     int64_t na = fc_all->n;
     double *x = malloc((size_t)na * sizeof *x), *trend = malloc((size_t)na * sizeof *trend);
     if (!x || !trend) {
@@ -151,7 +278,7 @@ static hs_status hs_prophet_plots(hs_outset *os, const hs_forecast_input *in, co
         return hs_error_set(HS_ERR_NOMEM, "prophet: out of memory");
     }
     for (int64_t i = 0; i < na; i++) {
-        x[i] = ((double)ds_all[i] - t0) / 86400.0;
+        x[i] = ((double)j->ds_all[i] - t0) / 86400.0;
         trend[i] = fc_all->trend[i];
     }
     hs_plot_line lines[HS_PROPHET_MAX_SEASONALITIES + 1];
@@ -168,7 +295,8 @@ static hs_status hs_prophet_plots(hs_outset *os, const hs_forecast_input *in, co
                                           &lines[np], 1};
         np++;
     }
-    st = hs_outset_path(os, "prophet_components.png", &tmp);
+    const char *tmp;
+    hs_status st = hs_outset_path(os, "prophet_components.png", &tmp);
     if (st == HS_OK)
         st = hs_plot_panels_png(tmp, "Prophet (hyscale): components", panels, np);
     free(x);
@@ -176,170 +304,119 @@ static hs_status hs_prophet_plots(hs_outset *os, const hs_forecast_input *in, co
     return st;
 }
 
+/* The prophet_metrics.json object (the caller's to free). */
+static cJSON *hs_prophet_metrics_json(const hs_prophet_stage_config *c, const hs_prophet_job *j)
+{
+    const hs_prophet_model *mall = hs_job_model(j);
+    const hs_metrics *met = &j->met;
+    int log_scale = j->in.log_scale;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", "prophet");
+    cJSON_AddStringToObject(o, "implementation", "hyscale C (liblbfgs OWL-QN MAP), Prophet's model");
+    cJSON_AddStringToObject(o, "input", c->input);
+    cJSON_AddStringToObject(o, "scale", log_scale ? "invocations (model fitted on log1p)" : "as given");
+    cJSON_AddNumberToObject(o, "points", (double)j->n);
+    cJSON_AddNumberToObject(o, "train_points", (double)j->n_train);
+    cJSON_AddNumberToObject(o, "holdout", (double)j->holdout);
+    cJSON_AddNumberToObject(o, "horizon", (double)j->horizon);
+    cJSON_AddNumberToObject(o, "step_seconds", (double)j->in.step_seconds);
+    if (j->in.dropped_empty)
+        cJSON_AddNumberToObject(o, "rows_without_y", (double)j->in.dropped_empty);
+    if (j->scored) {
+        cJSON_AddNumberToObject(o, "mae", met->mae);
+        cJSON_AddNumberToObject(o, "rmse", met->rmse);
+        if (log_scale) {
+            cJSON_AddNumberToObject(o, "mae_raw", met->mae_raw);
+            cJSON_AddNumberToObject(o, "rmse_raw", met->rmse_raw);
+            cJSON_AddNumberToObject(o, "mae_log", met->mae_log);
+            cJSON_AddNumberToObject(o, "rmse_log", met->rmse_log);
+        }
+    } else {
+        cJSON_AddNullToObject(o, "mae");
+        cJSON_AddNullToObject(o, "rmse");
+    }
+    cJSON_AddNumberToObject(o, "fit_seconds", mall->fit_seconds);
+    cJSON_AddNumberToObject(o, "predict_seconds", j->fa.predict_seconds);
+    cJSON_AddNumberToObject(o, "fit_seconds_train", j->mt.fit_seconds);
+    cJSON_AddNumberToObject(o, "iterations", mall->iterations);
+    cJSON_AddNumberToObject(o, "optimizer_status", mall->lbfgs_status);
+    cJSON_AddNumberToObject(o, "uncertainty_samples", c->model.uncertainty_samples);
+    cJSON_AddNumberToObject(o, "interval_width", c->model.interval_width);
+    cJSON_AddItemToObject(o, "params", hs_params_json(mall));
+    cJSON_AddItemToObject(o, "seasonalities", hs_seasonalities_json(mall));
+    return o;
+}
+
+/* prophet_metrics.json and, with a manifest, the manifest (metrics, timings). */
+static hs_status hs_prophet_write_metrics(hs_outset *os, const hs_prophet_stage_config *c, const hs_prophet_job *j,
+                                          cJSON *manifest)
+{
+    cJSON *o = hs_prophet_metrics_json(c, j);
+    hs_status st = hs_json_write(os, "prophet_metrics.json", o);
+    if (st == HS_OK && manifest) {
+        cJSON_AddItemToObject(manifest, "metrics", cJSON_Duplicate(o, 1));
+        cJSON *tm = hs_manifest_section(manifest, "timings");
+        cJSON_AddNumberToObject(tm, "fit_seconds", hs_job_model(j)->fit_seconds);
+        cJSON_AddNumberToObject(tm, "predict_seconds", j->fa.predict_seconds);
+        st = hs_json_write(os, c->manifest_name ? c->manifest_name : "manifest.json", manifest);
+    }
+    cJSON_Delete(o);
+    return st;
+}
+
+/* Write: every file of the stage into out_dir, all together or none. */
+static hs_status hs_prophet_job_write(const hs_prophet_stage_config *c, const hs_prophet_job *j, cJSON *manifest)
+{
+    hs_outset *os = NULL;
+    hs_status st = hs_outset_open(c->out_dir, &os);
+    if (st == HS_OK)
+        st = hs_write_rows(os, "prophet_full.csv", &j->full);
+    if (st == HS_OK)
+        st = hs_write_rows(os, "prophet_next.csv", &j->next);
+    if (st == HS_OK) {
+        cJSON *mj = hs_prophet_model_json(hs_job_model(j), &c->model, j->in.log_scale, j->in.step_seconds);
+        st = hs_json_write(os, "prophet_model.json", mj);
+        cJSON_Delete(mj);
+    }
+    if (st == HS_OK)
+        st = hs_prophet_write_metrics(os, c, j, manifest);
+    if (st == HS_OK && c->plot)
+        st = hs_prophet_plot_forecast(os, j);
+    if (st == HS_OK && c->plot)
+        st = hs_prophet_plot_components(os, j);
+    if (st == HS_OK)
+        st = hs_outset_commit(os);
+    hs_outset_free(os);
+    return st;
+}
+
 hs_status hs_prophet_stage_run(const hs_prophet_stage_config *c, cJSON *manifest, hs_prophet_stage_result *res)
 {
     memset(res, 0, sizeof *res);
     res->mae = res->rmse = res->mae_log = res->rmse_log = NAN;
-    hs_forecast_input in;
-    HS_TRY(hs_forecast_input_read(c->input, &in));
-    int64_t n = in.n;
-    hs_status st = HS_OK;
-    if (c->holdout < 0 || c->holdout > n - 2)
-        st = hs_error_set(HS_ERR_USAGE, "--holdout %lld: the series has %lld points and the fit needs at least 2",
-                          (long long)c->holdout, (long long)n);
-    int64_t H = c->horizon >= 0 ? c->horizon : (in.step_seconds == 60 ? 1440 : 30);
-    int64_t ntr = n - c->holdout;
-    res->n = n;
-    res->n_train = ntr;
-    res->holdout = c->holdout;
-    res->horizon = H;
-    hs_prophet_model mt, ma;
-    memset(&mt, 0, sizeof mt);
-    memset(&ma, 0, sizeof ma);
-    hs_prophet_forecast ft, fa;
-    memset(&ft, 0, sizeof ft);
-    memset(&fa, 0, sizeof fa);
-    hs_fc_rows full, next;
-    memset(&full, 0, sizeof full);
-    memset(&next, 0, sizeof next);
-    int64_t *ds_all = NULL;
-    hs_metrics met;
-    memset(&met, 0, sizeof met);
-    int scored = 0;
-    /* 1. fit on the training span, predict every input point, score the holdout */
+    HS_TRY(hs_prophet_stage_check(c));
+    hs_prophet_job j;
+    memset(&j, 0, sizeof j);
+    hs_status st = hs_prophet_job_plan(c, &j);
     if (st == HS_OK)
-        st = hs_prophet_fit(&c->model, in.ds, in.y, ntr, &mt);
+        st = hs_prophet_job_score(c, &j);
     if (st == HS_OK)
-        st = hs_prophet_predict(&mt, &c->model, in.ds, n, &ft);
-    const float *yin = in.clipped;
-    float *ytmp = NULL;
-    if (st == HS_OK && !yin) {
-        ytmp = malloc((size_t)n * sizeof *ytmp);
-        if (!ytmp)
-            st = hs_error_set(HS_ERR_NOMEM, "prophet: out of memory");
-        for (int64_t i = 0; st == HS_OK && i < n; i++)
-            ytmp[i] = (float)in.y[i];
-        yin = ytmp;
+        st = hs_prophet_job_forecast(c, &j);
+    res->n = j.n;
+    res->n_train = j.n_train;
+    res->holdout = j.holdout;
+    res->horizon = j.horizon;
+    res->fit_seconds = hs_job_model(&j)->fit_seconds;
+    res->predict_seconds = j.fa.predict_seconds;
+    res->iterations = hs_job_model(&j)->iterations;
+    if (j.scored) {
+        res->mae = j.met.mae;
+        res->rmse = j.met.rmse;
+        res->mae_log = j.in.log_scale ? j.met.mae_log : NAN;
+        res->rmse_log = j.in.log_scale ? j.met.rmse_log : NAN;
     }
     if (st == HS_OK)
-        st = hs_fc_rows_make(&ft, in.ds, yin, in.log_scale, &full);
-    if (st == HS_OK && c->holdout > 0) {
-        int64_t h = c->holdout;
-        if (in.log_scale) {
-            st = hs_metrics_report(in.clipped + ntr, in.raw + ntr, full.yhat + ntr, h, &met);
-        } else {
-            hs_errsum s;
-            hs_metrics_errsum(yin + ntr, full.yhat + ntr, h, &s);
-            met.mae = s.abs_sum / (double)h;
-            met.rmse = sqrt(s.sq_sum / (double)h);
-            met.n = h;
-        }
-        scored = st == HS_OK;
-    }
-    /* 2. refit on everything (unless there was no holdout) and forecast the horizon */
-    const hs_prophet_model *mall = &mt;
-    if (st == HS_OK && c->holdout > 0) {
-        st = hs_prophet_fit(&c->model, in.ds, in.y, n, &ma);
-        mall = &ma;
-    }
-    if (st == HS_OK) {
-        ds_all = malloc((size_t)(n + H) * sizeof *ds_all);
-        if (!ds_all)
-            st = hs_error_set(HS_ERR_NOMEM, "prophet: out of memory");
-        for (int64_t i = 0; st == HS_OK && i < n + H; i++)
-            ds_all[i] = i < n ? in.ds[i] : hs_forecast_next_time(&in, in.ds[n - 1], i - n + 1);
-    }
-    if (st == HS_OK)
-        st = hs_prophet_predict(mall, &c->model, ds_all, n + H, &fa);
-    if (st == HS_OK) {
-        /* the horizon rows of the all-data prediction */
-        hs_prophet_forecast tail = fa;
-        tail.n = H;
-        tail.yhat = fa.yhat + n;
-        tail.lower = fa.lower ? fa.lower + n : NULL;
-        tail.upper = fa.upper ? fa.upper + n : NULL;
-        st = hs_fc_rows_make(&tail, ds_all + n, NULL, in.log_scale, &next);
-    }
-    res->fit_seconds = mall->fit_seconds;
-    res->predict_seconds = fa.predict_seconds;
-    res->iterations = mall->iterations;
-    if (scored) {
-        res->mae = met.mae;
-        res->rmse = met.rmse;
-        res->mae_log = in.log_scale ? met.mae_log : NAN;
-        res->rmse_log = in.log_scale ? met.rmse_log : NAN;
-    }
-    /* 3. files */
-    hs_outset *os = NULL;
-    if (st == HS_OK)
-        st = hs_outset_open(c->out_dir, &os);
-    if (st == HS_OK)
-        st = hs_write_rows(os, "prophet_full.csv", &full);
-    if (st == HS_OK)
-        st = hs_write_rows(os, "prophet_next.csv", &next);
-    if (st == HS_OK) {
-        cJSON *mj = hs_prophet_model_json(mall, &c->model, in.log_scale, in.step_seconds);
-        st = hs_json_write(os, "prophet_model.json", mj);
-        cJSON_Delete(mj);
-    }
-    if (st == HS_OK) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "model", "prophet");
-        cJSON_AddStringToObject(j, "implementation", "hyscale C (liblbfgs OWL-QN MAP), Prophet's model");
-        cJSON_AddStringToObject(j, "input", c->input);
-        cJSON_AddStringToObject(j, "scale", in.log_scale ? "invocations (model fitted on log1p)" : "as given");
-        cJSON_AddNumberToObject(j, "points", (double)n);
-        cJSON_AddNumberToObject(j, "train_points", (double)ntr);
-        cJSON_AddNumberToObject(j, "holdout", (double)c->holdout);
-        cJSON_AddNumberToObject(j, "horizon", (double)H);
-        cJSON_AddNumberToObject(j, "step_seconds", (double)in.step_seconds);
-        if (in.dropped_empty)
-            cJSON_AddNumberToObject(j, "rows_without_y", (double)in.dropped_empty);
-        if (scored) {
-            cJSON_AddNumberToObject(j, "mae", met.mae);
-            cJSON_AddNumberToObject(j, "rmse", met.rmse);
-            if (in.log_scale) {
-                cJSON_AddNumberToObject(j, "mae_raw", met.mae_raw);
-                cJSON_AddNumberToObject(j, "rmse_raw", met.rmse_raw);
-                cJSON_AddNumberToObject(j, "mae_log", met.mae_log);
-                cJSON_AddNumberToObject(j, "rmse_log", met.rmse_log);
-            }
-        } else {
-            cJSON_AddNullToObject(j, "mae");
-            cJSON_AddNullToObject(j, "rmse");
-        }
-        cJSON_AddNumberToObject(j, "fit_seconds", mall->fit_seconds);
-        cJSON_AddNumberToObject(j, "predict_seconds", fa.predict_seconds);
-        cJSON_AddNumberToObject(j, "fit_seconds_train", mt.fit_seconds);
-        cJSON_AddNumberToObject(j, "iterations", mall->iterations);
-        cJSON_AddNumberToObject(j, "optimizer_status", mall->lbfgs_status);
-        cJSON_AddNumberToObject(j, "uncertainty_samples", c->model.uncertainty_samples);
-        cJSON_AddNumberToObject(j, "interval_width", c->model.interval_width);
-        cJSON_AddItemToObject(j, "params", hs_params_json(mall));
-        cJSON_AddItemToObject(j, "seasonalities", hs_seasonalities_json(mall));
-        st = hs_json_write(os, "prophet_metrics.json", j);
-        if (st == HS_OK && manifest) {
-            cJSON_AddItemToObject(manifest, "metrics", cJSON_Duplicate(j, 1));
-            cJSON *tm = hs_manifest_section(manifest, "timings");
-            cJSON_AddNumberToObject(tm, "fit_seconds", mall->fit_seconds);
-            cJSON_AddNumberToObject(tm, "predict_seconds", fa.predict_seconds);
-            st = hs_json_write(os, c->manifest_name ? c->manifest_name : "manifest.json", manifest);
-        }
-        cJSON_Delete(j);
-    }
-    if (st == HS_OK && c->plot)
-        st = hs_prophet_plots(os, &in, &full, &next, mall, &fa, ds_all);
-    if (st == HS_OK)
-        st = hs_outset_commit(os);
-    hs_outset_free(os);
-    free(ytmp);
-    free(ds_all);
-    hs_fc_rows_free(&full);
-    hs_fc_rows_free(&next);
-    hs_prophet_forecast_free(&ft);
-    hs_prophet_forecast_free(&fa);
-    hs_prophet_model_free(&mt);
-    hs_prophet_model_free(&ma);
-    hs_forecast_input_free(&in);
+        st = hs_prophet_job_write(c, &j, manifest);
+    hs_prophet_job_free(&j);
     return st;
 }

@@ -54,6 +54,9 @@ static hs_evaluate_config hs_run_evaluate_config(const hs_pipeline_config *c, in
 hs_status hs_pipeline_check(const hs_pipeline_config *c)
 {
     HS_TRY(hs_lstm_stage_check(&c->lstm));
+    hs_prophet_stage_config pc = HS_PROPHET_STAGE_DEFAULTS;
+    pc.holdout = c->holdout;
+    HS_TRY(hs_prophet_stage_check(&pc));
     if (!c->no_ppo) {
         hs_train_ppo_config tc = hs_run_ppo_config(c, c->holdout, "none", c->out);
         HS_TRY(hs_train_ppo_check(&tc));
