@@ -89,6 +89,13 @@ Test(hybrid, average_weight_scores_and_report)
     snprintf(p, sizeof p, "%s/hybrid_forecast8.csv", dir);
     t = hs_test_read_file(p, NULL);
     cr_assert(strstr(t, "\n0,8,8.5,9,"), "%s", t);
+    /* past Prophet's next rows (200 + 5), the LSTM's forecast alone */
+    cr_assert(strstr(t, "\n199,50.5,50.5,50.5,50.5,50.5,1,1,1\n"), "%s", t);
+    free(t);
+    /* the blend's next horizon: all weight on Prophet */
+    snprintf(p, sizeof p, "%s/hybrid_weighted_next.csv", dir);
+    t = hs_test_read_file(p, NULL);
+    cr_assert(strstr(t, ",,100,,"), "%s", t);
     free(t);
     /* the report: every model, and persistence (previous minute: error 1 on a ramp) */
     snprintf(p, sizeof p, "%s/forecast_report.md", dir);
@@ -112,4 +119,22 @@ Test(hybrid, refuses_mismatched_inputs)
     free(err);
     snprintf(p, sizeof p, "%s/hybrid_full.csv", dir);
     cr_assert_null(hs_test_read_file(p, NULL), "a failed Hybrid left a file behind");
+}
+
+Test(hybrid, bad_forecast8_row_writes_nothing)
+{
+    char *dir = hs_test_tmpdir("hybf8");
+    write_inputs(dir, 100, 10);
+    char p[600];
+    snprintf(p, sizeof p, "%s/lstm_forecast8.csv", dir);
+    hs_test_write_file(p, "minute,f1,f2,f3,f4,f5,f6,f7,f8\n0,1,1,1,1,1,1,1,1\n1,1,1\n");
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "forecast", "hybrid", "--out", dir, NULL), 1);
+    cr_assert(strstr(err, "lstm_forecast8.csv:3: expected minute and 8 forecasts"), "%s", err);
+    free(err);
+    const char *names[3] = {"hybrid_full.csv", "hybrid_metrics.json", "hybrid_forecast8.csv"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        cr_assert_null(hs_test_read_file(p, NULL), "a failed Hybrid left %s behind", names[i]);
+    }
 }

@@ -1,4 +1,6 @@
-/* hybrid.c: the Hybrid of the Prophet and LSTM forecasts in a folder (hybrid.h). */
+/* hybrid.c: the Hybrid of the Prophet and LSTM forecasts in a folder (hybrid.h). In three steps,
+ * as the other stages: plan (read every input and check the two forecasters agree), compute (the
+ * weight, the average and the blend, the scores) and write (every file, all together or none). */
 #include "hyscale/hybrid.h"
 
 #include <math.h>
@@ -90,196 +92,270 @@ static double hs_prophet_at(const hs_fc_table *pf, const hs_fc_table *pn, int64_
     return j - pf->n < pn->n ? pn->yhat[j - pf->n] : NAN;
 }
 
-static hs_status hs_write_f8(hs_outset *os, const char *dir, const hs_fc_table *pf, const hs_fc_table *pn)
+/* Everything one run of the stage holds between plan, compute and write. */
+typedef struct hs_hybrid_job {
+    hs_fc_table pf, pn;         /* Prophet: full (n rows), next */
+    hs_fc_table lf, lr, ln;     /* LSTM: full (n), recursive holdout (H), next */
+    int64_t n, H, ntr, v0, nn;  /* points, holdout, training span, validation start, next rows */
+    char f8_header[1024];       /* lstm_forecast8.csv's header line, as read (with its newline) */
+    int64_t f8_rows;
+    double *f8;                 /* (f8_rows, 9): minute, then the LSTM's 8 forecasts; the Hybrid's after compute */
+    double w;                   /* Prophet's weight in the blend */
+    double *avg, *wgt;          /* (n) average and blend with the LSTM's one step */
+    double *ar, *wr;            /* (H) the same with the LSTM's recursive holdout */
+    double *avg_next, *w_next;  /* (nn) the same on the next horizon */
+    cJSON *metrics;             /* hybrid_metrics.json */
+} hs_hybrid_job;
+
+static void hs_hybrid_job_free(hs_hybrid_job *j)
+{
+    cJSON_Delete(j->metrics);
+    free(j->f8);
+    free(j->avg);
+    free(j->wgt);
+    free(j->ar);
+    free(j->wr);
+    free(j->avg_next);
+    free(j->w_next);
+    hs_fc_table_free(&j->pf);
+    hs_fc_table_free(&j->pn);
+    hs_fc_table_free(&j->lf);
+    hs_fc_table_free(&j->lr);
+    hs_fc_table_free(&j->ln);
+}
+
+/* Plan: lstm_forecast8.csv (a header, then rows of a minute and 8 forecasts) into j->f8. */
+static hs_status hs_hybrid_read_f8(const char *dir, hs_hybrid_job *j)
 {
     char p[4096];
     snprintf(p, sizeof p, "%s/lstm_forecast8.csv", dir);
     FILE *in = fopen(p, "r");
     if (!in)
         return hs_error_set(HS_ERR_INPUT, "%s: missing (run hyscale forecast lstm first)", p);
-    FILE *f;
-    const char *tmp;
-    hs_status st = hs_outset_file(os, "hybrid_forecast8.csv", &f, &tmp);
+    hs_status st = HS_OK;
     char line[1024];
-    int64_t t = -1;
+    int64_t t = -1, cap = 0;
     while (st == HS_OK && fgets(line, sizeof line, in)) {
         if (t < 0) {
-            fputs(line, f); /* the header */
+            snprintf(j->f8_header, sizeof j->f8_header, "%s", line);
             t = 0;
             continue;
         }
-        double v[9];
+        if (t == cap) {
+            cap = cap ? 2 * cap : 1024;
+            double *g = realloc(j->f8, (size_t)cap * 9 * sizeof *g);
+            if (!g) {
+                st = hs_error_set(HS_ERR_NOMEM, "hybrid: out of memory");
+                break;
+            }
+            j->f8 = g;
+        }
+        double *v = j->f8 + t * 9;
         if (sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
-                   &v[8]) != 9) {
+                   &v[8]) != 9)
             st = hs_error_set(HS_ERR_INPUT, "%s:%lld: expected minute and 8 forecasts", p, (long long)t + 2);
-            break;
-        }
-        fprintf(f, "%.0f", v[0]);
-        for (int k = 1; k <= 8; k++) {
-            double pv = hs_prophet_at(pf, pn, t + k);
-            fprintf(f, ",%.6g", isnan(pv) ? v[k] : 0.5 * (v[k] + pv));
-        }
-        fputc('\n', f);
         t++;
     }
     fclose(in);
+    j->f8_rows = t > 0 ? t : 0;
+    return st;
+}
+
+/* Plan: the forecasters' tables and holdouts read, checked to agree point for point, the spans
+ * fixed and the buffers sized. */
+static hs_status hs_hybrid_plan(const char *dir, hs_hybrid_job *j)
+{
+    HS_TRY(hs_read_in(dir, "prophet_full.csv", &j->pf));
+    HS_TRY(hs_read_in(dir, "prophet_next.csv", &j->pn));
+    HS_TRY(hs_read_in(dir, "lstm_full.csv", &j->lf));
+    HS_TRY(hs_read_in(dir, "lstm_recursive.csv", &j->lr));
+    HS_TRY(hs_read_in(dir, "lstm_next.csv", &j->ln));
+    hs_status st = HS_OK;
+    int64_t hp = hs_json_int(dir, "prophet_metrics.json", "holdout", &st);
+    int64_t hl = hs_json_int(dir, "lstm_metrics.json", "holdout", &st);
+    HS_TRY(st);
+    int64_t n = j->pf.n;
+    if (j->lf.n != n || hp != hl || j->lr.n != hl)
+        return hs_error_set(HS_ERR_INPUT, "%s: the Prophet and LSTM outputs disagree (%lld vs %lld points, holdout "
+                                          "%lld vs %lld): run both on the same input and holdout",
+                            dir, (long long)n, (long long)j->lf.n, (long long)hp, (long long)hl);
+    for (int64_t i = 0; i < n; i++)
+        if (j->pf.ds[i] != j->lf.ds[i])
+            return hs_error_set(HS_ERR_INPUT, "%s: prophet_full.csv and lstm_full.csv differ in time at row %lld", dir,
+                                (long long)i + 2);
+    HS_TRY(hs_hybrid_read_f8(dir, j));
+    j->n = n;
+    j->H = hp;
+    j->ntr = n - j->H;
+    j->v0 = j->ntr - j->ntr / 10;
+    j->nn = j->pn.n < j->ln.n ? j->pn.n : j->ln.n;
+    int64_t H1 = j->H > 0 ? j->H : 1, nn1 = j->nn > 0 ? j->nn : 1;
+    j->avg = malloc((size_t)n * sizeof *j->avg);
+    j->wgt = malloc((size_t)n * sizeof *j->wgt);
+    j->avg_next = malloc((size_t)nn1 * sizeof *j->avg_next);
+    j->w_next = malloc((size_t)nn1 * sizeof *j->w_next);
+    j->ar = malloc((size_t)H1 * sizeof *j->ar);
+    j->wr = malloc((size_t)H1 * sizeof *j->wr);
+    if (!j->avg || !j->wgt || !j->avg_next || !j->w_next || !j->ar || !j->wr)
+        return hs_error_set(HS_ERR_NOMEM, "hybrid: out of memory");
+    return HS_OK;
+}
+
+/* Compute: Prophet's weight w in {0, 0.05, .., 1} with the least MAE of the blend on the
+ * validation span (the first of equals; 0.5 when the span has no actual value). */
+static double hs_hybrid_weight(const hs_hybrid_job *j)
+{
+    const hs_fc_table *pf = &j->pf, *lf = &j->lf;
+    double w = 0.5, best = INFINITY;
+    for (int k = 0; k <= 20; k++) {
+        double wk = k / 20.0, a = 0;
+        int64_t c = 0;
+        for (int64_t i = j->v0; i < j->ntr; i++)
+            if (!isnan(pf->y[i])) {
+                a += fabs(pf->y[i] - (wk * pf->yhat[i] + (1 - wk) * lf->yhat[i]));
+                c++;
+            }
+        if (c && a / (double)c < best) {
+            best = a / (double)c;
+            w = wk;
+        }
+    }
+    return w;
+}
+
+/* Compute: the weight, the average and the blend of every span and of F8 (where Prophet has no
+ * forecast of t+k, the LSTM's alone), and the holdout scores (hybrid_metrics.json, res). */
+static void hs_hybrid_compute(hs_hybrid_job *j, hs_hybrid_result *res)
+{
+    const hs_fc_table *pf = &j->pf, *pn = &j->pn, *lf = &j->lf, *lr = &j->lr, *ln = &j->ln;
+    int64_t n = j->n, H = j->H, ntr = j->ntr;
+    double w = j->w = res->weight = hs_hybrid_weight(j);
+    for (int64_t i = 0; i < n; i++) {
+        j->avg[i] = 0.5 * (pf->yhat[i] + lf->yhat[i]);
+        j->wgt[i] = w * pf->yhat[i] + (1 - w) * lf->yhat[i];
+    }
+    for (int64_t i = 0; i < H; i++) {
+        j->ar[i] = 0.5 * (pf->yhat[ntr + i] + lr->yhat[i]);
+        j->wr[i] = w * pf->yhat[ntr + i] + (1 - w) * lr->yhat[i];
+    }
+    for (int64_t i = 0; i < j->nn; i++) {
+        j->avg_next[i] = 0.5 * (pn->yhat[i] + ln->yhat[i]);
+        j->w_next[i] = w * pn->yhat[i] + (1 - w) * ln->yhat[i];
+    }
+    for (int64_t t = 0; t < j->f8_rows; t++)
+        for (int k = 1; k <= 8; k++) {
+            double pv = hs_prophet_at(pf, pn, t + k), *v = &j->f8[t * 9 + k];
+            *v = isnan(pv) ? *v : 0.5 * (*v + pv);
+        }
+    cJSON *o = j->metrics = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", "hybrid");
+    cJSON_AddStringToObject(o, "scale", "as the inputs (invocations for a series)");
+    cJSON_AddNumberToObject(o, "holdout", (double)H);
+    cJSON_AddNumberToObject(o, "validation_points", (double)(ntr - j->v0));
+    cJSON *a = cJSON_AddObjectToObject(o, "average");
+    cJSON *wb = cJSON_AddObjectToObject(o, "weighted");
+    cJSON_AddNumberToObject(wb, "prophet_weight", w);
+    if (H > 0) {
+        const double *y = pf->y + ntr;
+        cJSON_AddItemToObject(a, "one_step", hs_score_json(y, j->avg + ntr, H, &res->avg_one_step_mae));
+        cJSON_AddItemToObject(a, "recursive", hs_score_json(y, j->ar, H, &res->avg_recursive_mae));
+        cJSON_AddItemToObject(wb, "one_step", hs_score_json(y, j->wgt + ntr, H, &res->w_one_step_mae));
+        cJSON_AddItemToObject(wb, "recursive", hs_score_json(y, j->wr, H, &res->w_recursive_mae));
+    }
+}
+
+/* hybrid_forecast8.csv: the LSTM file's header, then the minute and the Hybrid's 8 forecasts. */
+static hs_status hs_hybrid_write_f8(hs_outset *os, const hs_hybrid_job *j)
+{
+    FILE *f;
+    const char *tmp;
+    HS_TRY(hs_outset_file(os, "hybrid_forecast8.csv", &f, &tmp));
+    fputs(j->f8_header, f);
+    for (int64_t t = 0; t < j->f8_rows; t++) {
+        const double *v = j->f8 + t * 9;
+        fprintf(f, "%.0f", v[0]);
+        for (int k = 1; k <= 8; k++)
+            fprintf(f, ",%.6g", v[k]);
+        fputc('\n', f);
+    }
+    return ferror(f) ? hs_error_set(HS_ERR_IO, "%s: write failed", tmp) : HS_OK;
+}
+
+/* hybrid.png: the holdout and the next horizon, with as much history before them. */
+static hs_status hs_hybrid_plot(hs_outset *os, const hs_hybrid_job *j)
+{
+    const hs_fc_table *pf = &j->pf, *pn = &j->pn, *lf = &j->lf, *lr = &j->lr, *ln = &j->ln;
+    int64_t n = j->n, ntr = j->ntr, back = j->H > 0 ? j->H : 1440;
+    int64_t from = ntr - back > 0 ? ntr - back : 0, m = n - from + j->nn;
+    double *x = malloc((size_t)m * 5 * sizeof *x);
+    if (!x)
+        return hs_error_set(HS_ERR_NOMEM, "hybrid: out of memory");
+    double *ya = x + m, *yp = ya + m, *yl = yp + m, *yh = yl + m, t0 = (double)pf->ds[0];
+    for (int64_t i = 0; i < m; i++) {
+        int64_t r = from + i;
+        int hist = r < n;
+        x[i] = ((double)(hist ? pf->ds[r] : pn->ds[r - n]) - t0) / 86400.0;
+        ya[i] = hist ? pf->y[r] : NAN;
+        yp[i] = hist ? pf->yhat[r] : pn->yhat[r - n];
+        yl[i] = hist ? (r >= ntr ? lr->yhat[r - ntr] : lf->yhat[r]) : ln->yhat[r - n];
+        yh[i] = hist ? (r >= ntr ? j->ar[r - ntr] : j->avg[r]) : j->avg_next[r - n];
+    }
+    hs_plot_line lines[4] = {{x, ya, m, "actual", HS_COLOR_BLACK},
+                             {x, yp, m, "Prophet", HS_COLOR_BLUE},
+                             {x, yl, m, "LSTM", HS_COLOR_GREEN},
+                             {x, yh, m, "Hybrid", HS_COLOR_PURPLE}};
+    const char *tmp;
+    hs_status st = hs_outset_path(os, "hybrid.png", &tmp);
+    if (st == HS_OK)
+        st = hs_plot_lines_png(tmp, "Hybrid (average of Prophet and LSTM): holdout (LSTM recursive) and next",
+                               "days since start", "per minute", lines, 4);
+    free(x);
+    return st;
+}
+
+/* Write: every file of the stage into dir, all together or none. */
+static hs_status hs_hybrid_write(const char *dir, const hs_hybrid_job *j, cJSON *manifest)
+{
+    hs_outset *os = NULL;
+    hs_status st = hs_outset_open(dir, &os);
+    if (st == HS_OK)
+        st = hs_write_table(os, "hybrid_full.csv", j->pf.ds, j->pf.y, j->avg, j->n);
+    if (st == HS_OK)
+        st = hs_write_table(os, "hybrid_weighted_full.csv", j->pf.ds, j->pf.y, j->wgt, j->n);
+    if (st == HS_OK)
+        st = hs_write_table(os, "hybrid_next.csv", j->pn.ds, NULL, j->avg_next, j->nn);
+    if (st == HS_OK)
+        st = hs_write_table(os, "hybrid_weighted_next.csv", j->pn.ds, NULL, j->w_next, j->nn);
+    if (st == HS_OK)
+        st = hs_hybrid_write_f8(os, j);
+    if (st == HS_OK)
+        st = hs_json_write(os, "hybrid_metrics.json", j->metrics);
+    if (st == HS_OK && manifest) {
+        cJSON_AddItemToObject(manifest, "metrics", cJSON_Duplicate(j->metrics, 1));
+        st = hs_json_write(os, "hybrid.manifest.json", manifest);
+    }
+    if (st == HS_OK)
+        st = hs_hybrid_plot(os, j);
+    if (st == HS_OK)
+        st = hs_outset_commit(os);
+    hs_outset_free(os);
     return st;
 }
 
 hs_status hs_hybrid_run(const char *dir, int quiet, cJSON *manifest, hs_hybrid_result *res)
 {
     memset(res, 0, sizeof *res);
-    hs_fc_table pf, pn, lf, lr, ln;
-    memset(&pf, 0, sizeof pf);
-    memset(&pn, 0, sizeof pn);
-    memset(&lf, 0, sizeof lf);
-    memset(&lr, 0, sizeof lr);
-    memset(&ln, 0, sizeof ln);
-    hs_status st = hs_read_in(dir, "prophet_full.csv", &pf);
-    if (st == HS_OK)
-        st = hs_read_in(dir, "prophet_next.csv", &pn);
-    if (st == HS_OK)
-        st = hs_read_in(dir, "lstm_full.csv", &lf);
-    if (st == HS_OK)
-        st = hs_read_in(dir, "lstm_recursive.csv", &lr);
-    if (st == HS_OK)
-        st = hs_read_in(dir, "lstm_next.csv", &ln);
-    int64_t hp = hs_json_int(dir, "prophet_metrics.json", "holdout", &st);
-    int64_t hl = hs_json_int(dir, "lstm_metrics.json", "holdout", &st);
-    int64_t n = pf.n;
-    if (st == HS_OK && (lf.n != n || hp != hl || lr.n != hl))
-        st = hs_error_set(HS_ERR_INPUT, "%s: the Prophet and LSTM outputs disagree (%lld vs %lld points, holdout %lld "
-                                        "vs %lld): run both on the same input and holdout",
-                          dir, (long long)n, (long long)lf.n, (long long)hp, (long long)hl);
-    for (int64_t i = 0; st == HS_OK && i < n; i++)
-        if (pf.ds[i] != lf.ds[i])
-            st = hs_error_set(HS_ERR_INPUT, "%s: prophet_full.csv and lstm_full.csv differ in time at row %lld", dir,
-                              (long long)i + 2);
-    int64_t H = hp, ntr = n - H, v0 = ntr - ntr / 10;
-    int64_t nn = pn.n < ln.n ? pn.n : ln.n;
-    double *avg = NULL, *wgt = NULL, *avg_next = NULL, *w_next = NULL, *ar = NULL, *wr = NULL;
+    hs_hybrid_job j;
+    memset(&j, 0, sizeof j);
+    hs_status st = hs_hybrid_plan(dir, &j);
     if (st == HS_OK) {
-        avg = malloc((size_t)n * sizeof *avg);
-        wgt = malloc((size_t)n * sizeof *wgt);
-        avg_next = malloc((size_t)(nn > 0 ? nn : 1) * sizeof *avg_next);
-        w_next = malloc((size_t)(nn > 0 ? nn : 1) * sizeof *w_next);
-        ar = malloc((size_t)(H > 0 ? H : 1) * sizeof *ar);
-        wr = malloc((size_t)(H > 0 ? H : 1) * sizeof *wr);
-        if (!avg || !wgt || !avg_next || !w_next || !ar || !wr)
-            st = hs_error_set(HS_ERR_NOMEM, "hybrid: out of memory");
+        hs_hybrid_compute(&j, res);
+        st = hs_hybrid_write(dir, &j, manifest);
     }
-    double w = 0.5;
-    if (st == HS_OK) {
-        /* the blend weight: MAE on the validation span of the training span */
-        double best = INFINITY;
-        for (int k = 0; k <= 20; k++) {
-            double wk = k / 20.0, a = 0;
-            int64_t c = 0;
-            for (int64_t i = v0; i < ntr; i++)
-                if (!isnan(pf.y[i])) {
-                    a += fabs(pf.y[i] - (wk * pf.yhat[i] + (1 - wk) * lf.yhat[i]));
-                    c++;
-                }
-            if (c && a / (double)c < best) {
-                best = a / (double)c;
-                w = wk;
-            }
-        }
-        for (int64_t i = 0; i < n; i++) {
-            avg[i] = 0.5 * (pf.yhat[i] + lf.yhat[i]);
-            wgt[i] = w * pf.yhat[i] + (1 - w) * lf.yhat[i];
-        }
-        for (int64_t i = 0; i < H; i++) {
-            ar[i] = 0.5 * (pf.yhat[ntr + i] + lr.yhat[i]);
-            wr[i] = w * pf.yhat[ntr + i] + (1 - w) * lr.yhat[i];
-        }
-        for (int64_t i = 0; i < nn; i++) {
-            avg_next[i] = 0.5 * (pn.yhat[i] + ln.yhat[i]);
-            w_next[i] = w * pn.yhat[i] + (1 - w) * ln.yhat[i];
-        }
-        res->weight = w;
-    }
-    hs_outset *os = NULL;
-    if (st == HS_OK)
-        st = hs_outset_open(dir, &os);
-    if (st == HS_OK)
-        st = hs_write_table(os, "hybrid_full.csv", pf.ds, pf.y, avg, n);
-    if (st == HS_OK)
-        st = hs_write_table(os, "hybrid_weighted_full.csv", pf.ds, pf.y, wgt, n);
-    if (st == HS_OK)
-        st = hs_write_table(os, "hybrid_next.csv", pn.ds, NULL, avg_next, nn);
-    if (st == HS_OK)
-        st = hs_write_table(os, "hybrid_weighted_next.csv", pn.ds, NULL, w_next, nn);
-    if (st == HS_OK)
-        st = hs_write_f8(os, dir, &pf, &pn);
-    if (st == HS_OK) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "model", "hybrid");
-        cJSON_AddStringToObject(j, "scale", "as the inputs (invocations for a series)");
-        cJSON_AddNumberToObject(j, "holdout", (double)H);
-        cJSON_AddNumberToObject(j, "validation_points", (double)(ntr - v0));
-        cJSON *a = cJSON_AddObjectToObject(j, "average");
-        cJSON *wb = cJSON_AddObjectToObject(j, "weighted");
-        cJSON_AddNumberToObject(wb, "prophet_weight", w);
-        if (H > 0) {
-            cJSON_AddItemToObject(a, "one_step", hs_score_json(pf.y + ntr, avg + ntr, H, &res->avg_one_step_mae));
-            cJSON_AddItemToObject(a, "recursive", hs_score_json(pf.y + ntr, ar, H, &res->avg_recursive_mae));
-            cJSON_AddItemToObject(wb, "one_step", hs_score_json(pf.y + ntr, wgt + ntr, H, &res->w_one_step_mae));
-            cJSON_AddItemToObject(wb, "recursive", hs_score_json(pf.y + ntr, wr, H, &res->w_recursive_mae));
-        }
-        st = hs_json_write(os, "hybrid_metrics.json", j);
-        if (st == HS_OK && manifest) {
-            cJSON_AddItemToObject(manifest, "metrics", cJSON_Duplicate(j, 1));
-            st = hs_json_write(os, "hybrid.manifest.json", manifest);
-        }
-        cJSON_Delete(j);
-    }
-    if (st == HS_OK) {
-        /* hybrid.png: the holdout and the next horizon, with as much history before them */
-        int64_t from = ntr - (H > 0 ? H : 1440) > 0 ? ntr - (H > 0 ? H : 1440) : 0, m = n - from + nn;
-        double *x = malloc((size_t)m * 5 * sizeof *x);
-        if (!x)
-            st = hs_error_set(HS_ERR_NOMEM, "hybrid: out of memory");
-        else {
-            double *ya = x + m, *yp = ya + m, *yl = yp + m, *yh = yl + m, t0 = (double)pf.ds[0];
-            for (int64_t i = 0; i < m; i++) {
-                int64_t r = from + i;
-                int hist = r < n;
-                x[i] = ((double)(hist ? pf.ds[r] : pn.ds[r - n]) - t0) / 86400.0;
-                ya[i] = hist ? pf.y[r] : NAN;
-                yp[i] = hist ? pf.yhat[r] : pn.yhat[r - n];
-                yl[i] = hist ? (r >= ntr ? lr.yhat[r - ntr] : lf.yhat[r]) : ln.yhat[r - n];
-                yh[i] = hist ? (r >= ntr ? ar[r - ntr] : avg[r]) : avg_next[r - n];
-            }
-            hs_plot_line lines[4] = {{x, ya, m, "actual", HS_COLOR_BLACK},
-                                     {x, yp, m, "Prophet", HS_COLOR_BLUE},
-                                     {x, yl, m, "LSTM", HS_COLOR_GREEN},
-                                     {x, yh, m, "Hybrid", HS_COLOR_PURPLE}};
-            const char *tmp;
-            st = hs_outset_path(os, "hybrid.png", &tmp);
-            if (st == HS_OK)
-                st = hs_plot_lines_png(tmp, "Hybrid (average of Prophet and LSTM): holdout (LSTM recursive) and next",
-                                       "days since start", "per minute", lines, 4);
-            free(x);
-        }
-    }
-    if (st == HS_OK)
-        st = hs_outset_commit(os);
-    hs_outset_free(os);
     if (st == HS_OK && !quiet)
         printf("forecast hybrid: Prophet weight %.2f in the blend; holdout MAE average %.4g (one step) %.4g "
                "(recursive), weighted %.4g / %.4g\n",
-               w, res->avg_one_step_mae, res->avg_recursive_mae, res->w_one_step_mae, res->w_recursive_mae);
-    free(avg);
-    free(wgt);
-    free(avg_next);
-    free(w_next);
-    free(ar);
-    free(wr);
-    hs_fc_table_free(&pf);
-    hs_fc_table_free(&pn);
-    hs_fc_table_free(&lf);
-    hs_fc_table_free(&lr);
-    hs_fc_table_free(&ln);
+               j.w, res->avg_one_step_mae, res->avg_recursive_mae, res->w_one_step_mae, res->w_recursive_mae);
+    hs_hybrid_job_free(&j);
     return st;
 }

@@ -1,6 +1,7 @@
 /* train_stage.c: `hyscale train-ppo`: the environments over the training span of a series (and
  * a forecaster's F), PPO on them, then the policy file, the learning curve (CSV and plot) and the
- * manifest, written all together or not at all. */
+ * manifest, written all together or not at all. In three steps, as the other stages: load,
+ * train (compute) and write. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,99 +142,153 @@ static void hs_json_merge(cJSON *dst, const cJSON *src)
     }
 }
 
+/* Everything one run of the stage holds between load, train and write. */
+typedef struct hs_train_job {
+    hs_env_series s;    /* the series (K, n) with the forecaster's F, its training span */
+    int64_t L;          /* episode length */
+    cJSON *cfg;         /* the stage's configuration (hs_train_config_json) */
+    hs_envs v;          /* E environments over the training span */
+    hs_ppo *agent;
+    hs_ppo_history hist;
+    float *params;      /* (hs_ppo_layout(agent)->total) the trained parameters */
+} hs_train_job;
+
+static void hs_train_job_free(hs_train_job *j)
+{
+    cJSON_Delete(j->cfg);
+    free(j->params);
+    hs_ppo_history_free(&j->hist);
+    hs_ppo_free(j->agent);
+    hs_envs_free(&j->v);
+    hs_env_series_free(&j->s);
+}
+
+/* Load: the series and the forecast, the episode length, the configuration recorded. */
+static hs_status hs_train_load(const hs_train_ppo_config *c, hs_train_job *j)
+{
+    int64_t start;
+    HS_TRY(hs_env_input_load(c->series_dir, c->forecast_dir ? c->forecast_dir : c->series_dir, c->forecaster,
+                             c->source, c->holdout, &j->s, &start));
+    j->L = hs_env_episode_length(&c->env, j->s.n_train);
+    if (!c->quiet && c->env.episode == 0 && j->s.n_train < 4 * 1440)
+        fprintf(stderr, "train-ppo: the training span has %lld minutes (under 4 days): episodes of %lld minutes "
+                        "(a quarter of it)\n",
+                (long long)j->s.n_train, (long long)j->L);
+    j->cfg = hs_train_config_json(c, j->L);
+    return HS_OK;
+}
+
+/* The result: steps, time, and the mean episode reward over the last 10% of updates (those in
+ * which episodes ended; NAN when none did). */
+static void hs_train_summary(const hs_train_job *j, hs_train_ppo_result *r)
+{
+    const hs_ppo_history *h = &j->hist;
+    r->env_steps = h->n ? h->env_steps[h->n - 1] : 0;
+    r->episode_length = j->L;
+    r->seconds = h->n ? h->seconds[h->n - 1] : 0;
+    r->steps_per_second = h->steps_per_second;
+    double sum = 0;
+    int64_t cnt = 0, from = h->n - (h->n + 9) / 10;
+    for (int64_t u = from; u < h->n; u++)
+        if (isfinite(h->episode_reward[u]))
+            sum += h->episode_reward[u], cnt++;
+    r->final_episode_reward = cnt ? sum / (double)cnt : NAN;
+}
+
+/* Train: the environments (seeded by the PPO seed), the agent, PPO, the parameters out. */
+static hs_status hs_train_compute(const hs_train_ppo_config *c, hs_train_job *j, hs_train_ppo_result *r)
+{
+    hs_env_config ec = c->env;
+    ec.seed = c->ppo.seed;
+    HS_TRY(hs_envs_init(&j->v, &j->s, c->ppo.envs, &ec));
+    hs_ppo_config pc = c->ppo;
+    pc.actions = hs_env_action_count(c->env.mode);
+    HS_TRY(hs_ppo_create(&j->agent, &pc, HS_DEVICE_CPU));
+    HS_TRY(hs_ppo_train(j->agent, &j->v, &j->hist));
+    j->params = malloc((size_t)hs_ppo_layout(j->agent)->total * sizeof *j->params);
+    if (!j->params)
+        return hs_error_set(HS_ERR_NOMEM, "ppo: out of memory");
+    HS_TRY(hs_ppo_get_params(j->agent, j->params));
+    hs_train_summary(j, r);
+    return HS_OK;
+}
+
+/* ppo_policy.safetensors, its metadata the configuration and the series' c and S (of row 0). */
+static hs_status hs_train_write_policy(hs_outset *os, const hs_train_ppo_config *c, const hs_train_job *j)
+{
+    const char *src = c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate";
+    FILE *f;
+    const char *tmp;
+    cJSON *meta = cJSON_CreateObject();
+    char *text = cJSON_PrintUnformatted(j->cfg);
+    cJSON_AddStringToObject(meta, "config", text);
+    free(text);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.9g", j->s.c[0]);
+    cJSON_AddStringToObject(meta, "c", buf);
+    snprintf(buf, sizeof buf, "%.9g", (double)j->s.S[0]);
+    cJSON_AddStringToObject(meta, "S", buf);
+    hs_status st = hs_outset_file(os, "ppo_policy.safetensors", &f, &tmp);
+    if (st == HS_OK)
+        st = hs_ppo_policy_write(f, tmp, hs_ppo_layout(j->agent), j->params, j->s.forecaster, c->env.mode, src, meta);
+    cJSON_Delete(meta);
+    return st;
+}
+
+/* The manifest's configuration (the CLI's options merged with the stage's), metrics and timings. */
+static void hs_train_manifest(const hs_train_ppo_config *c, const hs_train_job *j, const hs_train_ppo_result *r,
+                              cJSON *manifest, double seconds)
+{
+    hs_json_merge(hs_manifest_section(manifest, "config"), j->cfg);
+    cJSON_AddNumberToObject(manifest, "seed", (double)c->ppo.seed);
+    cJSON *mt = hs_manifest_section(manifest, "metrics");
+    cJSON_AddNumberToObject(mt, "env_steps", (double)r->env_steps);
+    cJSON_AddNumberToObject(mt, "steps_per_second", r->steps_per_second);
+    if (isfinite(r->final_episode_reward))
+        cJSON_AddNumberToObject(mt, "final_episode_reward", r->final_episode_reward);
+    cJSON_AddNumberToObject(mt, "c", j->s.c[0]);
+    cJSON_AddNumberToObject(mt, "S", j->s.S[0]);
+    cJSON *tm = hs_manifest_section(manifest, "timings");
+    cJSON_AddNumberToObject(tm, "train_seconds", r->seconds);
+    cJSON_AddNumberToObject(tm, "total_seconds", seconds);
+}
+
+/* Write: the policy, the learning curve (CSV, and the plot unless c->plot is 0) and the
+ * manifest into out_dir, all together or none. */
+static hs_status hs_train_write(const hs_train_ppo_config *c, const hs_train_job *j, const hs_train_ppo_result *r,
+                                cJSON *manifest, double t0)
+{
+    hs_outset *os = NULL;
+    hs_status st = hs_outset_open(c->out_dir, &os);
+    if (st == HS_OK)
+        st = hs_train_write_policy(os, c, j);
+    if (st == HS_OK)
+        st = hs_write_curve(os, &j->hist);
+    if (st == HS_OK && c->plot)
+        st = hs_plot_curve(os, &j->hist, j->s.forecaster);
+    if (st == HS_OK) {
+        hs_train_manifest(c, j, r, manifest, hs_time_now() - t0);
+        st = hs_json_write(os, c->manifest_name, manifest);
+    }
+    if (st == HS_OK)
+        st = hs_outset_commit(os);
+    hs_outset_free(os);
+    return st;
+}
+
 hs_status hs_train_ppo_run(const hs_train_ppo_config *c, cJSON *manifest, hs_train_ppo_result *r)
 {
     memset(r, 0, sizeof *r);
     HS_ASSERT(c->series_dir && c->out_dir && c->forecaster);
     HS_TRY(hs_train_ppo_check(c));
     double t0 = hs_time_now();
-    hs_env_series s;
-    int64_t start;
-    HS_TRY(hs_env_input_load(c->series_dir, c->forecast_dir ? c->forecast_dir : c->series_dir, c->forecaster,
-                             c->source, c->holdout, &s, &start));
-    int64_t L = hs_env_episode_length(&c->env, s.n_train);
-    if (!c->quiet && c->env.episode == 0 && s.n_train < 4 * 1440)
-        fprintf(stderr, "train-ppo: the training span has %lld minutes (under 4 days): episodes of %lld minutes "
-                        "(a quarter of it)\n",
-                (long long)s.n_train, (long long)L);
-    hs_envs v;
-    memset(&v, 0, sizeof v);
-    hs_ppo *agent = NULL;
-    hs_ppo_history hist;
-    memset(&hist, 0, sizeof hist);
-    hs_env_config ec = c->env;
-    ec.seed = c->ppo.seed;
-    hs_status st = hs_envs_init(&v, &s, c->ppo.envs, &ec);
-    hs_ppo_config pc = c->ppo;
-    pc.actions = hs_env_action_count(c->env.mode);
+    hs_train_job j;
+    memset(&j, 0, sizeof j);
+    hs_status st = hs_train_load(c, &j);
     if (st == HS_OK)
-        st = hs_ppo_create(&agent, &pc, HS_DEVICE_CPU);
+        st = hs_train_compute(c, &j, r);
     if (st == HS_OK)
-        st = hs_ppo_train(agent, &v, &hist);
-    hs_outset *os = NULL;
-    float *params = NULL;
-    if (st == HS_OK) {
-        params = malloc((size_t)hs_ppo_layout(agent)->total * sizeof *params);
-        st = params ? hs_ppo_get_params(agent, params) : hs_error_set(HS_ERR_NOMEM, "ppo: out of memory");
-    }
-    if (st == HS_OK)
-        st = hs_outset_open(c->out_dir, &os);
-    cJSON *cfg = hs_train_config_json(c, L);
-    const char *src = c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate";
-    if (st == HS_OK) {
-        FILE *f;
-        const char *tmp;
-        cJSON *meta = cJSON_CreateObject();
-        char *text = cJSON_PrintUnformatted(cfg);
-        cJSON_AddStringToObject(meta, "config", text);
-        free(text);
-        char buf[64];
-        snprintf(buf, sizeof buf, "%.9g", s.c[0]);
-        cJSON_AddStringToObject(meta, "c", buf);
-        snprintf(buf, sizeof buf, "%.9g", (double)s.S[0]);
-        cJSON_AddStringToObject(meta, "S", buf);
-        st = hs_outset_file(os, "ppo_policy.safetensors", &f, &tmp);
-        if (st == HS_OK)
-            st = hs_ppo_policy_write(f, tmp, hs_ppo_layout(agent), params, s.forecaster, c->env.mode, src, meta);
-        cJSON_Delete(meta);
-    }
-    if (st == HS_OK)
-        st = hs_write_curve(os, &hist);
-    if (st == HS_OK && c->plot)
-        st = hs_plot_curve(os, &hist, s.forecaster);
-    if (st == HS_OK) {
-        r->env_steps = hist.n ? hist.env_steps[hist.n - 1] : 0;
-        r->episode_length = L;
-        r->seconds = hist.n ? hist.seconds[hist.n - 1] : 0;
-        r->steps_per_second = hist.steps_per_second;
-        double sum = 0;
-        int64_t cnt = 0, from = hist.n - (hist.n + 9) / 10;
-        for (int64_t u = from; u < hist.n; u++)
-            if (isfinite(hist.episode_reward[u]))
-                sum += hist.episode_reward[u], cnt++;
-        r->final_episode_reward = cnt ? sum / (double)cnt : NAN;
-        hs_json_merge(hs_manifest_section(manifest, "config"), cfg);
-        cJSON_AddNumberToObject(manifest, "seed", (double)c->ppo.seed);
-        cJSON *mt = hs_manifest_section(manifest, "metrics");
-        cJSON_AddNumberToObject(mt, "env_steps", (double)r->env_steps);
-        cJSON_AddNumberToObject(mt, "steps_per_second", r->steps_per_second);
-        if (isfinite(r->final_episode_reward))
-            cJSON_AddNumberToObject(mt, "final_episode_reward", r->final_episode_reward);
-        cJSON_AddNumberToObject(mt, "c", s.c[0]);
-        cJSON_AddNumberToObject(mt, "S", s.S[0]);
-        cJSON *tm = hs_manifest_section(manifest, "timings");
-        cJSON_AddNumberToObject(tm, "train_seconds", r->seconds);
-        cJSON_AddNumberToObject(tm, "total_seconds", hs_time_now() - t0);
-        st = hs_json_write(os, c->manifest_name, manifest);
-    }
-    if (st == HS_OK)
-        st = hs_outset_commit(os);
-    cJSON_Delete(cfg);
-    hs_outset_free(os);
-    free(params);
-    hs_ppo_history_free(&hist);
-    hs_ppo_free(agent);
-    hs_envs_free(&v);
-    hs_env_series_free(&s);
+        st = hs_train_write(c, &j, r, manifest, t0);
+    hs_train_job_free(&j);
     return st;
 }
