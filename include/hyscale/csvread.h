@@ -35,6 +35,9 @@ typedef struct hs_csv_handlers {
      * Returns 0 when it handled the record, 1 to stop, -1 to decline: the line then goes
      * through libcsv and the field/row handlers as usual (so errors are reported there). */
     int (*line)(void *ctx, const char *s, size_t len, int64_t line);
+    /* Optional: the name of column col (0-based) for hs_csv_stream's own messages (malformed
+     * quoting, unterminated last field); NULL or a NULL result reads "?". */
+    const char *(*name)(void *ctx, int col);
     hs_status stop_status;   /* what to return when a handler stops the stream */
     hs_progress *progress;   /* optional: updated with bytes read */
     const char *progress_what; /* text after the percentage, e.g. the file name */
@@ -44,10 +47,12 @@ typedef struct hs_csv_handlers {
 typedef struct hs_csv_info {
     int64_t bytes;   /* file size */
     int64_t records; /* records seen */
+    int64_t field_grows; /* times the parser's field buffer grew: logarithmic in the longest field */
 } hs_csv_info;
 
 /* Streams path through the handlers. Errors: HS_ERR_IO (cannot open or read), HS_ERR_INPUT
- * (empty file, malformed quoting: message with the line), or the handler's stop_status. */
+ * (a folder, an empty file: "path: what"; malformed quoting or an unterminated last field:
+ * "path:line: column C (name): what 'bytes so far'"), or the handler's stop_status. */
 hs_status hs_csv_stream(const char *path, hs_csv_handlers *h, hs_csv_info *info);
 
 #ifdef __cplusplus

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "hyscale/csvread.h"
+#include "hyscale/parse.h"
 #include "hyscale/trace.h"
 
 const char *hs_layout_name(hs_layout l)
@@ -33,7 +34,9 @@ int64_t hs_layout_nominal_start(hs_layout l)
 /* ---- header detection ------------------------------------------------------------------ */
 
 typedef struct hs_hdr {
-    char first[4][32]; /* first four column names (truncated) */
+    char first[4][32];   /* first four column names (at most 31 bytes kept: longer never match) */
+    size_t len[4];       /* their whole lengths */
+    char shown[2][HS_PARSE_QUOTE_CAP]; /* the first two as a message shows them */
     int ncols;
 } hs_hdr;
 
@@ -45,6 +48,9 @@ static int hs_hdr_field(void *ctx, int col, const char *s, size_t len, int64_t l
         size_t n = len < sizeof h->first[0] - 1 ? len : sizeof h->first[0] - 1;
         memcpy(h->first[col], s, n);
         h->first[col][n] = '\0';
+        h->len[col] = len;
+        if (col < 2)
+            hs_parse_quote(s, len, h->shown[col], sizeof h->shown[col]);
     }
     return 0;
 }
@@ -57,39 +63,54 @@ static int hs_hdr_row(void *ctx, int ncols, int64_t line, int terminated)
     return 1; /* one record is all we need */
 }
 
+/* Column k of the header is exactly name (whole length, so a longer field or one with a NUL
+ * inside never matches). */
+static int hs_hdr_is(const hs_hdr *h, int k, const char *name)
+{
+    return hs_parse_field_is(h->first[k], h->len[k], name);
+}
+
 static hs_layout hs_layout_from_header(const hs_hdr *h)
 {
-    const char(*c)[32] = h->first;
-    if (h->ncols >= 5 && !strcmp(c[0], "HashOwner") && !strcmp(c[1], "HashApp") && !strcmp(c[2], "HashFunction") &&
-        !strcmp(c[3], "Trigger"))
+    if (h->ncols >= 5 && hs_hdr_is(h, 0, "HashOwner") && hs_hdr_is(h, 1, "HashApp") &&
+        hs_hdr_is(h, 2, "HashFunction") && hs_hdr_is(h, 3, "Trigger"))
         return HS_LAYOUT_AZURE2019;
-    if (h->ncols >= 4 && !strcmp(c[0], "HashFunction") && !strcmp(c[1], "HashOwner") && !strcmp(c[2], "HashApp"))
+    if (h->ncols >= 4 && hs_hdr_is(h, 0, "HashFunction") && hs_hdr_is(h, 1, "HashOwner") &&
+        hs_hdr_is(h, 2, "HashApp"))
         return HS_LAYOUT_INVITRO;
-    if (h->ncols == 4 && !strcmp(c[0], "app") && !strcmp(c[1], "func") && !strcmp(c[2], "end_timestamp") &&
-        !strcmp(c[3], "duration"))
+    if (h->ncols == 4 && hs_hdr_is(h, 0, "app") && hs_hdr_is(h, 1, "func") && hs_hdr_is(h, 2, "end_timestamp") &&
+        hs_hdr_is(h, 3, "duration"))
         return HS_LAYOUT_AZURE2021;
-    if (h->ncols == 2 && !strcmp(c[0], "ds") && !strcmp(c[1], "y"))
+    if (h->ncols == 2 && hs_hdr_is(h, 0, "ds") && hs_hdr_is(h, 1, "y"))
         return HS_LAYOUT_DS_Y;
-    if (h->ncols == 2 && !strcmp(c[0], "minute") && !strcmp(c[1], "invocations"))
+    if (h->ncols == 2 && hs_hdr_is(h, 0, "minute") && hs_hdr_is(h, 1, "invocations"))
         return HS_LAYOUT_MINUTE;
     return HS_LAYOUT_UNKNOWN;
+}
+
+static const char *hs_hdr_name(void *ctx, int col)
+{
+    (void)ctx;
+    (void)col;
+    return "header";
 }
 
 hs_status hs_trace_detect(const char *path, hs_layout *out)
 {
     hs_hdr h;
     memset(&h, 0, sizeof h);
-    hs_csv_handlers hd = {.ctx = &h, .field = hs_hdr_field, .row = hs_hdr_row, .stop_status = HS_OK};
+    hs_csv_handlers hd = {.ctx = &h, .field = hs_hdr_field, .row = hs_hdr_row, .name = hs_hdr_name,
+                          .stop_status = HS_OK};
     HS_TRY(hs_csv_stream(path, &hd, NULL));
     *out = hs_layout_from_header(&h);
     if (h.ncols == 0)
         return hs_error_set(HS_ERR_INPUT, "%s: empty file (no header)", path);
     if (*out == HS_LAYOUT_UNKNOWN)
         return hs_error_set(HS_ERR_INPUT,
-                            "%s:1: missing or unknown header (starts '%s,%s...'); expected one of "
+                            "%s:1: column 1 (header): missing or unknown header '%s,%s...' (expected one of "
                             "HashOwner,HashApp,HashFunction,Trigger,1..1440 | HashFunction,HashOwner,HashApp,"
-                            "minute_1..minute_1440 | app,func,end_timestamp,duration | ds,y | minute,invocations",
-                            path, h.first[0], h.first[1]);
+                            "minute_1..minute_1440 | app,func,end_timestamp,duration | ds,y | minute,invocations)",
+                            path, h.shown[0], h.shown[1]);
     return HS_OK;
 }
 

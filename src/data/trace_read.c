@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hyscale/csvread.h"
+#include "hyscale/parse.h"
 #include "hyscale/series.h"
 #include "hyscale/trace.h"
 
@@ -35,7 +36,7 @@ typedef struct hs_rd {
     int wide_body;    /* a wide layout past its header: the fast path applies */
     int hdr_bad;      /* header minute columns broken */
     int64_t hdr_next; /* expected next minute number while reading the header */
-    char hdr_badname[64];
+    char hdr_badname[HS_PARSE_QUOTE_CAP];
     /* the current row */
     char id[4][HS_ID_MAX]; /* owner, app, func, trigger (wide); app, func (log); raw text (plain) */
     double num[2];
@@ -43,75 +44,52 @@ typedef struct hs_rd {
     int bad;
     hs_bad_cause cause;
     int bad_col;
-    char bad_val[48];
+    char name_buf[32];                 /* hs_rd_name's answer */
+    char bad_what[96];                 /* what is wrong ("" : the cause's words) */
+    char bad_val[HS_PARSE_QUOTE_CAP]; /* the value, quoted for a message */
 } hs_rd;
 
-/* Parses a count: digits, optionally ".0..." Returns -1 when ok, else the bad cause. */
-static int hs_parse_count(const char *s, size_t len, uint32_t *out)
+/* The skip cause of a parse failure. */
+static hs_bad_cause hs_rd_cause(hs_parse_err e)
 {
-    if (len == 0)
-        return HS_BAD_NON_NUMERIC;
-    size_t i = 0;
-    if (s[0] == '-') {
-        if (len == 1)
-            return HS_BAD_NON_NUMERIC;
-        for (i = 1; i < len; i++)
-            if ((s[i] < '0' || s[i] > '9') && s[i] != '.')
-                return HS_BAD_NON_NUMERIC;
-        for (i = 1; i < len; i++)
-            if (s[i] >= '1' && s[i] <= '9')
-                return HS_BAD_NEGATIVE;
-        *out = 0; /* "-0" */
-        return -1;
-    }
-    uint64_t v = 0;
-    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-        v = v * 10 + (uint64_t)(s[i] - '0');
-        if (v > UINT32_MAX)
-            return HS_BAD_NON_NUMERIC;
-    }
-    if (i < len) {
-        if (s[i] != '.' || i == 0)
-            return HS_BAD_NON_NUMERIC;
-        int frac = 0;
-        for (i++; i < len; i++) {
-            if (s[i] < '0' || s[i] > '9')
-                return HS_BAD_NON_NUMERIC;
-            frac |= s[i] != '0';
-        }
-        if (frac)
-            return HS_BAD_FRACTIONAL;
-    }
-    *out = (uint32_t)v;
-    return -1;
+    return e == HS_PARSE_NEGATIVE ? HS_BAD_NEGATIVE : e == HS_PARSE_FRACTIONAL ? HS_BAD_FRACTIONAL : HS_BAD_NON_NUMERIC;
 }
 
-/* Parses a finite real number; returns -1 when ok, else HS_BAD_NON_NUMERIC. */
-static int hs_parse_real(const char *s, size_t len, double *out)
-{
-    char buf[64];
-    if (len == 0 || len >= sizeof buf)
-        return HS_BAD_NON_NUMERIC;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    char *end;
-    double v = strtod(buf, &end);
-    if (*end != '\0' || !isfinite(v))
-        return HS_BAD_NON_NUMERIC;
-    *out = v;
-    return -1;
-}
-
-static void hs_rd_mark(hs_rd *r, int cause, int col, const char *s, size_t len)
+/* Marks the row bad (the first fault wins): cause for the skip totals, what for the message
+ * (NULL: the cause's words), the value as a message shows it. */
+static void hs_rd_mark(hs_rd *r, int cause, int col, const char *what, const char *s, size_t len)
 {
     if (r->bad)
         return;
     r->bad = 1;
     r->cause = (hs_bad_cause)cause;
     r->bad_col = col;
-    size_t n = len < sizeof r->bad_val - 1 ? len : sizeof r->bad_val - 1;
-    memcpy(r->bad_val, s, n);
-    r->bad_val[n] = '\0';
+    snprintf(r->bad_what, sizeof r->bad_what, "%s", what ? what : "");
+    hs_parse_quote(s, len, r->bad_val, sizeof r->bad_val);
+}
+
+/* A count of column col into *out, or the row marked bad. */
+static void hs_rd_count(hs_rd *r, int col, const char *s, size_t len, uint32_t *out)
+{
+    hs_parse_err e = hs_parse_count(s, len, out);
+    if (e) {
+        char what[96];
+        hs_parse_explain(e, 0, UINT32_MAX, what, sizeof what);
+        hs_rd_mark(r, hs_rd_cause(e), col, what, s, len);
+    }
+}
+
+/* A non-negative real of column col (seconds, or a y value) into *out, or the row marked bad. */
+static void hs_rd_real(hs_rd *r, int col, const char *s, size_t len, double *out)
+{
+    hs_parse_err e = hs_parse_real(s, len, -HS_PARSE_Y_MAX, HS_PARSE_Y_MAX, out);
+    if (e) {
+        char what[96];
+        hs_parse_explain(e, -HS_PARSE_Y_MAX, HS_PARSE_Y_MAX, what, sizeof what);
+        hs_rd_mark(r, HS_BAD_NON_NUMERIC, col, what, s, len);
+    } else if (*out < 0) {
+        hs_rd_mark(r, HS_BAD_NEGATIVE, col, NULL, s, len);
+    }
 }
 
 static void hs_copy_id(char *dst, const char *s, size_t len)
@@ -158,7 +136,7 @@ static void hs_rd_header_field(hs_rd *r, int col, const char *s, size_t len)
     return;
 bad:
     r->hdr_bad = col + 1;
-    hs_copy_id(r->hdr_badname, s, len < 40 ? len : 40);
+    hs_parse_quote(s, len, r->hdr_badname, sizeof r->hdr_badname);
 }
 
 static int hs_rd_header_row(hs_rd *r, int ncols)
@@ -211,9 +189,7 @@ static int hs_rd_field(void *ctx, int col, const char *s, size_t len, int64_t li
             r->cnt[col - r->idcols] = v;
             return 0;
         }
-        int c = hs_parse_count(s, len, &r->cnt[col - r->idcols]);
-        if (c >= 0)
-            hs_rd_mark(r, c, col, s, len);
+        hs_rd_count(r, col, s, len, &r->cnt[col - r->idcols]);
         return 0;
     }
     if (line == 1) {
@@ -226,9 +202,7 @@ static int hs_rd_field(void *ctx, int col, const char *s, size_t len, int64_t li
     case HS_LAYOUT_AZURE2019:
     case HS_LAYOUT_INVITRO:
         if (col >= r->idcols) {
-            int c = hs_parse_count(s, len, &r->cnt[col - r->idcols]);
-            if (c >= 0)
-                hs_rd_mark(r, c, col, s, len);
+            hs_rd_count(r, col, s, len, &r->cnt[col - r->idcols]);
         } else {
             /* map to owner, app, func, trigger */
             static const int map2019[4] = {0, 1, 2, 3}, mapvitro[3] = {2, 0, 1};
@@ -240,33 +214,25 @@ static int hs_rd_field(void *ctx, int col, const char *s, size_t len, int64_t li
         if (col < 2) {
             hs_copy_id(r->id[col + 1], s, len); /* app, func */
         } else {
-            int c = hs_parse_real(s, len, &r->num[col - 2]);
-            if (c >= 0)
-                hs_rd_mark(r, c, col, s, len);
-            else if (r->num[col - 2] < 0)
-                hs_rd_mark(r, HS_BAD_NEGATIVE, col, s, len);
+            hs_rd_real(r, col, s, len, &r->num[col - 2]);
         }
         break;
     case HS_LAYOUT_DS_Y:
         if (col == 0) {
-            hs_copy_id(r->id[0], s, len);
-            int64_t t;
-            if (hs_parse_time(r->id[0], &t) != 0)
-                hs_rd_mark(r, HS_BAD_TIMESTAMP, col, s, len);
+            int64_t t = 0;
+            hs_parse_err e = hs_parse_time_n(s, len, &t);
+            if (e)
+                hs_rd_mark(r, HS_BAD_TIMESTAMP, col, e == HS_PARSE_TOO_LONG ? "time too long" : NULL, s, len);
+            else
+                hs_copy_id(r->id[0], s, len); /* at most HS_PARSE_TIME_MAX bytes: whole */
             r->num[0] = (double)t;
         } else {
-            int c = hs_parse_real(s, len, &r->num[1]);
-            if (c >= 0)
-                hs_rd_mark(r, c, col, s, len);
-            else if (r->num[1] < 0)
-                hs_rd_mark(r, HS_BAD_NEGATIVE, col, s, len);
+            hs_rd_real(r, col, s, len, &r->num[1]);
         }
         break;
     case HS_LAYOUT_MINUTE: {
-        uint32_t v;
-        int c = hs_parse_count(s, len, &v);
-        if (c >= 0)
-            hs_rd_mark(r, c, col, s, len);
+        uint32_t v = 0;
+        hs_rd_count(r, col, s, len, &v);
         r->num[col] = v;
         break;
     }
@@ -300,6 +266,14 @@ static const char *hs_rd_column_name(const hs_rd *r, int col, char *buf, size_t 
     }
 }
 
+static const char *hs_rd_name(void *ctx, int col)
+{
+    hs_rd *r = ctx;
+    if (r->ncols > 0 && col >= r->ncols)
+        return "extra";
+    return hs_rd_column_name(r, col, r->name_buf, sizeof r->name_buf);
+}
+
 /* A bad row: count it, or stop with a message naming the file, line, column and value. */
 static int hs_rd_reject(hs_rd *r, int64_t line, int ncols)
 {
@@ -311,20 +285,24 @@ static int hs_rd_reject(hs_rd *r, int64_t line, int ncols)
     char nb[32];
     switch (r->cause) {
     case HS_BAD_COLUMN_COUNT:
-        r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: wrong column count: expected %d columns, found %d",
-                                         path, (long long)line, r->ncols, ncols);
+    case HS_BAD_TRUNCATED_LINE: {
+        int c = ncols < r->ncols ? ncols : r->ncols; /* the first missing or extra column */
+        r->h->stop_status = hs_error_set(
+            HS_ERR_INPUT, "%s:%lld: column %d (%s): %s: expected %d columns, found %d%s", path, (long long)line, c + 1,
+            c < r->ncols ? hs_rd_column_name(r, c, nb, sizeof nb) : "extra",
+            r->cause == HS_BAD_COLUMN_COUNT ? "wrong column count" : "truncated last line", r->ncols, ncols,
+            r->cause == HS_BAD_COLUMN_COUNT ? "" : " and no line end");
         break;
-    case HS_BAD_TRUNCATED_LINE:
-        r->h->stop_status = hs_error_set(HS_ERR_INPUT,
-                                         "%s:%lld: truncated last line: %d of %d columns and no line end", path,
-                                         (long long)line, ncols, r->ncols);
-        break;
-    case HS_BAD_DUPLICATE_FUNCTION:
+    }
+    case HS_BAD_DUPLICATE_FUNCTION: {
+        char q[HS_PARSE_QUOTE_CAP];
+        hs_parse_quote(r->id[2], strlen(r->id[2]), q, sizeof q);
         r->h->stop_status = hs_error_set(HS_ERR_INPUT,
                                          "%s:%lld: column %d (HashFunction): duplicate function id '%s' within "
                                          "one day",
-                                         path, (long long)line, r->bad_col + 1, r->id[2]);
+                                         path, (long long)line, r->bad_col + 1, q);
         break;
+    }
     case HS_BAD_DUPLICATE_TIME:
         r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: column 1 (%s): duplicate time '%s'", path,
                                          (long long)line, hs_rd_column_name(r, 0, nb, sizeof nb), r->bad_val);
@@ -334,7 +312,7 @@ static int hs_rd_reject(hs_rd *r, int64_t line, int ncols)
             "", "non-numeric value", "negative value", "fractional count", "", "", "unparsable timestamp", ""};
         r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): %s '%s'", path, (long long)line,
                                          r->bad_col + 1, hs_rd_column_name(r, r->bad_col, nb, sizeof nb),
-                                         what[r->cause], r->bad_val);
+                                         r->bad_what[0] ? r->bad_what : what[r->cause], r->bad_val);
         break;
     }
     }
@@ -378,7 +356,7 @@ static int hs_rd_emit(hs_rd *r, int64_t line)
             if (r->layout == HS_LAYOUT_MINUTE)
                 snprintf(r->bad_val, sizeof r->bad_val, "%.0f", r->num[0]);
             else
-                hs_copy_id(r->bad_val, r->id[0], strnlen(r->id[0], sizeof r->bad_val - 1));
+                hs_parse_quote(r->id[0], strlen(r->id[0]), r->bad_val, sizeof r->bad_val);
         }
         break;
     }
@@ -482,7 +460,7 @@ hs_status hs_trace_read(hs_trace_files *fs, hs_trace_reader_config *rc, const hs
     for (int i = 0; i < fs->count && st == HS_OK; base += fs->f[i].bytes, i++) {
         hs_rd r;
         memset(&r, 0, sizeof r);
-        hs_csv_handlers h = {.ctx = &r, .field = hs_rd_field, .row = hs_rd_row, .line = hs_rd_line, .stop_status = HS_OK,
+        hs_csv_handlers h = {.ctx = &r, .field = hs_rd_field, .row = hs_rd_row, .line = hs_rd_line, .name = hs_rd_name, .stop_status = HS_OK,
                              .progress = rc->progress, .progress_what = hs_base_name(fs->f[i].path),
                              .progress_base = base};
         r.file = &fs->f[i];

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hyscale/csvread.h"
+#include "hyscale/parse.h"
 #include "hyscale/series.h"
 
 typedef struct hs_fin {
@@ -14,18 +15,39 @@ typedef struct hs_fin {
     int series; /* 1: series.csv, 0: ds,y */
     int64_t n, cap;
     int64_t *ds;
+    int64_t *line; /* (n) the record each point came from, for messages */
     double *y;
     float *clipped, *raw;
     int64_t dropped;
     int row_empty_y;
-    char f[64];
 } hs_fin;
 
-static int hs_fin_fail(hs_fin *r, int64_t line, int col, const char *name, const char *what)
+static const char *const hs_fin_sn[5] = {"minute", "timestamp", "invocations", "clipped", "log1p"};
+
+static const char *hs_fin_name(const hs_fin *r, int col)
 {
-    r->h->stop_status =
-        hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): %s '%s'", r->path, (long long)line, col + 1, name, what, r->f);
+    if (r->series)
+        return col < 5 ? hs_fin_sn[col] : "extra";
+    return col == 0 ? "ds" : col == 1 ? "y" : "extra";
+}
+
+static const char *hs_fin_col_name(void *ctx, int col) { return hs_fin_name(ctx, col); }
+
+static int hs_fin_fail(hs_fin *r, int64_t line, int col, const char *what, const char *s, size_t len)
+{
+    r->h->stop_status = hs_parse_field_error(HS_ERR_INPUT, r->path, line, col, hs_fin_name(r, col), what, s, len);
     return 1;
+}
+
+/* A number of column col within [lo, hi], or a message naming it. */
+static int hs_fin_real(hs_fin *r, int64_t line, int col, const char *s, size_t len, double lo, double hi, double *v)
+{
+    hs_parse_err e = hs_parse_real(s, len, lo, hi, v);
+    if (!e)
+        return 0;
+    char what[96];
+    hs_parse_explain(e, lo, hi, what, sizeof what);
+    return hs_fin_fail(r, line, col, what, s, len);
 }
 
 static int hs_fin_grow(hs_fin *r)
@@ -36,6 +58,9 @@ static int hs_fin_grow(hs_fin *r)
     int64_t *ds = realloc(r->ds, (size_t)nc * sizeof *ds);
     if (ds)
         r->ds = ds;
+    int64_t *ln = realloc(r->line, (size_t)nc * sizeof *ln);
+    if (ln)
+        r->line = ln;
     double *y = realloc(r->y, (size_t)nc * sizeof *y);
     if (y)
         r->y = y;
@@ -45,7 +70,7 @@ static int hs_fin_grow(hs_fin *r)
     float *w = realloc(r->raw, (size_t)nc * sizeof *w);
     if (w)
         r->raw = w;
-    if (!ds || !y || !c || !w) {
+    if (!ds || !ln || !y || !c || !w) {
         r->h->stop_status = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", r->path);
         return 1;
     }
@@ -55,20 +80,18 @@ static int hs_fin_grow(hs_fin *r)
 
 static int hs_fin_field(void *ctx, int col, const char *s, size_t len, int64_t line)
 {
-    static const char *const sn[5] = {"minute", "timestamp", "invocations", "clipped", "log1p"};
     hs_fin *r = ctx;
-    size_t k = len < sizeof r->f - 1 ? len : sizeof r->f - 1;
-    memcpy(r->f, s, k);
-    r->f[k] = '\0';
     if (line == 1) {
         if (col == 0)
-            r->series = strcmp(r->f, "minute") == 0;
-        const char *want = r->series ? (col < 5 ? sn[col] : "") : (col == 0 ? "ds" : col == 1 ? "y" : "");
-        if (strcmp(r->f, want) != 0) {
+            r->series = hs_parse_field_is(s, len, "minute");
+        const char *want = r->series ? (col < 5 ? hs_fin_sn[col] : "") : (col == 0 ? "ds" : col == 1 ? "y" : "");
+        if (!hs_parse_field_is(s, len, want)) {
+            char q[HS_PARSE_QUOTE_CAP];
+            hs_parse_quote(s, len, q, sizeof q);
             r->h->stop_status = hs_error_set(HS_ERR_INPUT,
-                                             "%s:1: column %d: header '%s' where '%s' was expected (a forecaster "
-                                             "reads a preprocessed series.csv or a ds,y file)",
-                                             r->path, col + 1, r->f, want);
+                                             "%s:1: column %d (%s): unexpected header '%s' (a forecaster reads a "
+                                             "preprocessed series.csv or a ds,y file)",
+                                             r->path, col + 1, *want ? want : "extra", q);
             return 1;
         }
         return 0;
@@ -76,35 +99,42 @@ static int hs_fin_field(void *ctx, int col, const char *s, size_t len, int64_t l
     if (col == 0 && hs_fin_grow(r))
         return 1;
     int64_t i = r->n;
+    if (col == 0)
+        r->line[i] = line;
     if (r->series) {
-        if (col == 1) {
-            if (hs_parse_time(r->f, &r->ds[i]))
-                return hs_fin_fail(r, line, col, sn[col], "unparseable date");
-        } else if (col >= 2 && col <= 4) {
-            char *end;
-            double v = strtod(r->f, &end);
-            if (k == 0 || *end || !isfinite(v))
-                return hs_fin_fail(r, line, col, sn[col], "non-numeric value");
-            if (col == 2)
-                r->raw[i] = (float)v;
-            else if (col == 3)
-                r->clipped[i] = (float)v;
-            else
-                r->y[i] = v;
+        double v;
+        int64_t m;
+        if (col == 0) {
+            hs_parse_err e = hs_parse_int(s, len, 0, HS_PARSE_MINUTE_MAX, &m);
+            if (e) {
+                char what[96];
+                hs_parse_explain(e, 0, (double)HS_PARSE_MINUTE_MAX, what, sizeof what);
+                return hs_fin_fail(r, line, col, what, s, len);
+            }
+        } else if (col == 1) {
+            hs_parse_err e = hs_parse_time_n(s, len, &r->ds[i]);
+            if (e)
+                return hs_fin_fail(r, line, col, e == HS_PARSE_TOO_LONG ? "time too long" : "unparseable date", s, len);
+        } else if (col == 2 || col == 3) {
+            if (hs_fin_real(r, line, col, s, len, 0, HS_PARSE_Y_MAX, &v))
+                return 1;
+            (col == 2 ? r->raw : r->clipped)[i] = (float)v;
+        } else if (col == 4) {
+            if (hs_fin_real(r, line, col, s, len, 0, HS_PARSE_LOG1P_MAX, &v))
+                return 1;
+            r->y[i] = v;
         }
         return 0;
     }
     if (col == 0) {
-        if (hs_parse_time(r->f, &r->ds[i]))
-            return hs_fin_fail(r, line, col, "ds", "unparseable date");
+        hs_parse_err e = hs_parse_time_n(s, len, &r->ds[i]);
+        if (e)
+            return hs_fin_fail(r, line, col, e == HS_PARSE_TOO_LONG ? "time too long" : "unparseable date", s, len);
     } else if (col == 1) {
-        r->row_empty_y = k == 0 || strcmp(r->f, "NA") == 0 || strcmp(r->f, "nan") == 0 || strcmp(r->f, "NaN") == 0;
-        if (!r->row_empty_y) {
-            char *end;
-            r->y[i] = strtod(r->f, &end);
-            if (*end || !isfinite(r->y[i]))
-                return hs_fin_fail(r, line, col, "y", "non-numeric value");
-        }
+        r->row_empty_y = len == 0 || hs_parse_field_is(s, len, "NA") || hs_parse_field_is(s, len, "nan") ||
+                         hs_parse_field_is(s, len, "NaN");
+        if (!r->row_empty_y && hs_fin_real(r, line, col, s, len, -HS_PARSE_Y_MAX, HS_PARSE_Y_MAX, &r->y[i]))
+            return 1;
     }
     return 0;
 }
@@ -115,8 +145,10 @@ static int hs_fin_row(void *ctx, int ncols, int64_t line, int terminated)
     (void)terminated;
     int want = r->series ? 5 : 2;
     if (ncols != want) {
-        r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: wrong column count: expected %d, found %d", r->path,
-                                         (long long)line, want, ncols);
+        int c = ncols < want ? ncols : want; /* the first missing or extra column */
+        r->h->stop_status =
+            hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): wrong column count: expected %d, found %d", r->path,
+                         (long long)line, c + 1, hs_fin_name(r, c), want, ncols);
         return 1;
     }
     if (line == 1)
@@ -141,7 +173,7 @@ hs_status hs_forecast_input_read(const char *path, hs_forecast_input *out)
     hs_fin r;
     memset(&r, 0, sizeof r);
     r.path = path;
-    hs_csv_handlers h = {.ctx = &r, .field = hs_fin_field, .row = hs_fin_row, .stop_status = HS_OK};
+    hs_csv_handlers h = {.ctx = &r, .field = hs_fin_field, .row = hs_fin_row, .name = hs_fin_col_name, .stop_status = HS_OK};
     r.h = &h;
     hs_status st = hs_csv_stream(path, &h, NULL);
     if (st == HS_OK && r.n < 2)
@@ -162,9 +194,14 @@ hs_status hs_forecast_input_read(const char *path, hs_forecast_input *out)
         qsort(order, (size_t)r.n, 2 * sizeof *order, hs_cmp_i64);
         for (int64_t i = 1; i < r.n && st == HS_OK; i++)
             if (order[2 * i] == order[2 * i - 2]) {
+                /* name the later line of the two, the earlier one in the text */
+                int64_t a = r.line[order[2 * i - 1]], b = r.line[order[2 * i + 1]];
                 char t[24];
                 hs_format_time(order[2 * i], t);
-                st = hs_error_set(HS_ERR_INPUT, "%s: the time %s appears twice", path, t);
+                char msg[64];
+                snprintf(msg, sizeof msg, "time appears twice (also on line %lld)", (long long)(a < b ? a : b));
+                st = hs_parse_field_error(HS_ERR_INPUT, path, a > b ? a : b, r.series ? 1 : 0,
+                                          r.series ? "timestamp" : "ds", msg, t, strlen(t));
             }
     }
     if (st == HS_OK) {
@@ -208,6 +245,7 @@ hs_status hs_forecast_input_read(const char *path, hs_forecast_input *out)
     }
     free(order);
     free(r.ds);
+    free(r.line);
     free(r.y);
     free(r.clipped);
     free(r.raw);

@@ -8,7 +8,23 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hyscale/parse.h"
+
 #define HS_CSV_CHUNK (1u << 20)
+#define HS_CSV_BLK 128 /* libcsv's own field buffer step */
+
+/* libcsv grows its field buffer by a fixed step (blk_size): a field of n bytes cost n/128
+ * reallocations, each a copy where realloc cannot grow in place (always, under ASan): quadratic.
+ * hs_csv_feed sets the step before each call to at least the current buffer size and the bytes
+ * fed, so the buffer at most doubles per growth and covers a whole line in one. Counted here
+ * (per thread, read by hs_csv_stream) so a test can see it stay logarithmic. */
+static _Thread_local int64_t hs_csv_grows;
+
+static void *hs_csv_realloc(void *ptr, size_t n)
+{
+    hs_csv_grows++;
+    return realloc(ptr, n);
+}
 
 typedef struct hs_csv_state {
     hs_csv_handlers *h;
@@ -16,6 +32,13 @@ typedef struct hs_csv_state {
     int64_t line;
     int stopped;
 } hs_csv_state;
+
+/* The column's name for a message: the handler's, or "?" without one. */
+static const char *hs_csv_col_name(const hs_csv_handlers *h, int col)
+{
+    const char *n = h->name ? h->name(h->ctx, col) : NULL;
+    return n ? n : "?";
+}
 
 static void hs_csv_on_field(void *s, size_t len, void *data)
 {
@@ -53,14 +76,20 @@ static int64_t hs_csv_line_at(const char *path, int64_t upto)
     return line;
 }
 
-/* Feeds bytes to libcsv; on a parse error records the message (line of the failing byte). */
+/* Feeds bytes to libcsv; on a parse error records the message: the line of the failing byte,
+ * the column being read and its bytes so far. */
 static int hs_csv_feed(struct csv_parser *p, const char *path, const char *b, size_t n, int64_t off,
                        hs_csv_state *st, hs_status *ret)
 {
+    size_t blk = p->entry_size > n ? p->entry_size : n;
+    csv_set_blk_size(p, blk > HS_CSV_BLK ? blk : HS_CSV_BLK);
     size_t used = csv_parse(p, b, n, hs_csv_on_field, hs_csv_on_row, st);
     if (used != n && !st->stopped) {
-        *ret = hs_error_set(HS_ERR_INPUT, "%s:%lld: malformed CSV (%s)", path,
-                            (long long)hs_csv_line_at(path, off + (int64_t)used), csv_strerror(csv_error(p)));
+        char what[128];
+        snprintf(what, sizeof what, "malformed CSV (%s)", csv_strerror(csv_error(p)));
+        *ret = hs_parse_field_error(HS_ERR_INPUT, path, hs_csv_line_at(path, off + (int64_t)used), st->col,
+                                    hs_csv_col_name(st->h, st->col), what, (const char *)p->entry_buf,
+                                    p->entry_buf ? p->entry_pos : 0);
         return -1;
     }
     return 0;
@@ -73,15 +102,22 @@ hs_status hs_csv_stream(const char *path, hs_csv_handlers *h, hs_csv_info *info)
         return hs_error_set(HS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     int64_t size = fstat(fileno(f), &sb) == 0 ? (int64_t)sb.st_size : -1;
+    if (size >= 0 && S_ISDIR(sb.st_mode)) {
+        fclose(f);
+        return hs_error_set(HS_ERR_INPUT, "%s: is a folder, not a CSV file", path);
+    }
     if (info) {
         info->bytes = size;
         info->records = 0;
+        info->field_grows = 0;
     }
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
         fclose(f);
         return hs_error_set(HS_ERR_NOMEM, "%s: cannot start the CSV parser", path);
     }
+    csv_set_realloc_func(&p, hs_csv_realloc);
+    int64_t grows0 = hs_csv_grows;
     size_t cap = HS_CSV_CHUNK, have = 0;
     char *buf = malloc(cap);
     if (!buf) {
@@ -148,12 +184,15 @@ hs_status hs_csv_stream(const char *path, hs_csv_handlers *h, hs_csv_info *info)
     if (ret == HS_OK && !st.stopped && have > 0)
         hs_csv_feed(&p, path, buf, have, off, &st, &ret);
     if (ret == HS_OK && !st.stopped && csv_fini(&p, hs_csv_on_field, hs_csv_on_row, &st) != 0)
-        ret = hs_error_set(HS_ERR_INPUT, "%s:%lld: truncated last line (unterminated quoted field)", path,
-                           (long long)st.line);
+        ret = hs_parse_field_error(HS_ERR_INPUT, path, st.line, st.col, hs_csv_col_name(h, st.col),
+                                   "truncated last line (unterminated quoted field)", (const char *)p.entry_buf,
+                                   p.entry_buf ? p.entry_pos : 0);
     if (ret == HS_OK && st.stopped)
         ret = h->stop_status; /* HS_OK: the handler stopped early on purpose */
-    if (info)
+    if (info) {
         info->records = st.line - 1;
+        info->field_grows = hs_csv_grows - grows0;
+    }
     free(buf);
     csv_free(&p);
     fclose(f);

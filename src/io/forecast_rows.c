@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hyscale/csvread.h"
+#include "hyscale/parse.h"
 #include "hyscale/series.h"
 
 typedef struct hs_frr {
@@ -14,22 +15,26 @@ typedef struct hs_frr {
     hs_csv_handlers *h;
     hs_fc_table *t;
     int64_t cap;
-    char f[64];
 } hs_frr;
+
+static const char *const hs_frr_names[5] = {"ds", "y", "yhat", "yhat_lower", "yhat_upper"};
+
+static const char *hs_frr_name(void *ctx, int col)
+{
+    (void)ctx;
+    return col < 5 ? hs_frr_names[col] : "extra";
+}
 
 static int hs_frr_field(void *ctx, int col, const char *s, size_t len, int64_t line)
 {
-    static const char *const names[5] = {"ds", "y", "yhat", "yhat_lower", "yhat_upper"};
+    const char *const *names = hs_frr_names;
     hs_frr *r = ctx;
-    size_t k = len < sizeof r->f - 1 ? len : sizeof r->f - 1;
-    memcpy(r->f, s, k);
-    r->f[k] = '\0';
     if (col >= 5)
         return 0;
     if (line == 1) {
-        if (strcmp(r->f, names[col])) {
-            r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:1: column %d: '%s' where '%s' was expected", r->path,
-                                             col + 1, r->f, names[col]);
+        if (!hs_parse_field_is(s, len, names[col])) {
+            r->h->stop_status =
+                hs_parse_field_error(HS_ERR_INPUT, r->path, 1, col, names[col], "unexpected header", s, len);
             return 1;
         }
         return 0;
@@ -53,20 +58,24 @@ static int hs_frr_field(void *ctx, int col, const char *s, size_t len, int64_t l
             }
             r->cap = nc;
         }
-        if (hs_parse_time(r->f, &t->ds[t->n])) {
-            r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: column 1 (ds): bad time '%s'", r->path,
-                                             (long long)line, r->f);
+        hs_parse_err e = hs_parse_time_n(s, len, &t->ds[t->n]);
+        if (e) {
+            r->h->stop_status = hs_parse_field_error(HS_ERR_INPUT, r->path, line, col, names[col],
+                                                     e == HS_PARSE_TOO_LONG ? "time too long" : "bad time", s, len);
             return 1;
         }
-    } else if (col == 1 || col == 2) {
-        char *end;
-        double v = k ? strtod(r->f, &end) : NAN;
-        if (k && *end) {
-            r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): non-numeric '%s'", r->path,
-                                             (long long)line, col + 1, names[col], r->f);
+    } else {
+        /* every number column is checked; an empty one (y past the data) reads as NaN */
+        double v = NAN;
+        hs_parse_err e = len ? hs_parse_real(s, len, -HS_PARSE_Y_MAX, HS_PARSE_Y_MAX, &v) : HS_PARSE_OK;
+        if (e) {
+            char what[96];
+            hs_parse_explain(e, -HS_PARSE_Y_MAX, HS_PARSE_Y_MAX, what, sizeof what);
+            r->h->stop_status = hs_parse_field_error(HS_ERR_INPUT, r->path, line, col, names[col], what, s, len);
             return 1;
         }
-        (col == 1 ? t->y : t->yhat)[t->n] = v;
+        if (col == 1 || col == 2)
+            (col == 1 ? t->y : t->yhat)[t->n] = v;
     }
     return 0;
 }
@@ -76,8 +85,10 @@ static int hs_frr_row(void *ctx, int ncols, int64_t line, int terminated)
     (void)terminated;
     hs_frr *r = ctx;
     if (ncols != 5) {
-        r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: expected 5 columns, found %d", r->path,
-                                         (long long)line, ncols);
+        int c = ncols < 5 ? ncols : 5; /* the first missing or extra column */
+        r->h->stop_status =
+            hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): wrong column count: expected 5 columns, found %d",
+                         r->path, (long long)line, c + 1, c < 5 ? hs_frr_names[c] : "extra", ncols);
         return 1;
     }
     if (line > 1)
@@ -88,8 +99,8 @@ static int hs_frr_row(void *ctx, int ncols, int64_t line, int terminated)
 hs_status hs_fc_table_read(const char *path, hs_fc_table *t)
 {
     memset(t, 0, sizeof *t);
-    hs_frr r = {path, NULL, t, 0, {0}};
-    hs_csv_handlers h = {.ctx = &r, .field = hs_frr_field, .row = hs_frr_row, .stop_status = HS_OK};
+    hs_frr r = {path, NULL, t, 0};
+    hs_csv_handlers h = {.ctx = &r, .field = hs_frr_field, .row = hs_frr_row, .name = hs_frr_name, .stop_status = HS_OK};
     r.h = &h;
     hs_status st = hs_csv_stream(path, &h, NULL);
     if (st != HS_OK)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hyscale/csvread.h"
+#include "hyscale/parse.h"
 #include "hyscale/series.h"
 
 hs_status hs_series_write_csv(const hs_series *s, FILE *f, const char *path)
@@ -13,6 +14,12 @@ hs_status hs_series_write_csv(const hs_series *s, FILE *f, const char *path)
         return hs_error_set(HS_ERR_IO, "%s: write failed", path);
     char ts[24];
     for (int64_t i = 0; i < s->n; i++) {
+        const float v[3] = {s->invocations[i], s->clipped[i], s->log1p[i]};
+        static const char *const vn[3] = {"invocations", "clipped", "log1p"};
+        for (int k = 0; k < 3; k++)
+            if (!isfinite(v[k]))
+                return hs_error_set(HS_ERR_INTERNAL, "%s:%lld: column %d (%s): non-finite value '%g' (not written)",
+                                    path, (long long)(i + 2), k + 3, vn[k], (double)v[k]);
         hs_format_time(s->start_unix + i * s->step_seconds, ts);
         if (fprintf(f, "%lld,%s,%.9g,%.9g,%.9g\n", (long long)(i * s->step_seconds / 60), ts, s->invocations[i],
                     s->clipped[i], s->log1p[i]) < 0)
@@ -28,22 +35,26 @@ typedef struct hs_sread {
     int64_t *minute;
     int64_t first_t;
     float *v[3];
-    char field[64];
 } hs_sread;
+
+static const char *const hs_sread_names[5] = {"minute", "timestamp", "invocations", "clipped", "log1p"};
+
+static const char *hs_sread_name(void *ctx, int col)
+{
+    (void)ctx;
+    return col < 5 ? hs_sread_names[col] : "extra";
+}
 
 static int hs_sread_field(void *ctx, int col, const char *s, size_t len, int64_t line)
 {
-    static const char *const names[5] = {"minute", "timestamp", "invocations", "clipped", "log1p"};
+    const char *const *names = hs_sread_names;
     hs_sread *r = ctx;
     if (col >= 5)
         return 0;
-    size_t n = len < sizeof r->field - 1 ? len : sizeof r->field - 1;
-    memcpy(r->field, s, n);
-    r->field[n] = '\0';
     if (line == 1) {
-        if (strcmp(r->field, names[col]) != 0) {
-            r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:1: column %d: expected header '%s', found '%s'",
-                                             r->path, col + 1, names[col], r->field);
+        if (!hs_parse_field_is(s, len, names[col])) {
+            r->h->stop_status =
+                hs_parse_field_error(HS_ERR_INPUT, r->path, 1, col, names[col], "unexpected header", s, len);
             return 1;
         }
         return 0;
@@ -66,24 +77,28 @@ static int hs_sread_field(void *ctx, int col, const char *s, size_t len, int64_t
         }
         r->cap = nc;
     }
-    char *end;
+    hs_parse_err e;
+    double lo = 0, hi = col == 0 ? (double)HS_PARSE_MINUTE_MAX : col == 4 ? HS_PARSE_LOG1P_MAX : HS_PARSE_Y_MAX;
     if (col == 1) {
-        if (r->n == 0 && hs_parse_time(r->field, &r->first_t) != 0) {
-            r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: column 2 (timestamp): bad time '%s'", r->path,
-                                             (long long)line, r->field);
+        if (r->n == 0 && (e = hs_parse_time_n(s, len, &r->first_t)) != HS_PARSE_OK) {
+            r->h->stop_status = hs_parse_field_error(HS_ERR_INPUT, r->path, line, col, names[col],
+                                                     e == HS_PARSE_TOO_LONG ? "time too long" : "bad time", s, len);
             return 1;
         }
         return 0;
     }
-    double v = strtod(r->field, &end);
-    if (n == 0 || *end != '\0' || !isfinite(v)) {
-        r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): non-numeric value '%s'", r->path,
-                                         (long long)line, col + 1, names[col], r->field);
+    double v = 0;
+    if (col == 0)
+        e = hs_parse_int(s, len, 0, HS_PARSE_MINUTE_MAX, &r->minute[r->n]);
+    else
+        e = hs_parse_real(s, len, lo, hi, &v);
+    if (e) {
+        char what[96];
+        hs_parse_explain(e, lo, hi, what, sizeof what);
+        r->h->stop_status = hs_parse_field_error(HS_ERR_INPUT, r->path, line, col, names[col], what, s, len);
         return 1;
     }
-    if (col == 0)
-        r->minute[r->n] = (int64_t)v;
-    else
+    if (col > 0)
         r->v[col - 2][r->n] = (float)v;
     return 0;
 }
@@ -93,8 +108,10 @@ static int hs_sread_row(void *ctx, int ncols, int64_t line, int terminated)
     hs_sread *r = ctx;
     (void)terminated;
     if (ncols != 5) {
-        r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: wrong column count: expected 5, found %d", r->path,
-                                         (long long)line, ncols);
+        int c = ncols < 5 ? ncols : 5; /* the first missing or extra column */
+        r->h->stop_status =
+            hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): wrong column count: expected 5, found %d", r->path,
+                         (long long)line, c + 1, c < 5 ? hs_sread_names[c] : "extra", ncols);
         return 1;
     }
     if (line > 1)
@@ -108,7 +125,7 @@ hs_status hs_series_read_csv(const char *path, hs_series *out)
     hs_sread r;
     memset(&r, 0, sizeof r);
     r.path = path;
-    hs_csv_handlers h = {.ctx = &r, .field = hs_sread_field, .row = hs_sread_row, .stop_status = HS_OK};
+    hs_csv_handlers h = {.ctx = &r, .field = hs_sread_field, .row = hs_sread_row, .name = hs_sread_name, .stop_status = HS_OK};
     r.h = &h;
     hs_status st = hs_csv_stream(path, &h, NULL);
     if (st == HS_OK && r.n == 0)
@@ -116,7 +133,7 @@ hs_status hs_series_read_csv(const char *path, hs_series *out)
     int64_t step = r.n > 1 ? (r.minute[1] - r.minute[0]) * 60 : 60;
     for (int64_t i = 1; st == HS_OK && i < r.n; i++)
         if ((r.minute[i] - r.minute[0]) * 60 != i * step || step <= 0)
-            st = hs_error_set(HS_ERR_INPUT, "%s:%lld: minute %lld breaks the regular spacing", path,
+            st = hs_error_set(HS_ERR_INPUT, "%s:%lld: column 1 (minute): breaks the regular spacing '%lld'", path,
                               (long long)(i + 2), (long long)r.minute[i]);
     if (st == HS_OK)
         st = hs_series_init(out, r.n, step, r.first_t);
