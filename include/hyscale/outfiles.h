@@ -3,7 +3,10 @@
  * Every file is written under a temporary name in the target folder and renamed into place by
  * hs_outset_commit(); hs_outset_abort() (or freeing an uncommitted set) removes the temporary
  * files and the folder itself when the set created it and left it empty. So a failed run leaves
- * no partial output behind.
+ * no partial output behind. A temporary name is `.<name>.tmp.<pid>`; a process killed before
+ * it could abort leaves those behind, and the next hs_outset_open() of the folder removes the
+ * ones whose pid is no longer alive (never another live process's). Files are not fsync'd: a
+ * rename is atomic against a crash of the process, not against a power cut.
  *
  *     hs_outset *os;
  *     HS_TRY(hs_outset_open("out/run1", &os));
@@ -53,6 +56,11 @@ void hs_outset_abort(hs_outset *os);
 
 /* Aborts when not committed, then frees. NULL does nothing. */
 void hs_outset_free(hs_outset *os);
+
+/* Removes dir's regular files named `.<name>.tmp.<pid>` whose pid is not alive (kill(pid, 0)
+ * fails with ESRCH); this process's own and a live process's are kept. Returns how many were
+ * removed. hs_outset_open() calls it on a folder that already existed. */
+int hs_outset_clean_stale(const char *dir);
 
 /* mkdir -p. */
 hs_status hs_mkdir_p(const char *dir);

@@ -1,10 +1,13 @@
 /* outfiles.c: output files written under temporary names and renamed together (outfiles.h). */
 #include "hyscale/outfiles.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 typedef struct hs_outentry {
@@ -59,6 +62,54 @@ hs_status hs_mkdir_p(const char *dir)
     return HS_OK;
 }
 
+/* The pid of a temporary name of ours, `.<name>.tmp.<pid>`, or 0 when name is not one. */
+static long hs_outset_tmp_pid(const char *name)
+{
+    if (name[0] != '.')
+        return 0;
+    const char *t = strstr(name + 1, ".tmp.");
+    if (!t || t == name + 1)
+        return 0;
+    const char *d;
+    while ((d = strstr(t + 1, ".tmp.")) != NULL) /* the last one: a name may hold ".tmp." itself */
+        t = d;
+    const char *p = t + 5;
+    long pid = 0;
+    if (*p == '\0' || *p == '0')
+        return 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || pid > 1000000000L)
+            return 0;
+        pid = pid * 10 + (*p - '0');
+    }
+    return pid;
+}
+
+int hs_outset_clean_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    int removed = 0;
+    long self = (long)getpid();
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        long pid = hs_outset_tmp_pid(de->d_name);
+        if (pid <= 0 || pid == self)
+            continue;
+        /* Only a pid that is gone (ESRCH); EPERM means alive under another user. */
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char *path = hs_strdup_join(dir, "/", de->d_name);
+        struct stat sb;
+        if (path && lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && unlink(path) == 0)
+            removed++;
+        free(path);
+    }
+    closedir(d);
+    return removed;
+}
+
 hs_status hs_outset_open(const char *dir, hs_outset **out)
 {
     *out = NULL;
@@ -75,6 +126,8 @@ hs_status hs_outset_open(const char *dir, hs_outset **out)
         free(os);
         return st;
     }
+    if (!os->created_dir)
+        hs_outset_clean_stale(dir);
     *out = os;
     return HS_OK;
 }
@@ -147,11 +200,21 @@ hs_status hs_outset_commit(hs_outset *os)
         hs_outentry *e = &os->e[i];
         if (!e->f)
             continue;
-        int bad = ferror(e->f) != 0;
-        bad |= fclose(e->f) != 0;
+        /* A write that failed earlier left ferror set and errno maybe overwritten since; the
+         * flush retries what is buffered, which usually reports the cause again. */
+        errno = 0;
+        int bad = fflush(e->f) != 0;
+        int err = errno;
+        bad |= ferror(e->f) != 0;
+        if (fclose(e->f) != 0) {
+            bad = 1;
+            if (!err)
+                err = errno;
+        }
         e->f = NULL;
         if (bad) {
-            hs_status st = hs_error_set(HS_ERR_IO, "%s: write failed: %s", e->final, strerror(errno));
+            hs_status st = hs_error_set(HS_ERR_IO, "%s: write failed: %s", e->final,
+                                        err ? strerror(err) : "an earlier write to it failed");
             hs_outset_abort(os);
             return st;
         }
