@@ -2,6 +2,7 @@
 #include "hyscale/manifest.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,17 +49,42 @@ cJSON *hs_manifest_section(cJSON *m, const char *key)
     return s;
 }
 
+/* The first non-finite number under j (cJSON would print it as null), its key path in `at`
+ * ("metrics.rmse", "loss[3]"); NULL when every number is finite. */
+static const cJSON *hs_json_nonfinite(const cJSON *j, char *at, size_t cap)
+{
+    if (cJSON_IsNumber(j))
+        return isfinite(j->valuedouble) ? NULL : j;
+    size_t len = strlen(at);
+    int i = 0;
+    for (const cJSON *c = j ? j->child : NULL; c; c = c->next, i++) {
+        if (cJSON_IsArray(j))
+            snprintf(at + len, cap - len, "[%d]", i);
+        else
+            snprintf(at + len, cap - len, "%s%s", len ? "." : "", c->string ? c->string : "?");
+        const cJSON *bad = hs_json_nonfinite(c, at, cap);
+        if (bad)
+            return bad;
+        at[len] = '\0';
+    }
+    return NULL;
+}
+
 hs_status hs_json_write(hs_outset *os, const char *name, const cJSON *j)
 {
+    char at[256] = "";
+    const cJSON *bad = hs_json_nonfinite(j, at, sizeof at);
+    if (bad)
+        return hs_error_set(HS_ERR_INTERNAL, "%s/%s: key '%s': non-finite value '%g' (not written)", hs_outset_dir(os),
+                            name, at, bad->valuedouble);
     char *text = cJSON_Print(j);
     if (!text)
         return hs_error_set(HS_ERR_NOMEM, "%s: out of memory while formatting JSON", name);
     FILE *f;
-    hs_status st = hs_outset_file(os, name, &f, NULL);
-    if (st == HS_OK) {
-        fputs(text, f);
-        fputc('\n', f);
-    }
+    const char *tmp;
+    hs_status st = hs_outset_file(os, name, &f, &tmp);
+    if (st == HS_OK && (fputs(text, f) == EOF || fputc('\n', f) == EOF))
+        st = hs_error_set(HS_ERR_IO, "%s: write failed: %s", tmp, strerror(errno));
     cJSON_free(text);
     return st;
 }
