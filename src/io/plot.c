@@ -108,6 +108,17 @@ static hs_status hs_plot_end(hs_plot_session *ps, const char *path)
     struct stat sb;
     if (stat(path, &sb) != 0 || sb.st_size == 0)
         return hs_error_set(HS_ERR_IO, "%s: PLplot wrote no image", path);
+    /* PLplot and cairo ignore write errors (a full disk, a file size limit): a PNG is complete
+     * only when it ends with its IEND chunk (length 0, "IEND", CRC AE 42 60 82). */
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    unsigned char tail[12];
+    FILE *f = fopen(path, "rb");
+    int whole = f && fseek(f, -12, SEEK_END) == 0 && fread(tail, 1, 12, f) == 12 && !memcmp(tail, iend, 12);
+    if (f)
+        fclose(f);
+    if (!whole)
+        return hs_error_set(HS_ERR_IO, "%s: write failed: the PNG is incomplete (%lld bytes; disk full or file size "
+                            "limit?)", path, (long long)sb.st_size);
     return HS_OK;
 }
 
