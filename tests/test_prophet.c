@@ -495,6 +495,41 @@ Test(command, series_file_with_holdout)
     cr_assert_eq(hs_test_count_lines(p), 1 + 120);
 }
 
+/* prophet_metrics.json names the solver that ran: the exact block method by default, OWL-QN
+ * when asked, none for a constant series (Prophet's shortcut). */
+static void check_solver(const char *values, const char *optimizer, const char *want)
+{
+    char *dir = hs_test_tmpdir("psolver");
+    char in[512], out[512], p[700];
+    snprintf(in, sizeof in, "%s/in.csv", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    FILE *f = fopen(in, "w");
+    fputs("ds,y\n", f);
+    for (int i = 0; i < 40; i++)
+        fprintf(f, "2020-01-%02d %02d:00:00,%s\n", 1 + i / 24, i % 24, values[0] == 'c' ? "5" : i % 3 ? "7" : "2");
+    fclose(f);
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "forecast", "prophet", "--input", in, "--out", out, "--quiet", "--horizon", "5",
+                             "--uncertainty-samples", "20", "--optimizer", optimizer, NULL),
+                 0, "%s", err);
+    free(err);
+    snprintf(p, sizeof p, "%s/prophet_metrics.json", out);
+    cJSON *j;
+    cr_assert_eq(hs_json_read(p, &j), HS_OK);
+    const char *impl = cJSON_GetStringValue(cJSON_GetObjectItem(j, "implementation"));
+    const char *opt = cJSON_GetStringValue(cJSON_GetObjectItem(j, "optimizer"));
+    cr_assert(impl && strstr(impl, want), "implementation '%s' does not name '%s'", impl, want);
+    cr_assert(opt && strstr(opt, want), "optimizer '%s' is not '%s'", opt, want);
+    cJSON_Delete(j);
+}
+
+Test(command, metrics_name_the_solver_that_ran)
+{
+    check_solver("varied", "exact", "exact block coordinate descent");
+    check_solver("varied", "owlqn", "liblbfgs OWL-QN");
+    check_solver("constant", "exact", "none (constant series)");
+}
+
 static void check_bad(const char *content, const char *extra, const char *want, int code)
 {
     char *dir = hs_test_tmpdir("pbad");

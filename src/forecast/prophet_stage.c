@@ -312,7 +312,14 @@ static cJSON *hs_prophet_metrics_json(const hs_prophet_stage_config *c, const hs
     int log_scale = j->in.log_scale;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", "prophet");
-    cJSON_AddStringToObject(o, "implementation", "hyscale C (liblbfgs OWL-QN MAP), Prophet's model");
+    /* the solver that ran: none for a constant series (Prophet's shortcut), else the one asked for */
+    const char *solver = mall->constant                           ? "none (constant series)"
+                         : c->model.optimizer == HS_PROPHET_OWLQN ? "liblbfgs OWL-QN"
+                                                                  : "exact block coordinate descent";
+    char impl[128];
+    snprintf(impl, sizeof impl, "hyscale C (%s%s), Prophet's model", solver, mall->constant ? "" : " MAP");
+    cJSON_AddStringToObject(o, "implementation", impl);
+    cJSON_AddStringToObject(o, "optimizer", solver);
     cJSON_AddStringToObject(o, "input", c->input);
     cJSON_AddStringToObject(o, "scale", log_scale ? "invocations (model fitted on log1p)" : "as given");
     cJSON_AddNumberToObject(o, "points", (double)j->n);
