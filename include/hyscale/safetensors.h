@@ -42,9 +42,17 @@ typedef struct hs_st_file {
     void *buf;
 } hs_st_file;
 
-/* Reads and checks path: the header length and JSON, F32 dtypes, shapes that match the data
- * offsets, offsets inside the file. Errors name the file and what is wrong. */
+/* Reads and checks path whole before it allocates anything the file implies: the header length
+ * (a multiple of 8, within the file, at most 100 MB), UTF-8 JSON of one object, every tensor's
+ * dtype (F32, the only one hyscale writes), shape (at most 4 non-negative dimensions, the product
+ * overflow-checked) and data offsets (end - begin = 4 * product), offsets that tile the data
+ * section exactly (no gap, no overlap, nothing after), no name twice, metadata values strings.
+ * Errors say `path: tensor 'name': what` or `path: header: what`. On success the caller frees
+ * out with hs_st_file_free; on failure out holds nothing. Values are not checked: see
+ * hs_st_check_finite. */
 hs_status hs_safetensors_read(const char *path, hs_st_file *out);
+/* HS_OK when every element of tensor i is finite, else an error naming the tensor and element. */
+hs_status hs_st_check_finite(const hs_st_file *f, int i, const char *path);
 void hs_st_file_free(hs_st_file *f);
 /* The tensor of that name, or -1. */
 int hs_st_find(const hs_st_file *f, const char *name);

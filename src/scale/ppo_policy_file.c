@@ -1,6 +1,7 @@
 /* ppo_policy_file.c: ppo_policy.safetensors, the trained agent's weights with the configuration
  * and the ENV version in the metadata, so that evaluation and the service can check what they
- * load. */
+ * load. The reader checks the metadata, every tensor's shape and that every weight is finite
+ * before it allocates the parameters. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +76,21 @@ static const char *hs_meta(const cJSON *m, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* s, when given, a whole decimal number in [1, 4096] (the largest layer a policy may have);
+ * 0 when not. */
+static int hs_meta_size(const char *s)
+{
+    if (!s || !*s || strlen(s) > 4)
+        return 0;
+    int v = 0;
+    for (const char *c = s; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return 0;
+        v = 10 * v + (*c - '0');
+    }
+    return v <= 4096 ? v : 0;
+}
+
 hs_status hs_ppo_policy_read(const char *path, hs_ppo_policy_file *out)
 {
     memset(out, 0, sizeof *out);
@@ -97,39 +113,48 @@ hs_status hs_ppo_policy_read(const char *path, hs_ppo_policy_file *out)
     else if (!mode || (strcmp(mode, "margin") && strcmp(mode, "delta")))
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata field action_mode: '%s', expected margin or delta", path,
                           mode ? mode : "");
-    else if (!obs || atoi(obs) != HS_ENV_OBS || !act ||
-             atoi(act) != hs_env_action_count(strcmp(mode, "delta") ? HS_ENV_MARGIN : HS_ENV_DELTA))
+    else if (hs_meta_size(obs) != HS_ENV_OBS ||
+             hs_meta_size(act) != hs_env_action_count(strcmp(mode, "delta") ? HS_ENV_MARGIN : HS_ENV_DELTA))
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata fields obs/actions: %s observations and %s actions; this "
                                         "environment has %d and %d (%s mode)",
                           path, obs ? obs : "?", act ? act : "?", HS_ENV_OBS,
                           hs_env_action_count(strcmp(mode, "delta") ? HS_ENV_MARGIN : HS_ENV_DELTA), mode);
-    else if (!hid || atoi(hid) < 1 || atoi(hid) > 4096)
-        st = hs_error_set(HS_ERR_INPUT, "%s: metadata field hidden: '%s' is not a layer size", path, hid ? hid : "");
+    else if (!hs_meta_size(hid))
+        st = hs_error_set(HS_ERR_INPUT, "%s: metadata field hidden: '%s' is not a layer size (a whole number in "
+                                        "[1, 4096])",
+                          path, hid ? hid : "");
     else if (!fc || !es)
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata: forecaster, action_mode and env_series are required", path);
-    if (st == HS_OK) {
-        out->l = hs_mlp_layout_make(HS_ENV_OBS, atoi(hid), atoi(act));
-        out->params = malloc((size_t)out->l.total * sizeof *out->params);
-        if (!out->params)
-            st = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
-    }
+    /* Every tensor against the metadata's sizes, and finite, before the parameters are allocated. */
     hs_ppo_tensor pt[12];
-    int n = st == HS_OK ? hs_ppo_tensors(&out->l, pt) : 0;
-    for (int i = 0; i < n && st == HS_OK; i++) {
-        int k = hs_st_find(&sf, pt[i].name);
-        int nd = pt[i].cols ? 2 : 1;
-        if (k < 0 || sf.ndim[k] != nd || sf.shape[k][0] != pt[i].rows || (nd == 2 && sf.shape[k][1] != pt[i].cols)) {
-            st = hs_error_set(HS_ERR_INPUT, "%s: tensor %s: missing or not of shape (%lld%s%lld)", path, pt[i].name,
-                              (long long)pt[i].rows, nd == 2 ? ", " : "", nd == 2 ? (long long)pt[i].cols : 0LL);
-            break;
-        }
-        memcpy(out->params + pt[i].off, sf.data[k], (size_t)(pt[i].rows * (nd == 2 ? pt[i].cols : 1)) * sizeof(float));
+    int n = 0, k[12];
+    if (st == HS_OK) {
+        out->l = hs_mlp_layout_make(HS_ENV_OBS, hs_meta_size(hid), hs_meta_size(act));
+        n = hs_ppo_tensors(&out->l, pt);
+        if (sf.n != n)
+            st = hs_error_set(HS_ERR_INPUT, "%s: %d tensors where a policy has %d", path, sf.n, n);
     }
+    for (int i = 0; i < n && st == HS_OK; i++) {
+        k[i] = hs_st_find(&sf, pt[i].name);
+        int nd = pt[i].cols ? 2 : 1;
+        if (k[i] < 0 || sf.ndim[k[i]] != nd || sf.shape[k[i]][0] != pt[i].rows ||
+            (nd == 2 && sf.shape[k[i]][1] != pt[i].cols))
+            st = hs_error_set(HS_ERR_INPUT, "%s: tensor '%s': missing or not of shape (%lld%s%lld)", path, pt[i].name,
+                              (long long)pt[i].rows, nd == 2 ? ", " : "", nd == 2 ? (long long)pt[i].cols : 0LL);
+        else
+            st = hs_st_check_finite(&sf, k[i], path);
+    }
+    if (st == HS_OK && !(out->params = malloc((size_t)out->l.total * sizeof *out->params)))
+        st = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
+    for (int i = 0; i < n && st == HS_OK; i++)
+        memcpy(out->params + pt[i].off, sf.data[k[i]],
+               (size_t)(pt[i].rows * (pt[i].cols ? pt[i].cols : 1)) * sizeof(float));
     if (st == HS_OK) {
         snprintf(out->forecaster, sizeof out->forecaster, "%s", fc);
         snprintf(out->env_series, sizeof out->env_series, "%s", es);
         out->mode = strcmp(mode, "delta") == 0 ? HS_ENV_DELTA : HS_ENV_MARGIN;
-        out->metadata = cJSON_Duplicate(m, 1);
+        if (!(out->metadata = cJSON_Duplicate(m, 1)))
+            st = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
     }
     hs_st_file_free(&sf);
     if (st)
