@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "hs_test.h"
+#include "hyscale/csvread.h"
 #include "hyscale/forecast_csv.h"
+#include "hyscale/forecast_input.h"
+#include "hyscale/forecast_rows.h"
 #include "hyscale/math/rng.h"
 #include "hyscale/outfiles.h"
 #include "hyscale/safetensors.h"
@@ -120,7 +123,7 @@ Test(series, csv_round_trip)
         s.invocations[i] = (float)(i * i % 17) + 0.25f;
     hs_clip_config cfg = HS_CLIP_DEFAULTS;
     hs_series_clean(&s, &cfg);
-    char *dir = hs_test_tmpdir("csvrt");
+    char *dir = hs_test_scratch("csvrt");
     hs_outset *os;
     cr_assert_eq(hs_outset_open(dir, &os), HS_OK);
     FILE *f;
@@ -145,7 +148,7 @@ Test(series, csv_round_trip)
 
 Test(outfiles, abort_leaves_nothing_and_commit_renames)
 {
-    char *dir = hs_test_tmpdir("outset");
+    char *dir = hs_test_scratch("outset");
     char sub[512];
     snprintf(sub, sizeof sub, "%s/new/run", dir);
     hs_outset *os;
@@ -175,7 +178,7 @@ Test(safetensors, layout)
     hs_st_tensor t = {"invocations", data, 2, {2, 3, 0, 0}};
     cJSON *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "format", "test");
-    char *dir = hs_test_tmpdir("st");
+    char *dir = hs_test_scratch("st");
     char p[512];
     snprintf(p, sizeof p, "%s/t.safetensors", dir);
     FILE *f = fopen(p, "wb");
@@ -206,7 +209,7 @@ Test(safetensors, layout)
 Test(forecast_csv, prophet_columns_and_empty_fields)
 {
     float y[3] = {1, 2, NAN}, yh[3] = {1.5f, 2.25f, 3}, lo[3] = {1, 2, 2.5f}, up[3] = {2, 3, 3.5f};
-    char *dir = hs_test_tmpdir("fcsv");
+    char *dir = hs_test_scratch("fcsv");
     char p[512];
     snprintf(p, sizeof p, "%s/f.csv", dir);
     FILE *f = fopen(p, "w");
@@ -223,4 +226,165 @@ Test(forecast_csv, prophet_columns_and_empty_fields)
                         "ds,y,yhat,yhat_lower,yhat_upper\n"
                         "2019-07-01 00:00:00,,1.5,,\n");
     free(t);
+}
+
+/* ---- strict readers (parse.h): every bad field refused whole, one message format ---------- */
+
+/* Writes len bytes (NULs kept) to dir/name; returns the path (malloc'd). */
+static char *write_bytes(const char *dir, const char *name, const char *b, size_t len)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    cr_assert(f && fwrite(b, 1, len, f) == len);
+    fclose(f);
+    return p;
+}
+
+/* The ds,y reader refuses content; its message holds each '|'-separated part and is one line. */
+static void fin_bad(const char *content, size_t len, const char *want_list)
+{
+    char *dir = hs_test_scratch("strict");
+    char *p = write_bytes(dir, "in.csv", content, len);
+    hs_forecast_input in;
+    cr_assert_eq(hs_forecast_input_read(p, &in), HS_ERR_INPUT, "accepted: %s", want_list);
+    const char *m = hs_error_message();
+    cr_assert(!strchr(m, '\n'), "message spans lines: %s", m);
+    cr_assert(strstr(m, "in.csv:"), "message lacks the file: %s", m);
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", want_list);
+    for (char *w = strtok(buf, "|"); w; w = strtok(NULL, "|"))
+        cr_assert(strstr(m, w), "message lacks '%s': %s", w, m);
+    free(p);
+}
+#define FIN_BAD(lit, want) fin_bad(lit, sizeof(lit) - 1, want)
+
+Test(strict_reader, ds_y_long_field_not_cut)
+{
+    char t[200];
+    int n = snprintf(t, sizeof t, "ds,y\n2020-01-01,1\n2020-01-02,1");
+    memset(t + n, '0', 70);
+    n += 70;
+    n += snprintf(t + n, sizeof t - (size_t)n, "x\n");
+    fin_bad(t, (size_t)n, "in.csv:3: column 2 (y): non-numeric value '1000000000000000000000000000000000000000...'");
+}
+
+Test(strict_reader, ds_y_huge_hex_and_nul)
+{
+    FIN_BAD("ds,y\n2020-01-01,1\n2020-01-02,1e200\n", ":3: column 2 (y): value outside|'1e200'");
+    FIN_BAD("ds,y\n2020-01-01,1\n2020-01-02,0x10\n", ":3: column 2 (y): non-numeric value '0x10'");
+    FIN_BAD("ds,y\n2020-01-01,8.04\0garbage\n2020-01-02,1\n", ":2: column 2 (y): NUL byte|'8.04\\x00garbage'");
+    FIN_BAD("ds,y\n2020-01-01\0x,1\n2020-01-02,1\n", ":2: column 1 (ds)");
+    FIN_BAD("ds\0,y\n2020-01-01,1\n2020-01-02,1\n", ":1: column 1 (ds): unexpected header 'ds\\x00'");
+}
+
+Test(strict_reader, duplicate_time_names_its_line)
+{
+    FIN_BAD("ds,y\n2020-01-01,1\n2020-01-02,2\n2020-01-01,3\n",
+            "in.csv:4: column 1 (ds): time appears twice (also on line 2) '2020-01-01 00:00:00'");
+}
+
+Test(strict_reader, csv_errors_name_the_column_in_one_line)
+{
+    FIN_BAD("ds,y\n2020-01-01,1\n2020-01-02,\"1\"x\n", "in.csv:3: column 2 (y): malformed CSV");
+    FIN_BAD("ds,y\n2020-01-01,1\n2020-01-02,\"1\nx\"\n", "in.csv:3: column 2 (y): non-numeric value '1\\nx'");
+    FIN_BAD("ds,y\n2020-01-01,1\n2020-01-02,\"1\nx", ": column 2 (y): truncated last line|'1\\nx'");
+    FIN_BAD("ds,y\n2020-01-01,1\n2020-01-02\n", "in.csv:3: column 2 (y): wrong column count");
+}
+
+Test(strict_reader, folder_given_as_a_file)
+{
+    char *dir = hs_test_scratch("strictdir");
+    hs_forecast_input in;
+    cr_assert_eq(hs_forecast_input_read(dir, &in), HS_ERR_INPUT);
+    cr_assert(strstr(hs_error_message(), "is a folder"), "%s", hs_error_message());
+    hs_series s;
+    cr_assert_eq(hs_series_read_csv(dir, &s), HS_ERR_INPUT);
+    cr_assert(strstr(hs_error_message(), "is a folder"), "%s", hs_error_message());
+}
+
+Test(strict_reader, series_csv_ranges)
+{
+    static const struct {
+        const char *row, *want;
+    } bad[] = {{"1,2019-07-01 00:01:00,1e200,1,0.69\n", ":3: column 3 (invocations): value outside"},
+               {"1,2019-07-01 00:01:00,1,-1,0.69\n", ":3: column 4 (clipped): value outside"},
+               {"1,2019-07-01 00:01:00,1,1,700\n", ":3: column 5 (log1p): value outside"},
+               {"1.5,2019-07-01 00:01:00,1,1,0.69\n", ":3: column 1 (minute): non-numeric value '1.5'"},
+               {"1,2019-07-01 00:01:00,0x1,1,0.69\n", ":3: column 3 (invocations): non-numeric value '0x1'"}};
+    char *dir = hs_test_scratch("strictseries");
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char t[256];
+        int n = snprintf(t, sizeof t, "minute,timestamp,invocations,clipped,log1p\n0,2019-07-01 00:00:00,1,1,0.69\n%s",
+                         bad[k].row);
+        char *p = write_bytes(dir, "series.csv", t, (size_t)n);
+        hs_series s;
+        cr_assert_eq(hs_series_read_csv(p, &s), HS_ERR_INPUT, "accepted %s", bad[k].row);
+        cr_assert(strstr(hs_error_message(), bad[k].want), "%s", hs_error_message());
+        hs_forecast_input in;
+        cr_assert_eq(hs_forecast_input_read(p, &in), HS_ERR_INPUT, "forecast input accepted %s", bad[k].row);
+        cr_assert(strstr(hs_error_message(), bad[k].want), "%s", hs_error_message());
+        free(p);
+    }
+}
+
+Test(strict_reader, forecast_rows_every_number_checked)
+{
+    char *dir = hs_test_scratch("strictrows");
+    static const char *const bad[] = {"2019-07-01 00:00:00,1,0x10,1,2\n", "2019-07-01 00:00:00,1,2,1e300,2\n",
+                                      "2019-07-01 00:00:00,1,2,1,inf\n"};
+    static const char *const want[] = {"column 3 (yhat): non-numeric value '0x10'", "column 4 (yhat_lower): value outside",
+                                       "column 5 (yhat_upper): non-numeric value 'inf'"};
+    for (int k = 0; k < 3; k++) {
+        char t[256];
+        int n = snprintf(t, sizeof t, "ds,y,yhat,yhat_lower,yhat_upper\n%s", bad[k]);
+        char *p = write_bytes(dir, "f.csv", t, (size_t)n);
+        hs_fc_table ft;
+        cr_assert_eq(hs_fc_table_read(p, &ft), HS_ERR_INPUT, "accepted %s", bad[k]);
+        cr_assert(strstr(hs_error_message(), want[k]), "%s", hs_error_message());
+        free(p);
+    }
+}
+
+static int count_field(void *ctx, int col, const char *s, size_t len, int64_t line)
+{
+    (void)col, (void)s, (void)line;
+    *(size_t *)ctx += len;
+    return 0;
+}
+static int count_row(void *ctx, int ncols, int64_t line, int terminated)
+{
+    (void)ctx, (void)ncols, (void)line, (void)terminated;
+    return 0;
+}
+
+/* A 2 MiB field: libcsv grew its buffer 128 bytes at a time (16384 reallocations, each a copy
+ * under ASan: quadratic); now the step doubles. */
+Test(strict_reader, long_field_parsed_in_linear_time)
+{
+    size_t n = (size_t)2 << 20;
+    char *b = malloc(n + 16);
+    memcpy(b, "a,b\n1,", 6);
+    memset(b + 6, '7', n);
+    memcpy(b + 6 + n, "\n", 1);
+    char *dir = hs_test_scratch("strictlong");
+    char *p = write_bytes(dir, "long.csv", b, n + 7);
+    size_t total = 0;
+    hs_csv_handlers h = {.ctx = &total, .field = count_field, .row = count_row, .stop_status = HS_OK};
+    hs_csv_info info;
+    cr_assert_eq(hs_csv_stream(p, &h, &info), HS_OK, "%s", hs_error_message());
+    cr_assert_eq(total, n + 3);
+    cr_assert_leq(info.field_grows, 32, "%lld growths for one 2 MiB field", (long long)info.field_grows);
+    /* the same through a quoted field fed line by line (many short lines) */
+    for (size_t i = 7; i < 6 + n; i += 64)
+        b[i] = '\n';
+    b[6] = '"';
+    memcpy(b + 6 + n, "\"\n", 2);
+    free(p);
+    p = write_bytes(dir, "long.csv", b, n + 8);
+    cr_assert_eq(hs_csv_stream(p, &h, &info), HS_OK, "%s", hs_error_message());
+    cr_assert_leq(info.field_grows, 32, "%lld growths for one quoted 2 MiB field", (long long)info.field_grows);
+    free(p);
+    free(b);
 }
