@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs hyscale's build and test dependencies from Debian's packages.
 # Idempotent: does nothing when every package is already installed. Needs root (apt-get).
+# HS_WITH_FUZZ=1 adds clang and its runtimes with libFuzzer (Debian 12: clang-14 and
+# libclang-rt-14-dev, about 230 MB with LLVM), for scripts/fuzz.sh and the HS_FUZZ build; they
+# are left out otherwise, and test.sh replays the fuzz corpora only where clang is present.
 set -euo pipefail
 
 PKGS=(
@@ -9,6 +12,9 @@ PKGS=(
   libplplot-dev plplot-driver-cairo libcurl4-openssl-dev libarchive-dev
   python3 python3-venv
 )
+if [ "${HS_WITH_FUZZ:-0}" = "1" ]; then
+  PKGS+=(clang libclang-rt-dev)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
