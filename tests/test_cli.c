@@ -32,7 +32,7 @@ Test(cli, help_and_exit_codes)
 
 Test(cli, run_on_the_built_in_trace, .timeout = 300)
 {
-    char *dir = hs_test_tmpdir("run");
+    char *dir = hs_test_scratch("run");
     char out[512];
     snprintf(out, sizeof out, "%s/run1", dir);
     char *err;
@@ -72,7 +72,7 @@ Test(cli, run_on_the_built_in_trace, .timeout = 300)
  * in its manifest, and still forecasts with Prophet and writes the report. */
 Test(cli, run_on_a_short_series_skips_the_lstm)
 {
-    char *dir = hs_test_tmpdir("runshort");
+    char *dir = hs_test_scratch("runshort");
     char in[512], out[512];
     snprintf(in, sizeof in, "%s/s.csv", dir);
     snprintf(out, sizeof out, "%s/run", dir);

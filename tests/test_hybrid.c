@@ -62,7 +62,7 @@ static void write_inputs(const char *dir, int n, int h)
 
 Test(hybrid, average_weight_scores_and_report)
 {
-    char *dir = hs_test_tmpdir("hyb");
+    char *dir = hs_test_scratch("hyb");
     int n = 200, h = 20;
     write_inputs(dir, n, h);
     char *err;
@@ -108,7 +108,7 @@ Test(hybrid, average_weight_scores_and_report)
 
 Test(hybrid, refuses_mismatched_inputs)
 {
-    char *dir = hs_test_tmpdir("hybbad");
+    char *dir = hs_test_scratch("hybbad");
     write_inputs(dir, 100, 10);
     char p[600];
     snprintf(p, sizeof p, "%s/lstm_metrics.json", dir);
@@ -123,7 +123,7 @@ Test(hybrid, refuses_mismatched_inputs)
 
 Test(hybrid, bad_forecast8_row_writes_nothing)
 {
-    char *dir = hs_test_tmpdir("hybf8");
+    char *dir = hs_test_scratch("hybf8");
     write_inputs(dir, 100, 10);
     char p[600];
     snprintf(p, sizeof p, "%s/lstm_forecast8.csv", dir);

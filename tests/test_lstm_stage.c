@@ -13,7 +13,7 @@
 #include "hyscale/lstm_stage.h"
 #include "hyscale/manifest.h"
 
-/* A minute series with a daily-ish rhythm: ds,y. */
+/* A minute series with a daily-ish rhythm: ds,y. Returns its path (the test helpers free it). */
 static char *write_series(const char *dir, int n)
 {
     char *p = malloc(strlen(dir) + 16);
@@ -23,12 +23,12 @@ static char *write_series(const char *dir, int n)
     for (int i = 0; i < n; i++)
         fprintf(f, "2020-01-01 %02d:%02d:00,%.3f\n", i / 60, i % 60, 100 + 40 * sin(2 * M_PI * i / 120.0) + (i % 7));
     fclose(f);
-    return p;
+    return hs_test_keep(p);
 }
 
 Test(lstm_stage, files_metrics_and_weights, .timeout = 120)
 {
-    char *dir = hs_test_tmpdir("lstage");
+    char *dir = hs_test_scratch("lstage");
     char *in = write_series(dir, 600), out[512];
     snprintf(out, sizeof out, "%s/out", dir);
     char *err;
@@ -101,7 +101,7 @@ Test(lstm_stage, forecasts_never_read_the_future)
 
 Test(lstm_stage, bad_input)
 {
-    char *dir = hs_test_tmpdir("lbad");
+    char *dir = hs_test_scratch("lbad");
     char *in = write_series(dir, 100), out[512];
     snprintf(out, sizeof out, "%s/out", dir);
     char *err;
@@ -136,7 +136,7 @@ Test(lstm_stage, device_choice_without_a_gpu, .timeout = 120)
 {
     if (hs_cuda_device_count() > 0)
         cr_skip_test("a CUDA device answers here: test_lstm_cuda covers the GPU");
-    char *dir = hs_test_tmpdir("ldev");
+    char *dir = hs_test_scratch("ldev");
     char *in = write_series(dir, 300), out[512];
     snprintf(out, sizeof out, "%s/out", dir);
     char *err;
@@ -162,7 +162,7 @@ Test(lstm_stage, device_choice_without_a_gpu, .timeout = 120)
  * mismatched files are refused with a message and no output. */
 Test(lstm_stage, weights_file_predicts_and_bad_files_are_refused, .timeout = 120)
 {
-    char *dir = hs_test_tmpdir("lweights");
+    char *dir = hs_test_scratch("lweights");
     char *in = write_series(dir, 400), a[512], b[512], bad[512], w[600];
     snprintf(a, sizeof a, "%s/a", dir);
     snprintf(b, sizeof b, "%s/b", dir);
@@ -217,9 +217,9 @@ Test(lstm_stage, weights_file_predicts_and_bad_files_are_refused, .timeout = 120
 
 Test(lstm_stage, per_function_models, .timeout = 120)
 {
-    char *dir = hs_test_tmpdir("lfun"), out[512];
+    char *dir = hs_test_scratch("lfun"), out[512];
     snprintf(out, sizeof out, "%s/out", dir);
-    char *series = hs_test_make_series(dir, 1, 30, 5), *err;
+    char *series = hs_test_keep(hs_test_make_series(dir, 1, 30, 5)), *err;
     cr_assert(series, "could not make the series");
     cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", series, "--out", out, "--per-function", "5",
                              "--holdout", "120", "--hidden", "4", "--window", "10", "--epochs", "1", "--batch", "64",
@@ -241,7 +241,7 @@ Test(lstm_stage, per_function_models, .timeout = 120)
  * the same bits. */
 Test(lstm_stage, same_result_on_one_thread_and_two, .timeout = 120)
 {
-    char *dir = hs_test_tmpdir("lthreads");
+    char *dir = hs_test_scratch("lthreads");
     char *in = write_series(dir, 500), a[512], b[512];
     snprintf(a, sizeof a, "%s/a", dir);
     snprintf(b, sizeof b, "%s/b", dir);
@@ -284,7 +284,7 @@ Test(lstm_stage, device_cuda_trains_on_the_gpu, .timeout = 120)
 {
     if (hs_cuda_device_count() <= 0)
         cr_skip_test("no CUDA device answers here: the CLI's GPU path runs on a GPU machine");
-    char *dir = hs_test_tmpdir("lgpu");
+    char *dir = hs_test_scratch("lgpu");
     char *in = write_series(dir, 600), cpu[512];
     snprintf(cpu, sizeof cpu, "%s/cpu", dir);
     char *err;

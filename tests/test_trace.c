@@ -35,7 +35,7 @@ static char *path_in(const char *dir, const char *name)
 {
     char *p = malloc(strlen(dir) + strlen(name) + 2);
     sprintf(p, "%s/%s", dir, name);
-    return p;
+    return hs_test_keep(p); /* the test's whole life: the helpers free it at exit */
 }
 
 static hs_series read_series(const char *outdir)
@@ -44,7 +44,6 @@ static hs_series read_series(const char *outdir)
     hs_series s;
     hs_status st = hs_series_read_csv(p, &s);
     cr_assert_eq(st, HS_OK, "%s", hs_error_message());
-    free(p);
     return s;
 }
 
@@ -53,7 +52,6 @@ static cJSON *read_json(const char *outdir, const char *name)
     char *p = path_in(outdir, name);
     cJSON *j;
     cr_assert_eq(hs_json_read(p, &j), HS_OK, "%s", hs_error_message());
-    free(p);
     return j;
 }
 
@@ -104,7 +102,6 @@ Test(layouts, azure2019_days_ordered_by_number_with_missing_functions_as_zero)
     snprintf(want, sizeof want, "0,B,aB,oB,http,%.0f,2880", tb);
     cr_assert(strstr(text, want), "functions.csv lacks '%s':\n%s", want, text);
     free(text);
-    free(fcsv);
     hs_series_free(&s);
     free(err);
 }
@@ -392,6 +389,8 @@ Test(bad_input, existing_outputs_survive_a_failed_run)
     char *after = hs_test_read_file(sp, NULL);
     cr_assert_str_eq(before, after, "a failed run changed an earlier output");
     cr_assert_eq(hs_test_count_entries(out), 3, "temporary files were left behind");
+    free(before);
+    free(after);
 }
 
 Test(skip_bad_rows, counts_by_cause_in_summary_and_files)

@@ -123,6 +123,36 @@ int hs_test_run(char **err, const char *arg0, ...)
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+/* What the tests keep for their whole life (hs_test_keep), freed at exit: a Criterion worker
+ * runs one test and exits, and LeakSanitizer checks after the atexit handlers. */
+static char **hs_test_owned;
+static int hs_test_nowned;
+
+static void hs_test_release(void)
+{
+    for (int i = 0; i < hs_test_nowned; i++)
+        free(hs_test_owned[i]);
+    free(hs_test_owned);
+    hs_test_owned = NULL;
+    hs_test_nowned = 0;
+}
+
+char *hs_test_keep(char *p)
+{
+    if (!p)
+        return NULL;
+    char **o = realloc(hs_test_owned, (size_t)(hs_test_nowned + 1) * sizeof *o);
+    if (!o) {
+        fprintf(stderr, "hs_test_keep: out of memory\n");
+        abort();
+    }
+    if (hs_test_nowned == 0 && !hs_test_owned)
+        atexit(hs_test_release);
+    hs_test_owned = o;
+    hs_test_owned[hs_test_nowned++] = p;
+    return p;
+}
+
 char *hs_test_tmpdir(const char *tag)
 {
     char tmpl[512];
@@ -130,6 +160,8 @@ char *hs_test_tmpdir(const char *tag)
     char *d = mkdtemp(tmpl);
     return d ? strdup(d) : NULL;
 }
+
+char *hs_test_scratch(const char *tag) { return hs_test_keep(hs_test_tmpdir(tag)); }
 
 int hs_test_write_file(const char *path, const char *text)
 {

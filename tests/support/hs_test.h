@@ -4,7 +4,9 @@
  *   index and values (Criterion's float asserts are absolute only).
  * - hs_test_shared_data(): $HYSCALE_SHARED_DATA, else <source>/../shared/data; NULL when absent.
  * - hs_test_run(): runs the hyscale binary with arguments, capturing exit code and stderr.
- * - hs_test_tmpdir(): a fresh temporary folder for one test.
+ * - hs_test_tmpdir(), hs_test_scratch(): a fresh temporary folder for one test (the caller frees
+ *   the first's path, the helpers the second's).
+ * - hs_test_keep(): a block the helpers free at exit (test-lifetime memory, leak-clean under LSan).
  */
 #ifndef HS_TEST_H
 #define HS_TEST_H
@@ -28,8 +30,17 @@ const char *hs_test_shared_file(const char *rel);
  * stderr's text, malloc'd, caller frees. */
 int hs_test_run(char **err, const char *arg0, ...);
 
-/* Makes a fresh temporary folder; returns a malloc'd path. */
+/* Makes a fresh temporary folder; returns a malloc'd path (caller frees), NULL on failure. */
 char *hs_test_tmpdir(const char *tag);
+
+/* hs_test_tmpdir whose path the helpers own (hs_test_keep): for a test that uses its folder to
+ * the end; do not free it. */
+char *hs_test_scratch(const char *tag);
+
+/* Hands p (malloc'd, may be NULL) to these helpers, which free it when the process exits; returns
+ * p. For what a test keeps for its whole life (a folder path a helper returns) so that the
+ * sanitizer build's leak check sees every block freed. */
+char *hs_test_keep(char *p);
 
 /* Writes text to path (whole file). Returns 0 on success. */
 int hs_test_write_file(const char *path, const char *text);
