@@ -359,7 +359,7 @@ Test(env, bad_input)
     cr_expect(strstr(hs_error_message(), "shorter than the series") != NULL, "%s", hs_error_message());
     cr_assert_eq(hs_test_write_file(path, "minute,f1,f2,f3,f4,f5,f6,f7,f8\n0,1,1,1,x,1,1,1,1\n"), 0);
     cr_expect_eq(hs_env_read_forecast8(path, 1, F), HS_ERR_INPUT);
-    cr_expect(strstr(hs_error_message(), ":2: field f4") != NULL, "%s", hs_error_message());
+    cr_expect(strstr(hs_error_message(), ":2: column 5 (f4): non-numeric value 'x'") != NULL, "%s", hs_error_message());
     cr_expect_eq(hs_env_forecaster_valid("arima"), 0);
     /* per-function forecasts: shorter than the series, more functions than the series has */
     snprintf(path, sizeof path, "%s/lstm_functions_forecast8.safetensors", dir);
@@ -438,4 +438,64 @@ Test(env, cpu_seam_equals_hs_envs)
     cr_expect(!memcmp(&first, &again, sizeof first), "the replay after a reset has other sums");
     ops->destroy(ctx);
     hs_env_series_free(&s);
+}
+
+/* The 8-step forecast reader (forecast8_csv.h) is strict like every reader: the numbers a line
+ * buffer and strtod used to take (hex, huge values, a NUL, a cut long field, a wrong minute). */
+Test(env, forecast8_reader_is_strict)
+{
+    char *dir = hs_test_tmpdir("env_f8");
+    char path[512];
+    snprintf(path, sizeof path, "%s/f8.csv", dir);
+    float F[8];
+    static const struct {
+        const char *body, *want;
+    } bad[] = {
+        {"0,1,1,1,0x10,1,1,1,1\n", "column 5 (f4)"},
+        {"0,1,1,1,1e200,1,1,1,1\n", "column 5 (f4)"},
+        {"0,1,1,1,1,1,1,1,1" "00000000000000000000000000000000000000000000000000000000000000000000000x\n", "column 9 (f8)"},
+        {"3,1,1,1,1,1,1,1,1\n", "column 1 (minute): expected minute 0"},
+        {"0,1,1,1,1,1,1,1,1,9\n", "wrong column count"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "minute,f1,f2,f3,f4,f5,f6,f7,f8\n%s", bad[i].body);
+        cr_assert_eq(hs_test_write_file(path, text), 0);
+        cr_expect_eq(hs_env_read_forecast8(path, 1, F), HS_ERR_INPUT, "case %zu accepted", i);
+        cr_expect(strstr(hs_error_message(), bad[i].want) != NULL, "case %zu: %s", i, hs_error_message());
+    }
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fwrite("minute,f1,f2,f3,f4,f5,f6,f7,f8\n0,1,1,1,8.5\0x,1,1,1,1\n", 1, 53, f);
+    fclose(f);
+    cr_expect_eq(hs_env_read_forecast8(path, 1, F), HS_ERR_INPUT, "a NUL inside a field");
+    cr_assert_eq(hs_test_write_file(path, "minute,f1,f2,f3,f4,f5,f6,f7,f8\n0,1,2,3,4,5,6,7,8.25\n"), 0);
+    cr_assert_eq(hs_env_read_forecast8(path, 1, F), HS_OK, "%s", hs_error_message());
+    cr_expect(F[0] == 1.0f && F[7] == 8.25f);
+    free(dir);
+}
+
+/* Per-function forecasts that are not finite (or past any count) are refused by name, where
+ * they used to reach the environment's needs as NaN. */
+Test(env, functions_forecast8_must_be_finite)
+{
+    char *dir = hs_test_tmpdir("env_f8nan");
+    char path[512];
+    snprintf(path, sizeof path, "%s/lstm_functions_forecast8.safetensors", dir);
+    float f8[2 * 4 * 8] = {0};
+    const float bad[2] = {NAN, 1e30f};
+    for (int c = 0; c < 2; c++) {
+        f8[13] = bad[c];
+        hs_st_tensor t = {"forecast8", f8, 3, {2, 4, 8, 0}};
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        cr_assert_eq(hs_safetensors_write(f, path, &t, 1, NULL), HS_OK);
+        fclose(f);
+        float *Fp = NULL;
+        int64_t k = 2;
+        cr_expect_eq(hs_env_read_functions_forecast8(path, 4, &Fp, &k), HS_ERR_INPUT, "case %d accepted", c);
+        cr_expect(strstr(hs_error_message(), "element 13") != NULL, "%s", hs_error_message());
+        free(Fp);
+    }
+    free(dir);
 }

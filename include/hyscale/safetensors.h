@@ -53,6 +53,8 @@ typedef struct hs_st_file {
 hs_status hs_safetensors_read(const char *path, hs_st_file *out);
 /* HS_OK when every element of tensor i is finite, else an error naming the tensor and element. */
 hs_status hs_st_check_finite(const hs_st_file *f, int i, const char *path);
+/* As hs_st_check_finite, and every element within [lo, hi]. */
+hs_status hs_st_check_range(const hs_st_file *f, int i, const char *path, double lo, double hi);
 void hs_st_file_free(hs_st_file *f);
 /* The tensor of that name, or -1. */
 int hs_st_find(const hs_st_file *f, const char *name);

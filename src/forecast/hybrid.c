@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "hyscale/forecast8_csv.h"
 #include "hyscale/forecast_rows.h"
 #include "hyscale/forecast_csv.h"
 #include "hyscale/manifest.h"
@@ -97,7 +99,6 @@ typedef struct hs_hybrid_job {
     hs_fc_table pf, pn;         /* Prophet: full (n rows), next */
     hs_fc_table lf, lr, ln;     /* LSTM: full (n), recursive holdout (H), next */
     int64_t n, H, ntr, v0, nn;  /* points, holdout, training span, validation start, next rows */
-    char f8_header[1024];       /* lstm_forecast8.csv's header line, as read (with its newline) */
     int64_t f8_rows;
     double *f8;                 /* (f8_rows, 9): minute, then the LSTM's 8 forecasts; the Hybrid's after compute */
     double w;                   /* Prophet's weight in the blend */
@@ -124,41 +125,28 @@ static void hs_hybrid_job_free(hs_hybrid_job *j)
     hs_fc_table_free(&j->ln);
 }
 
-/* Plan: lstm_forecast8.csv (a header, then rows of a minute and 8 forecasts) into j->f8. */
+/* Plan: lstm_forecast8.csv (a header, then rows of a minute and 8 forecasts; forecast8_csv.h)
+ * into j->f8. */
 static hs_status hs_hybrid_read_f8(const char *dir, hs_hybrid_job *j)
 {
     char p[4096];
     snprintf(p, sizeof p, "%s/lstm_forecast8.csv", dir);
-    FILE *in = fopen(p, "r");
-    if (!in)
+    if (access(p, F_OK) != 0)
         return hs_error_set(HS_ERR_INPUT, "%s: missing (run hyscale forecast lstm first)", p);
-    hs_status st = HS_OK;
-    char line[1024];
-    int64_t t = -1, cap = 0;
-    while (st == HS_OK && fgets(line, sizeof line, in)) {
-        if (t < 0) {
-            snprintf(j->f8_header, sizeof j->f8_header, "%s", line);
-            t = 0;
-            continue;
-        }
-        if (t == cap) {
-            cap = cap ? 2 * cap : 1024;
-            double *g = realloc(j->f8, (size_t)cap * 9 * sizeof *g);
-            if (!g) {
-                st = hs_error_set(HS_ERR_NOMEM, "hybrid: out of memory");
-                break;
-            }
-            j->f8 = g;
-        }
-        double *v = j->f8 + t * 9;
-        if (sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
-                   &v[8]) != 9)
-            st = hs_error_set(HS_ERR_INPUT, "%s:%lld: expected minute and 8 forecasts", p, (long long)t + 2);
-        t++;
+    hs_f8_table t;
+    HS_TRY(hs_f8_table_read(p, -1, 0, &t));
+    j->f8 = malloc((size_t)(t.n > 0 ? t.n : 1) * 9 * sizeof *j->f8);
+    if (!j->f8) {
+        hs_f8_table_free(&t);
+        return hs_error_set(HS_ERR_NOMEM, "hybrid: out of memory");
     }
-    fclose(in);
-    j->f8_rows = t > 0 ? t : 0;
-    return st;
+    for (int64_t r = 0; r < t.n; r++) {
+        j->f8[r * 9] = (double)t.minute[r];
+        memcpy(j->f8 + r * 9 + 1, t.v + r * 8, 8 * sizeof *t.v);
+    }
+    j->f8_rows = t.n;
+    hs_f8_table_free(&t);
+    return HS_OK;
 }
 
 /* Plan: the forecasters' tables and holdouts read, checked to agree point for point, the spans
@@ -270,7 +258,7 @@ static hs_status hs_hybrid_write_f8(hs_outset *os, const hs_hybrid_job *j)
     FILE *f;
     const char *tmp;
     HS_TRY(hs_outset_file(os, "hybrid_forecast8.csv", &f, &tmp));
-    fputs(j->f8_header, f);
+    fputs("minute,f1,f2,f3,f4,f5,f6,f7,f8\n", f);
     for (int64_t t = 0; t < j->f8_rows; t++) {
         const double *v = j->f8 + t * 9;
         fprintf(f, "%.0f", v[0]);

@@ -12,6 +12,7 @@
 #include "hyscale/backend.h"
 #include "hyscale/forecast_input.h"
 #include "hyscale/lstm_stage.h"
+#include "hyscale/parse.h"
 #include "hyscale/manifest.h"
 #include "hyscale/outfiles.h"
 #include "hyscale/safetensors.h"
@@ -92,6 +93,7 @@ static hs_status hs_lstm_fn_plan(const hs_lstm_stage_config *c, int nfun, hs_lst
     if (k < 0 || j->sf.ndim[k] != 2 || j->sf.shape[k][1] != M)
         return hs_error_set(HS_ERR_INPUT, "%s: expected a tensor 'invocations' of (functions, %lld minutes)", j->path,
                             (long long)M);
+    HS_TRY(hs_st_check_range(&j->sf, k, j->path, 0.0, HS_PARSE_Y_MAX)); /* counts, as parse.h admits them */
     j->N = nfun < j->sf.shape[k][0] ? nfun : (int)j->sf.shape[k][0];
     if (j->N < 1)
         return hs_error_set(HS_ERR_INPUT, "%s: holds no functions", j->path);

@@ -351,12 +351,22 @@ hs_status hs_safetensors_read(const char *path, hs_st_file *out)
 
 hs_status hs_st_check_finite(const hs_st_file *f, int i, const char *path)
 {
+    return hs_st_check_range(f, i, path, -INFINITY, INFINITY);
+}
+
+hs_status hs_st_check_range(const hs_st_file *f, int i, const char *path, double lo, double hi)
+{
     int64_t count = 1;
     for (int d = 0; d < f->ndim[i]; d++)
         count *= f->shape[i][d];
-    for (int64_t k = 0; k < count; k++)
-        if (!isfinite(f->data[i][k]))
+    for (int64_t k = 0; k < count; k++) {
+        double v = f->data[i][k];
+        if (!isfinite(v))
             return hs_error_set(HS_ERR_INPUT, "%s: tensor '%s': element %lld is %g, not finite", path, f->names[i],
-                                (long long)k, (double)f->data[i][k]);
+                                (long long)k, v);
+        if (v < lo || v > hi)
+            return hs_error_set(HS_ERR_INPUT, "%s: tensor '%s': element %lld is %g, outside [%g, %g]", path,
+                                f->names[i], (long long)k, v, lo, hi);
+    }
     return HS_OK;
 }

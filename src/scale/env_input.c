@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hyscale/forecast8_csv.h"
+#include "hyscale/parse.h"
 #include "hyscale/forecast_rows.h"
 #include "hyscale/safetensors.h"
 #include "hyscale/series.h"
@@ -31,46 +33,16 @@ const char *hs_env_forecast_file(const char *forecaster)
 
 hs_status hs_env_read_forecast8(const char *path, int64_t n, float *F)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return hs_error_set(HS_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
-    char line[1024];
+    hs_f8_table t;
+    HS_TRY(hs_f8_table_read(path, n, 1, &t));
     hs_status st = HS_OK;
-    int64_t row = 0, lineno = 1;
-    if (!fgets(line, sizeof line, f) || strncmp(line, "minute,f1,f2,f3,f4,f5,f6,f7,f8", 30) != 0)
-        st = hs_error_set(HS_ERR_INPUT, "%s:1: expected the header minute,f1,...,f8", path);
-    while (st == HS_OK && fgets(line, sizeof line, f)) {
-        lineno++;
-        if (row >= n) {
-            st = hs_error_set(HS_ERR_INPUT, "%s:%lld: more rows than the series' %lld minutes", path,
-                              (long long)lineno, (long long)n);
-            break;
-        }
-        char *p = line, *end;
-        long long minute = strtoll(p, &end, 10);
-        if (end == p || *end != ',' || minute != row) {
-            st = hs_error_set(HS_ERR_INPUT, "%s:%lld: field minute: expected %lld", path, (long long)lineno,
-                              (long long)row);
-            break;
-        }
-        p = end + 1;
-        for (int k = 0; k < 8; k++) {
-            double v = strtod(p, &end);
-            if (end == p || !isfinite(v) || (k < 7 ? *end != ',' : (*end != '\n' && *end != '\r' && *end != 0))) {
-                st = hs_error_set(HS_ERR_INPUT, "%s:%lld: field f%d: not a finite number", path, (long long)lineno,
-                                  k + 1);
-                break;
-            }
-            F[row * 8 + k] = (float)v;
-            p = end + 1;
-        }
-        row++;
-    }
-    fclose(f);
-    if (st == HS_OK && row < n)
+    if (t.n < n)
         st = hs_error_set(HS_ERR_INPUT, "%s: %lld rows, but the series has %lld minutes: the forecast is shorter "
                                         "than the series (made from another series?)",
-                          path, (long long)row, (long long)n);
+                          path, (long long)t.n, (long long)n);
+    for (int64_t i = 0; st == HS_OK && i < n * 8; i++)
+        F[i] = (float)t.v[i];
+    hs_f8_table_free(&t);
     return st;
 }
 
@@ -93,6 +65,8 @@ hs_status hs_env_read_functions_forecast8(const char *path, int64_t n, float **F
     else if (sf.shape[i][0] > *k)
         st = hs_error_set(HS_ERR_INPUT, "%s: forecasts for %lld functions, but functions.safetensors has %lld", path,
                           (long long)sf.shape[i][0], (long long)*k);
+    if (st == HS_OK)
+        st = hs_st_check_range(&sf, i, path, -HS_PARSE_Y_MAX, HS_PARSE_Y_MAX);
     if (st == HS_OK) {
         size_t cnt = (size_t)(sf.shape[i][0] * n * 8);
         *F = malloc(cnt * sizeof **F);
@@ -155,6 +129,8 @@ static hs_status hs_env_functions(const char *dir, float **d, int64_t *k, int64_
     hs_status st = HS_OK;
     if (i < 0 || sf.ndim[i] != 2 || sf.shape[i][0] < 1)
         st = hs_error_set(HS_ERR_INPUT, "%s: no (functions, minutes) tensor 'invocations'", path);
+    if (st == HS_OK) /* counts, as the trace reader admits them (parse.h) */
+        st = hs_st_check_range(&sf, i, path, 0.0, HS_PARSE_Y_MAX);
     if (st == HS_OK) {
         *k = sf.shape[i][0];
         *n = sf.shape[i][1];
