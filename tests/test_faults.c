@@ -246,7 +246,7 @@ static void run_args(const char *out, const char **argv)
 
 Test(faults, sigkill_never_leaves_a_damaged_final_file, .timeout = 240)
 {
-    char *dir = hs_test_tmpdir("kill");
+    char *dir = hs_test_scratch("kill");
     char out[512], errp[600], msg[1200] = "";
     snprintf(out, sizeof out, "%s/run", dir);
     snprintf(errp, sizeof errp, "%s/stderr.txt", dir);
@@ -314,8 +314,8 @@ static int exists(const char *dir, const char *name)
 
 Test(faults, stale_temporaries_of_dead_processes_are_removed)
 {
-    char *dir = hs_test_tmpdir("stale");
-    char *series = hs_test_make_series(dir, 2, 20, 0);
+    char *dir = hs_test_scratch("stale");
+    char *series = hs_test_keep(hs_test_make_series(dir, 2, 20, 0));
     cr_assert(series, "could not make the series");
     char out[512], name[800], dead[128], live[128], other[128], notours[128];
     snprintf(out, sizeof out, "%s/out", dir);
@@ -356,8 +356,8 @@ Test(faults, stale_temporaries_of_dead_processes_are_removed)
  * fails naming the file and EFBIG, and no prophet file is left under any name. */
 Test(faults, full_disk_fails_clearly_and_leaves_nothing, .timeout = 120)
 {
-    char *dir = hs_test_tmpdir("full");
-    char *series = hs_test_make_series(dir, 2, 20, 0);
+    char *dir = hs_test_scratch("full");
+    char *series = hs_test_keep(hs_test_make_series(dir, 2, 20, 0));
     cr_assert(series, "could not make the series");
     char out[512], errp[600];
     snprintf(out, sizeof out, "%s/out", dir);
@@ -402,7 +402,7 @@ static char *write_forecast(const hs_forecast_rows *r, hs_status *st, const char
 
 Test(faults, forecast_csv_refuses_non_finite_values)
 {
-    char *dir = hs_test_tmpdir("nan");
+    char *dir = hs_test_scratch("nan");
     float y[3] = {1, NAN, NAN}, yh[3] = {1, NAN, 3}, lo[3] = {0, 1, 2}, up[3] = {2, 3, INFINITY};
     hs_status st;
     /* a NaN yhat in row 2 (line 3) */
@@ -444,7 +444,7 @@ Test(faults, forecast_csv_refuses_non_finite_values)
 
 Test(faults, series_csv_refuses_non_finite_values)
 {
-    char *dir = hs_test_tmpdir("nans");
+    char *dir = hs_test_scratch("nans");
     char p[600];
     snprintf(p, sizeof p, "%s/series.csv", dir);
     hs_series s;
@@ -463,7 +463,7 @@ Test(faults, series_csv_refuses_non_finite_values)
 
 Test(faults, json_writer_refuses_non_finite_numbers)
 {
-    char *dir = hs_test_tmpdir("nanj");
+    char *dir = hs_test_scratch("nanj");
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "ok", 1.5);
     cJSON *m = cJSON_AddObjectToObject(j, "metrics");

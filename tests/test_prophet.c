@@ -434,7 +434,7 @@ Test(model_file, round_trip_predicts_the_same)
     hs_prophet_config cfg = HS_PROPHET_DEFAULTS;
     hs_prophet_model m, l;
     cr_assert_eq(hs_prophet_fit(&cfg, ds, y, N, &m), HS_OK);
-    char *dir = hs_test_tmpdir("pmodel");
+    char *dir = hs_test_scratch("pmodel");
     cJSON *j = hs_prophet_model_json(&m, &cfg, 0, 3600);
     cr_assert_eq(hs_json_write_file(dir, "m.json", j), HS_OK);
     cJSON_Delete(j);
@@ -464,9 +464,9 @@ Test(model_file, round_trip_predicts_the_same)
 
 Test(command, series_file_with_holdout)
 {
-    char *dir = hs_test_tmpdir("pcmd"), out[512];
+    char *dir = hs_test_scratch("pcmd"), out[512];
     snprintf(out, sizeof out, "%s/out", dir);
-    char *series = hs_test_make_series(dir, 3, 40, 0), *err;
+    char *series = hs_test_keep(hs_test_make_series(dir, 3, 40, 0)), *err;
     cr_assert(series, "could not make the series");
     cr_assert_eq(hs_test_run(&err, "forecast", "prophet", "--input", series, "--out", out, "--holdout", "360",
                              "--horizon", "120", "--uncertainty-samples", "200", NULL),
@@ -499,7 +499,7 @@ Test(command, series_file_with_holdout)
  * when asked, none for a constant series (Prophet's shortcut). */
 static void check_solver(const char *values, const char *optimizer, const char *want)
 {
-    char *dir = hs_test_tmpdir("psolver");
+    char *dir = hs_test_scratch("psolver");
     char in[512], out[512], p[700];
     snprintf(in, sizeof in, "%s/in.csv", dir);
     snprintf(out, sizeof out, "%s/out", dir);
@@ -532,7 +532,7 @@ Test(command, metrics_name_the_solver_that_ran)
 
 static void check_bad(const char *content, const char *extra, const char *want, int code)
 {
-    char *dir = hs_test_tmpdir("pbad");
+    char *dir = hs_test_scratch("pbad");
     char in[512], out[512];
     snprintf(in, sizeof in, "%s/in.csv", dir);
     snprintf(out, sizeof out, "%s/out", dir);
