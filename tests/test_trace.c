@@ -294,6 +294,20 @@ Test(bad_input, negative)
     snprintf(t, sizeof t, "%so,a,f,http,1,2,-3\n", hdr2019);
     check_bad(t, ":2:|column 7 (3)|negative|'-3'", 1);
 }
+/* An id is kept whole or the row is bad: a 256-byte copy used to cut a long function id, so two
+ * ids sharing their first 255 bytes merged into one function; a control byte is refused too. */
+Test(bad_input, long_or_control_ids)
+{
+    char longid[301], t[1024];
+    memset(longid, 'f', 300);
+    longid[300] = '\0';
+    snprintf(t, sizeof t, "%so,a,g,http,1,2,3\no,a,%s,http,1,2,3\n", hdr2019, longid);
+    check_bad(t, ":3:|column 3 (HashFunction)|id longer than 255 bytes", 1);
+    snprintf(t, sizeof t, "%so,a,g,http,1,2,3\no,a\tb,f,http,1,2,3\n", hdr2019);
+    check_bad(t, ":3:|column 2 (HashApp)|control byte in an id", 1);
+    snprintf(t, sizeof t, "app,func,end_timestamp,duration\na,f,10.0,1.0\n%s,f,10.0,1.0\n", longid);
+    check_bad(t, ":3:|column 1|id longer than 255 bytes", 1);
+}
 /* Numbers are judged whole and in range (parse.h): a 64-byte copy used to cut the first,
  * 1e200 was accepted and gave inf, hex read as 16, a count past 2^32 had no range named. */
 Test(bad_input, strict_numbers)

@@ -50,11 +50,12 @@ typedef enum hs_bad_cause {
     HS_BAD_TRUNCATED_LINE,
     HS_BAD_TIMESTAMP,
     HS_BAD_DUPLICATE_TIME,
+    HS_BAD_ID,             /* an id over 255 bytes, or holding a NUL or control byte */
     HS_BAD_NCAUSES
 } hs_bad_cause;
 
 /* "wrong_column_count", "non_numeric", "negative", "fractional", "duplicate_function",
- * "truncated_last_line", "bad_timestamp", "duplicate_timestamp". */
+ * "truncated_last_line", "bad_timestamp", "duplicate_timestamp", "bad_id". */
 const char *hs_bad_cause_name(hs_bad_cause c);
 
 typedef struct hs_trace_file {

@@ -17,7 +17,7 @@ const char *hs_bad_cause_name(hs_bad_cause c)
 {
     static const char *const names[HS_BAD_NCAUSES] = {
         "wrong_column_count", "non_numeric", "negative", "fractional", "duplicate_function", "truncated_last_line",
-        "bad_timestamp", "duplicate_timestamp"};
+        "bad_timestamp", "duplicate_timestamp", "bad_id"};
     return c >= 0 && c < HS_BAD_NCAUSES ? names[c] : "unknown";
 }
 
@@ -92,11 +92,35 @@ static void hs_rd_real(hs_rd *r, int col, const char *s, size_t len, double *out
     }
 }
 
+/* What is wrong with an id (NULL: nothing): at most HS_ID_MAX - 1 bytes, no NUL or control byte,
+ * so an id is kept whole or not at all and two long ids can never merge into one function. */
+static const char *hs_id_problem(const char *s, size_t len)
+{
+    if (len > HS_ID_MAX - 1)
+        return "id longer than 255 bytes";
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return "control byte in an id";
+    return NULL;
+}
+
+/* s (len <= HS_ID_MAX - 1 bytes) into dst as a string. */
 static void hs_copy_id(char *dst, const char *s, size_t len)
 {
-    size_t n = len < HS_ID_MAX - 1 ? len : HS_ID_MAX - 1;
-    memcpy(dst, s, n);
-    dst[n] = '\0';
+    HS_ASSERT(len < HS_ID_MAX);
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+}
+
+/* An id of column col into dst (HS_ID_MAX bytes), or the row marked bad. */
+static void hs_rd_id(hs_rd *r, int col, char *dst, const char *s, size_t len)
+{
+    const char *why = hs_id_problem(s, len);
+    dst[0] = '\0';
+    if (why)
+        hs_rd_mark(r, HS_BAD_ID, col, why, s, len);
+    else
+        hs_copy_id(dst, s, len);
 }
 
 /* ---- header (line 1) ---------------------------------------------------------------------- */
@@ -207,12 +231,12 @@ static int hs_rd_field(void *ctx, int col, const char *s, size_t len, int64_t li
             /* map to owner, app, func, trigger */
             static const int map2019[4] = {0, 1, 2, 3}, mapvitro[3] = {2, 0, 1};
             int slot = r->layout == HS_LAYOUT_AZURE2019 ? map2019[col] : mapvitro[col];
-            hs_copy_id(r->id[slot], s, len);
+            hs_rd_id(r, col, r->id[slot], s, len);
         }
         break;
     case HS_LAYOUT_AZURE2021:
         if (col < 2) {
-            hs_copy_id(r->id[col + 1], s, len); /* app, func */
+            hs_rd_id(r, col, r->id[col + 1], s, len); /* app, func */
         } else {
             hs_rd_real(r, col, s, len, &r->num[col - 2]);
         }
@@ -309,7 +333,8 @@ static int hs_rd_reject(hs_rd *r, int64_t line, int ncols)
         break;
     default: {
         static const char *const what[HS_BAD_NCAUSES] = {
-            "", "non-numeric value", "negative value", "fractional count", "", "", "unparsable timestamp", ""};
+            "", "non-numeric value", "negative value", "fractional count", "", "", "unparsable timestamp", "",
+            "bad id"};
         r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): %s '%s'", path, (long long)line,
                                          r->bad_col + 1, hs_rd_column_name(r, r->bad_col, nb, sizeof nb),
                                          r->bad_what[0] ? r->bad_what : what[r->cause], r->bad_val);
@@ -408,8 +433,8 @@ static int hs_rd_line(void *ctx, const char *s, size_t len, int64_t line)
     static const int map2019[4] = {0, 1, 2, 3}, mapvitro[3] = {2, 0, 1};
     for (int c = 0; c < r->idcols; c++) {
         const char *q = memchr(p, ',', (size_t)(end - p));
-        if (!q)
-            return -1;
+        if (!q || hs_id_problem(p, (size_t)(q - p)))
+            return -1; /* the field handlers report it */
         hs_copy_id(r->id[r->layout == HS_LAYOUT_AZURE2019 ? map2019[c] : mapvitro[c]], p, (size_t)(q - p));
         p = q + 1;
     }
