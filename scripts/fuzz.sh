@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz.sh [SECONDS] [TARGET...]: builds the libFuzzer targets (tests/fuzz/fuzz_*.c; CC=clang,
 # -DHS_FUZZ=ON, in build-fuzz/) and runs each for SECONDS (default 600) on its seed corpus, then
-# prints a table: target, runs, seconds, crashes. TARGETs are names without fuzz_ (trace dsy
+# prints a table: target, runs, seconds, crashes (and slow units, inputs over 10 s: kept, not
+# counted as crashes). TARGETs are names without fuzz_ (trace dsy
 # series config lstm_weights ppo_policy prophet_model); none: all of them.
 # What a run finds is saved under tests/fuzz/crashes/<target>/ (crash-*, leak-*, timeout-*,
 # oom-*) to become regression inputs (tests/fuzz/crashes/README.md); new coverage goes to
@@ -50,9 +51,11 @@ run_one() {
   local runs found
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOGS/$t.log" | tail -1)
   [ -n "$runs" ] || runs=$(grep -o '^#[0-9]*' "$LOGS/$t.log" | tail -1 | tr -d '#')
-  found=$(grep -c 'Test unit written to' "$LOGS/$t.log" || true)
+  # a slow unit (libFuzzer's -report_slow_units, 10 s) is kept beside the crashes but is no crash
+  found=$(grep 'Test unit written to' "$LOGS/$t.log" | grep -vc 'slow-unit-' || true)
+  slow=$(grep 'Test unit written to' "$LOGS/$t.log" | grep -c 'slow-unit-' || true)
   if [ "$rc" -ne 0 ] && [ "$found" -eq 0 ]; then found=1; fi
-  printf '%s %s %s %s\n' "$t" "${runs:-0}" "$((end - start))" "$found" >"$LOGS/$t.row"
+  printf '%s %s %s %s %s\n' "$t" "${runs:-0}" "$((end - start))" "$found" "$slow" >"$LOGS/$t.row"
 }
 
 jobs=${HS_FUZZ_JOBS:-1}
@@ -64,10 +67,10 @@ done
 wait
 
 total=0
-printf '%-16s %12s %8s %8s\n' target runs seconds crashes
+printf '%-16s %12s %8s %8s %6s\n' target runs seconds crashes slow
 for t in "${targets[@]}"; do
-  read -r n runs secs found <"$LOGS/$t.row"
-  printf '%-16s %12s %8s %8s\n' "$n" "$runs" "$secs" "$found"
+  read -r n runs secs found slow <"$LOGS/$t.row"
+  printf '%-16s %12s %8s %8s %6s\n' "$n" "$runs" "$secs" "$found" "$slow"
   total=$((total + found))
 done
 if [ "$total" -gt 0 ]; then
