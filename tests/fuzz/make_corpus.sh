@@ -20,6 +20,8 @@ t '\x02' azure2019_dup 'HashOwner,HashApp,HashFunction,Trigger,1,2\no,a,f,http,1
 t '\x00' invitro 'HashFunction,HashOwner,HashApp,minute_1,minute_2,minute_3\nf1,f1,f1,1,0,2\nf2,f2,f2,0,0,5\n'
 t '\x00' azure2021 'app,func,end_timestamp,duration\na,f,1.0,0.5\na,g,60.0,1.0\nb,h,70.0,9.0\na,f,230.5,30.5'
 t '\x01' azure2021_bad 'app,func,end_timestamp,duration\na,f,1.0,0.5\na,f,2.0,-1\na,f,x,1\n'
+# a regression input: once a float-to-int64 overflow (UBSan) in the 2021 reader; passes at 459c33e
+t '\x01' azure2021_end_timestamp_1e30 'app,func,end_timestamp,duration\na,f,1.0,0.5\na,f,2.0,-1\na,f,1e30,1\n'
 t '\x00' dsy '"ds","y"\n"2020-01-01 00:10:00",3.5\n"2020-01-01 00:00:00",1\n2020-01-01 00:05:00,2\n2020-01-01T00:20:00Z,4\n'
 t '\x01' dsy_bad 'ds,y\n2020-01-01,1\n2020-13-01,2\n2020-01-01,3\n2020-01-04,\n'
 t '\x00' minute 'minute,invocations\n0,4\n1,5\n3,7\n'
