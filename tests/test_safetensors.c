@@ -117,6 +117,16 @@ Test(safetensors, negative_dimension_is_refused)
                    "shape[0]");
 }
 
+/* Found by fuzz_ppo_policy (tests/fuzz/crashes/README.md): a length near 2^63 made the data
+ * length's subtraction overflow (undefined behaviour, reported by the sanitizer pass of CI) before
+ * the failed length check returned. */
+Test(safetensors, header_length_near_2_to_63_is_refused_without_overflow)
+{
+    const char *hdr = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+    size_t pad = (strlen(hdr) + 7) / 8 * 8;
+    expect_refused(raw_file("st_huge", 0x8000000000000648ull, hdr, pad, 4), "header: length");
+}
+
 Test(safetensors, header_length_one_byte_short_is_refused)
 {
     const char *hdr = "{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}";

@@ -304,7 +304,7 @@ hs_status hs_safetensors_read(const char *path, hs_st_file *out)
                                         "the header with spaces to one)",
                           path, (unsigned long long)hl);
     char *hdr = NULL;
-    int64_t dlen = size - 8 - (int64_t)hl;
+    int64_t dlen = st == HS_OK ? size - 8 - (int64_t)hl : 0; /* hl is checked: no overflow */
     if (st == HS_OK && !(hdr = malloc(hl + 1)))
         st = hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
     if (st == HS_OK && fread(hdr, 1, hl, f) != hl)
