@@ -388,3 +388,18 @@ Test(strict_reader, long_field_parsed_in_linear_time)
     free(p);
     free(b);
 }
+
+/* The check every numeric writer calls before a row (learning curve, scaling_eval.csv, the
+ * forecast8 tables, lstm_functions.csv): a non-finite number fails naming file, line, column. */
+Test(outfiles, non_finite_numbers_are_named_not_written)
+{
+    static const char *const names[3] = {"loss", "entropy", "approx_kl"};
+    double ok[3] = {0.5, -1e300, 0.0}, bad[3] = {0.5, NAN, 1.0}, inf[3] = {INFINITY, 0.0, 0.0};
+    cr_assert_eq(hs_out_check_finite("c.csv", 4, 7, names, ok, 3), HS_OK);
+    cr_assert_eq(hs_out_check_finite("c.csv", 4, 7, names, bad, 3), HS_ERR_INTERNAL);
+    cr_expect(strstr(hs_error_message(), "c.csv:4: column 8 (entropy): non-finite value 'nan'"), "%s",
+              hs_error_message());
+    cr_assert_eq(hs_out_check_finite("c.csv", 9, 7, names, inf, 3), HS_ERR_INTERNAL);
+    cr_expect(strstr(hs_error_message(), "c.csv:9: column 7 (loss): non-finite value 'inf'"), "%s",
+              hs_error_message());
+}

@@ -484,12 +484,28 @@ Test(env, functions_forecast8_must_be_finite)
     snprintf(path, sizeof path, "%s/lstm_functions_forecast8.safetensors", dir);
     float f8[2 * 4 * 8] = {0};
     const float bad[2] = {NAN, 1e30f};
+    hs_st_tensor t = {"forecast8", f8, 3, {2, 4, 8, 0}};
+    f8[13] = NAN;
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    cr_expect_eq(hs_safetensors_write(f, path, &t, 1, NULL), HS_ERR_INTERNAL, "the writer writes no NaN");
+    fclose(f);
+    f8[13] = 0.0f;
     for (int c = 0; c < 2; c++) {
-        f8[13] = bad[c];
-        hs_st_tensor t = {"forecast8", f8, 3, {2, 4, 8, 0}};
-        FILE *f = fopen(path, "wb");
+        /* a valid file, then element 13's bytes replaced, as a damaged or foreign file would be */
+        f = fopen(path, "wb");
         cr_assert_not_null(f);
         cr_assert_eq(hs_safetensors_write(f, path, &t, 1, NULL), HS_OK);
+        fclose(f);
+        f = fopen(path, "r+b");
+        cr_assert_not_null(f);
+        unsigned char lb[8];
+        cr_assert_eq(fread(lb, 1, 8, f), 8u);
+        uint64_t hl = 0;
+        for (int i = 0; i < 8; i++)
+            hl |= (uint64_t)lb[i] << (8 * i);
+        cr_assert_eq(fseek(f, (long)(8 + hl + 13 * 4), SEEK_SET), 0);
+        cr_assert_eq(fwrite(&bad[c], 4, 1, f), 1u);
         fclose(f);
         float *Fp = NULL;
         int64_t k = 2;

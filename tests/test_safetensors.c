@@ -173,6 +173,33 @@ Test(safetensors, other_dtypes_and_malformed_headers_are_refused)
     expect_refused(raw_file("st_big", (uint64_t)1 << 40, "{}", 8, 0), "header: length");
 }
 
+/* The writer refuses non-finite values, so a file holding one (a damaged or foreign file) is
+ * made by writing SENTINEL where it goes and replacing that float's bytes in the data section. */
+#define SENTINEL 1234.5f
+static void poke_sentinel(const char *path, float v)
+{
+    size_t len;
+    char *text = hs_test_read_file(path, &len);
+    cr_assert(text && len > 8);
+    uint64_t hl = 0;
+    for (int i = 0; i < 8; i++)
+        hl |= (uint64_t)(unsigned char)text[i] << (8 * i);
+    const float want = SENTINEL;
+    size_t at = 0;
+    for (size_t o = 8 + (size_t)hl; o + 4 <= len; o += 4)
+        if (!memcmp(text + o, &want, 4)) {
+            at = o;
+            break;
+        }
+    cr_assert(at, "no sentinel in %s", path);
+    memcpy(text + at, &v, 4);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    cr_assert_eq(fwrite(text, 1, len, f), len);
+    fclose(f);
+    free(text);
+}
+
 /* ---- lstm.safetensors ------------------------------------------------------------------------ */
 
 /* A 1-layer LSTM file (H 4, F 1, K 2) with the given config and normalisation; nan_at >= 0 puts
@@ -184,7 +211,7 @@ static const char *lstm_file(const char *tag, const char *config, const char *me
         for (int k = 0; k < 64; k++)
             w[i][k] = 0.01f * (float)(k - 32 + i);
     if (nan_at >= 0)
-        w[1][nan_at] = NAN;
+        w[1][nan_at] = SENTINEL;
     hs_st_tensor t[6] = {{"lstm.weight_ih_l0", w[0], 2, {16, 1, 0, 0}}, {"lstm.weight_hh_l0", w[1], 2, {16, 4, 0, 0}},
                          {"lstm.bias_ih_l0", w[2], 1, {16, 0, 0, 0}},   {"lstm.bias_hh_l0", w[3], 1, {16, 0, 0, 0}},
                          {"head.weight", w[0], 2, {2, 4, 0, 0}},        {"head.bias", w[2], 1, {2, 0, 0, 0}}};
@@ -203,6 +230,10 @@ static const char *lstm_file(const char *tag, const char *config, const char *me
     cr_assert_eq(hs_safetensors_write(f, g_path, t, 6, m), HS_OK);
     fclose(f);
     cJSON_Delete(m);
+    if (nan_at >= 0) {
+        poke_sentinel(g_path, NAN);
+        w[1][nan_at] = 0.0f;
+    }
     return g_path;
 }
 
@@ -308,13 +339,15 @@ Test(ppo_file, nan_parameters_and_loose_sizes_are_refused)
     for (int c = 0; c < 3; c++) {
         cJSON *meta = NULL;
         if (c == 1)
-            p[l.c_w2 + 3] = INFINITY;
+            p[l.c_w2 + 3] = SENTINEL; /* becomes inf below */
         if (c == 2) { /* the writer's fields win over meta's: corrupt the file's text instead below */
             p[l.c_w2 + 3] = 0;
         }
         FILE *f = fopen(path, "wb");
         cr_assert_eq(hs_ppo_policy_write(f, path, &l, p, "hybrid", HS_ENV_MARGIN, "aggregate", meta), HS_OK);
         fclose(f);
+        if (c == 1)
+            poke_sentinel(path, INFINITY);
         if (c == 2) { /* hidden "8" -> "8x" would change the header length; "8" -> "+" is the same size */
             size_t len;
             char *text = hs_test_read_file(path, &len);

@@ -22,6 +22,8 @@
 
 #include <stdio.h>
 
+#include <stdint.h>
+
 #include "hyscale/status.h"
 
 #ifdef __cplusplus
@@ -64,6 +66,13 @@ int hs_outset_clean_stale(const char *dir);
 
 /* mkdir -p. */
 hs_status hs_mkdir_p(const char *dir);
+
+/* Every output number is finite, or the run fails naming why: HS_OK when v[0..n) are finite,
+ * else HS_ERR_INTERNAL "path:line: column C (name): non-finite value 'nan' (not written)", where
+ * value i sits in column first_col + i (1-based) named names[i]. A writer calls it on a row before
+ * it prints the row. */
+hs_status hs_out_check_finite(const char *path, int64_t line, int first_col, const char *const *names, const double *v,
+                              int n);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,8 @@ typedef struct hs_st_tensor {
 } hs_st_tensor;
 
 /* Writes n tensors (in the order given) and the metadata (an object of strings, may be NULL)
- * to f. path names the file in messages. */
+ * to f. path names the file in messages. A tensor holding a non-finite value is refused
+ * (HS_ERR_INTERNAL naming the tensor and element) before anything is written. */
 hs_status hs_safetensors_write(FILE *f, const char *path, const hs_st_tensor *t, int n, const cJSON *metadata);
 
 /* A safetensors file read whole: its tensors (F32 only) and metadata. */

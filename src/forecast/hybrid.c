@@ -259,8 +259,10 @@ static hs_status hs_hybrid_write_f8(hs_outset *os, const hs_hybrid_job *j)
     const char *tmp;
     HS_TRY(hs_outset_file(os, "hybrid_forecast8.csv", &f, &tmp));
     fputs("minute,f1,f2,f3,f4,f5,f6,f7,f8\n", f);
+    static const char *const names[8] = {"f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8"};
     for (int64_t t = 0; t < j->f8_rows; t++) {
         const double *v = j->f8 + t * 9;
+        HS_TRY(hs_out_check_finite(tmp, t + 2, 2, names, v + 1, 8));
         fprintf(f, "%.0f", v[0]);
         for (int k = 1; k <= 8; k++)
             fprintf(f, ",%.6g", v[k]);

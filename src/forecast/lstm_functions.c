@@ -184,6 +184,8 @@ static hs_status hs_lstm_fn_write_scores(hs_outset *os, hs_lstm_fn_job *j)
     for (int n = 0; n < N; n++) {
         double s[4];
         hs_lstm_fn_score(j, n, s);
+        static const char *const names[4] = {"one_step_mae", "one_step_rmse", "recursive_mae", "recursive_rmse"};
+        HS_TRY(hs_out_check_finite(tmp, n + 2, 2, names, s, 4));
         fprintf(f, "%d,%.6g,%.6g,%.6g,%.6g\n", n, s[0], s[1], s[2], s[3]);
         j->mo += s[0] / N;
         j->ro += s[1] / N;

@@ -375,7 +375,14 @@ static hs_status hs_lstm_write_forecasts(hs_outset *os, const hs_lstm_job *j)
         st = hs_outset_file(os, "lstm_forecast8.csv", &f, &tmp);
     if (st == HS_OK) {
         fputs("minute,f1,f2,f3,f4,f5,f6,f7,f8\n", f);
-        for (int64_t i = 0; i < n; i++) {
+        static const char *const names[8] = {"f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8"};
+        for (int64_t i = 0; st == HS_OK && i < n; i++) {
+            double v[8];
+            for (int k = 0; k < 8; k++)
+                v[k] = j->f8[i * 8 + k];
+            st = hs_out_check_finite(tmp, i + 2, 2, names, v, 8);
+            if (st)
+                break;
             fprintf(f, "%lld", (long long)((in->ds[i] - in->ds[0]) / 60));
             for (int k = 0; k < 8; k++)
                 fprintf(f, ",%.6g", j->f8[i * 8 + k]);

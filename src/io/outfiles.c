@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,4 +268,14 @@ void hs_outset_free(hs_outset *os)
     free(os->e);
     free(os->dir);
     free(os);
+}
+
+hs_status hs_out_check_finite(const char *path, int64_t line, int first_col, const char *const *names, const double *v,
+                              int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return hs_error_set(HS_ERR_INTERNAL, "%s:%lld: column %d (%s): non-finite value '%g' (not written)", path,
+                                (long long)line, first_col + i, names[i], v[i]);
+    return HS_OK;
 }

@@ -18,6 +18,13 @@ hs_status hs_safetensors_write(FILE *f, const char *path, const hs_st_tensor *t,
 {
     const uint32_t probe = 1;
     HS_ASSERT(*(const unsigned char *)&probe == 1); /* the data is written as the host holds it */
+    /* every number hyscale writes is finite: a diverged model fails here, naming what, rather
+     * than landing as a file that loads and forecasts NaN */
+    for (int i = 0; i < n; i++)
+        for (int64_t k = 0, c = hs_st_count(&t[i]); k < c; k++)
+            if (!isfinite(t[i].data[k]))
+                return hs_error_set(HS_ERR_INTERNAL, "%s: tensor '%s': element %lld is %g, not finite (not written)",
+                                    path, t[i].name, (long long)k, (double)t[i].data[k]);
     cJSON *hdr = cJSON_CreateObject();
     if (!hdr)
         return hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);

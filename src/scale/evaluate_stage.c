@@ -210,6 +210,10 @@ static hs_status hs_write_eval_csv(hs_outset *os, const hs_evaluate_result *r)
           f);
     for (int i = 0; i < r->n; i++) {
         const hs_eval_row *w = &r->rows[i];
+        static const char *const names[3] = {"cold_rate", "overprov_ratio", "mean_reward"};
+        double v[3] = {hs_env_metrics_cold_rate(&w->m), hs_env_metrics_overprov(&w->m), hs_mean_reward(&w->m)};
+        for (int k = 0; k < 3; k++) /* columns 4, 6 and 8 */
+            HS_TRY(hs_out_check_finite(tmp, i + 2, 4 + 2 * k, names + k, v + k, 1));
         fprintf(f, "%s,%s,%lld,%.6f,%lld,%.6f,%lld,%.6f,%d,%s,%d,%d\n", w->policy, w->forecaster,
                 (long long)w->m.cold, hs_env_metrics_cold_rate(&w->m), (long long)w->m.idle,
                 hs_env_metrics_overprov(&w->m), (long long)w->m.change, hs_mean_reward(&w->m), HS_ENV_VERSION,

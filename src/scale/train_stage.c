@@ -51,7 +51,16 @@ static hs_status hs_write_curve(hs_outset *os, const hs_ppo_history *h)
     const char *tmp;
     HS_TRY(hs_outset_file(os, "ppo_learning_curve.csv", &f, &tmp));
     fputs("update,env_steps,seconds,episode_reward,cold_rate,idle_ratio,loss,entropy,approx_kl,env_version\n", f);
+    static const char *const ep[3] = {"episode_reward", "cold_rate", "idle_ratio"};
+    static const char *const up[3] = {"loss", "entropy", "approx_kl"};
     for (int64_t u = 0; u < h->n; u++) {
+        /* an update in which no episode ended has empty episode fields (documented); every other
+         * number is finite or nothing is written */
+        double e[3] = {h->episode_reward[u], h->cold_rate[u], h->idle_ratio[u]};
+        double s[3] = {h->loss[u], h->entropy[u], h->approx_kl[u]};
+        if (isfinite(e[0]))
+            HS_TRY(hs_out_check_finite(tmp, u + 2, 4, ep, e, 3));
+        HS_TRY(hs_out_check_finite(tmp, u + 2, 7, up, s, 3));
         fprintf(f, "%lld,%lld,%.3f,", (long long)u + 1, (long long)h->env_steps[u], h->seconds[u]);
         if (isfinite(h->episode_reward[u]))
             fprintf(f, "%.6g,%.6g,%.6g,", h->episode_reward[u], h->cold_rate[u], h->idle_ratio[u]);
