@@ -2,7 +2,7 @@
 # gpu_check.sh: the one script for the GPU machine (an H100 or H200): the GPU tests, then the LSTM
 # throughput table of hyscale's CUDA paths beside PyTorch's nn.LSTM with cuDNN, the 128-model
 # case, the 1,440-step recursive forecast, and hyscale's CPU path for the CPU-to-GPU ratio. About
-# 6 minutes in all (GPU_CHECK_BUDGET). See bench/README.md.
+# 6 minutes in all (GPU_CHECK_BUDGET), plus up to 2.5 for compute-sanitizer. See bench/README.md.
 #
 #     bash bench/gpu_check.sh                    # on the GPU machine, from anywhere
 #     bash bench/gpu_check.sh --table-only DIR   # re-print the table of an earlier run's DIR
@@ -17,7 +17,9 @@
 # In order, each step printed with the seconds since the start:
 #   1. nvidia-smi -L and the card's name, driver and memory.
 #   2. the GPU tests test_lstm_cuda, test_lstm_recursive_cuda, test_kernels, each `--jobs 1`
-#      under `timeout 120` (and all within the first GPU_CHECK_TESTS_S seconds); pass/fail counts.
+#      under `timeout 120` (and all within the first GPU_CHECK_TESTS_S seconds); pass/fail counts;
+#      then compute-sanitizer's memcheck, racecheck and initcheck over the two CUDA tests
+#      (GPU_CHECK_SANITIZE_S, default 150 s; sanitize.txt).
 #   3. hyscale, bench_lstm_gpu: H in {64, 128} x L in {1, 2} x B in {256, 1024, 4096, 16384} and
 #      the 128 models (H = 32, B = 64 each), training and inference, with every implementation
 #      (cublas, persistent, cudnn, auto) in one process per configuration; then the 1,440-step
@@ -430,6 +432,37 @@ for t in test_lstm_cuda test_lstm_recursive_cuda test_kernels; do
   echo "$line" >>"$RES/tests.txt"
   sed 's/\x1b\[[0-9;]*m//g' "$RES/logs/$t.log" | grep -a -E '\[FAIL\]|Assertion Failed|SKIP' | head -12 | sed 's/^/    /'
 done
+
+# --- 3b. compute-sanitizer over the GPU tests -----------------------------------------------
+# memcheck, racecheck and initcheck over each GPU test, each run under `timeout`, all within
+# GPU_CHECK_SANITIZE_S seconds (default 150; 0 leaves the step out); a tool's "ERROR SUMMARY"
+# line goes to sanitize.txt and the log; a run the budget cuts says so.
+SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1 || true)
+: >"$RES/sanitize.txt"
+T_SAN_END=$(($(date +%s) + ${GPU_CHECK_SANITIZE_S:-150}))
+if [[ -z $SAN || ${GPU_CHECK_SANITIZE_S:-150} -eq 0 ]]; then
+  say "compute-sanitizer: SKIPPED (${SAN:-not found})"
+  echo "compute-sanitizer skipped" >>"$RES/sanitize.txt"
+else
+  for tool in memcheck racecheck initcheck; do
+    for t in test_lstm_recursive_cuda test_lstm_cuda; do
+      [[ -x $BIN/$t ]] || continue
+      to=$(min 90 $((T_SAN_END - $(date +%s))))
+      if ((to < 10)); then
+        say "$tool $t: SKIPPED (the sanitizer budget is spent)"
+        echo "$tool $t skipped" >>"$RES/sanitize.txt"
+        continue
+      fi
+      (cd "$REPO" && hsrun "$to" "$SAN" --tool "$tool" --error-exitcode 3 "$BIN/$t" --jobs 1) \
+        >"$RES/logs/sanitize_${tool}_$t.log" 2>&1
+      rc=$?
+      sum=$(grep -a 'ERROR SUMMARY' "$RES/logs/sanitize_${tool}_$t.log" | tail -1)
+      line="$tool $t: ${sum:-no summary}; rc $rc$( ((rc == 124 || rc == 137)) && echo " (TIMEOUT after $to s)")"
+      say "$line"
+      echo "$line" >>"$RES/sanitize.txt"
+    done
+  done
+fi
 
 # --- 4. the plan ------------------------------------------------------------------------------
 plan() { # B N -> "warmup steps reps"
