@@ -99,3 +99,30 @@ Test(cli, run_on_a_short_series_skips_the_lstm)
     cr_assert(cJSON_IsString(cJSON_GetObjectItem(st, "skipped")));
     cJSON_Delete(m);
 }
+
+/* Numeric options read like every reader's numbers (parse.h): strtod took nan, inf and hex
+ * floats, which then passed range checks written as 'x < lo'. From the command line and from a
+ * --config file alike: exit 2, the option and the value named. */
+Test(cli, numeric_options_are_strict)
+{
+    static const char *const bad[] = {"nan", "inf", "0x1p3", "1e400", " 5", "5 "};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *err;
+        int rc = hs_test_run(&err, "preprocess", "--input", "/nonexistent", "--out", "/tmp/hs_never", "--clip-k",
+                             bad[i], NULL);
+        cr_expect_eq(rc, 2, "--clip-k '%s' gave exit %d: %s", bad[i], rc, err);
+        cr_expect(strstr(err, "--clip-k") && strstr(err, "expected a number"), "%s", err);
+        free(err);
+    }
+    char *dir = hs_test_tmpdir("cli_num");
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s/c.json", dir);
+    cr_assert_eq(hs_test_write_file(cfg, "{\"clip-k\": \"nan\"}"), 0);
+    char *err;
+    cr_expect_eq(hs_test_run(&err, "preprocess", "--input", "/nonexistent", "--out", "/tmp/hs_never", "--config", cfg,
+                             NULL),
+                 2, "%s", err);
+    cr_expect(strstr(err, "clip-k"), "%s", err);
+    free(err);
+    free(dir);
+}

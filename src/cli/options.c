@@ -1,6 +1,8 @@
 /* options.c: flags and JSON config for every subcommand (cli.h). A config file's keys are the
  * flags' names; flags given on the command line override them. */
+#include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 
 #include "cli.h"
 #include "hyscale/manifest.h"
+#include "hyscale/parse.h"
 
 static void hs_cli_help(const hs_cli *c, FILE *f)
 {
@@ -52,30 +55,32 @@ static int hs_cli_set_text(const hs_cli *c, hs_opt *o, const char *v, const char
     case HS_OPT_STR:
         *(const char **)o->ptr = v;
         return 0;
+    /* numbers as every reader takes them (parse.h): plain decimal, whole, in range; no hex, inf,
+     * nan or spaces */
     case HS_OPT_INT: {
-        long x = strtol(v, &end, 10);
-        if (*v == '\0' || *end != '\0' || errno || x < -2147483647L || x > 2147483647L)
+        int64_t x;
+        if (hs_parse_int(v, strlen(v), -2147483647LL, 2147483647LL, &x))
             break;
         *(int *)o->ptr = (int)x;
         return 0;
     }
     case HS_OPT_I64: {
-        long long x = strtoll(v, &end, 10);
-        if (*v == '\0' || *end != '\0' || errno)
+        int64_t x;
+        if (hs_parse_int(v, strlen(v), INT64_MIN, INT64_MAX, &x))
             break;
-        *(int64_t *)o->ptr = (int64_t)x;
+        *(int64_t *)o->ptr = x;
         return 0;
     }
     case HS_OPT_U64: {
         unsigned long long x = strtoull(v, &end, 10);
-        if (*v == '\0' || *end != '\0' || errno || v[0] == '-')
+        if (!isdigit((unsigned char)v[0]) || *end != '\0' || errno)
             break;
         *(uint64_t *)o->ptr = (uint64_t)x;
         return 0;
     }
     case HS_OPT_DOUBLE: {
-        double x = strtod(v, &end);
-        if (*v == '\0' || *end != '\0' || errno)
+        double x;
+        if (hs_parse_real(v, strlen(v), -DBL_MAX, DBL_MAX, &x))
             break;
         *(double *)o->ptr = x;
         return 0;
