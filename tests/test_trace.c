@@ -294,6 +294,16 @@ Test(bad_input, negative)
     snprintf(t, sizeof t, "%so,a,f,http,1,2,-3\n", hdr2019);
     check_bad(t, ":2:|column 7 (3)|negative|'-3'", 1);
 }
+/* Found by fuzz_trace (a time-out): one row dated 1020 among 2020 rows asked for a series of
+ * 105 million 5-minute points, minutes of work from a 104-byte file. Past HS_SERIES_MAX_SPAN the
+ * input is refused at once, naming the span. */
+Test(bad_input, a_wrong_year_does_not_make_a_century_of_zeros)
+{
+    check_bad("ds,y\n2020-01-01 00:10:00,3.5\n2020-01-01 00:05:00,2\n1020-01-01T02:20:00Z,4\n",
+              "would span 105189959 points|1020-01-01 02:20:00 to 2020-01-01 00:10:00|is a date or the spacing wrong",
+              0);
+}
+
 /* An id is kept whole or the row is bad: a 256-byte copy used to cut a long function id, so two
  * ids sharing their first 255 bytes merged into one function; a control byte is refused too. */
 Test(bad_input, long_or_control_ids)

@@ -46,6 +46,12 @@ typedef struct hs_clip_config {
 
 #define HS_CLIP_DEFAULTS {61, 10.0, 1.0}
 
+/* The longest series a trace may make: 2^24 points (32 years at one a minute). The series is
+ * continuous from the first to the last time with gaps as zeros, so one wrong date in a small
+ * file (the year 1020 among 2020 rows) would otherwise ask for a hundred million points and
+ * minutes of work; past this the input is refused, naming the span. */
+#define HS_SERIES_MAX_SPAN ((int64_t)1 << 24)
+
 /* Clips spikes of x (n) into out (n) and returns the number of clipped points. */
 int64_t hs_clip_spikes(const float *x, int64_t n, const hs_clip_config *cfg, float *out);
 

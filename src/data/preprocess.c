@@ -18,8 +18,10 @@ static int hs_agg_reserve(hs_agg *a, int64_t need)
 {
     if (need <= a->cap)
         return 0;
-    if (need > (int64_t)1 << 31)
-        return hs_error_set(HS_ERR_INPUT, "trace spans %lld minutes, more than hyscale handles", (long long)need);
+    if (need > HS_SERIES_MAX_SPAN)
+        return hs_error_set(HS_ERR_INPUT, "trace spans %lld minutes, more than the %lld hyscale takes (series.h): is a "
+                                          "time wrong?",
+                            (long long)need, (long long)HS_SERIES_MAX_SPAN);
     int64_t nc = a->cap ? a->cap : 4096;
     while (nc < need)
         nc *= 2;
@@ -194,8 +196,14 @@ static hs_status hs_series_from_points(hs_agg *a, const hs_trace_files *files, h
                               t1, t2, (long long)step);
         }
     int64_t t0 = idx[0], n = (idx[2 * (a->np - 1)] - t0) / step + 1;
-    if (st == HS_OK && n > ((int64_t)1 << 28))
-        st = hs_error_set(HS_ERR_INPUT, "the series would span %lld points; is the spacing right?", (long long)n);
+    if (st == HS_OK && n > HS_SERIES_MAX_SPAN) {
+        char t1[24], t2[24];
+        hs_format_time(t0, t1);
+        hs_format_time(idx[2 * (a->np - 1)], t2);
+        st = hs_error_set(HS_ERR_INPUT, "%s: the series would span %lld points (%s to %s every %lld s), more than the "
+                                        "%lld hyscale takes: is a date or the spacing wrong?",
+                          files->f[0].path, (long long)n, t1, t2, (long long)step, (long long)HS_SERIES_MAX_SPAN);
+    }
     if (st == HS_OK)
         st = hs_series_init(&res->series, n, step, t0);
     if (st == HS_OK) {
