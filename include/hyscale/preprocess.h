@@ -43,9 +43,11 @@ typedef struct hs_preprocess_config {
     int plot;               /* write series.png */
     int quiet;
     const char *manifest_name; /* NULL: "manifest.json" */
+    int64_t max_span;       /* longest series in points (0: HS_SERIES_MAX_SPAN; the fuzz target
+                             * sets less, so a long-but-valid span does not read as a time-out) */
 } hs_preprocess_config;
 
-#define HS_PREPROCESS_DEFAULTS {NULL, 0, NULL, 100, 0, HS_CLIP_DEFAULTS, NULL, 1, 0, NULL}
+#define HS_PREPROCESS_DEFAULTS {NULL, 0, NULL, 100, 0, HS_CLIP_DEFAULTS, NULL, 1, 0, NULL, 0}
 
 typedef struct hs_preprocess_result {
     hs_layout layout;

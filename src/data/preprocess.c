@@ -18,10 +18,10 @@ static int hs_agg_reserve(hs_agg *a, int64_t need)
 {
     if (need <= a->cap)
         return 0;
-    if (need > HS_SERIES_MAX_SPAN)
+    if (need > a->max_span)
         return hs_error_set(HS_ERR_INPUT, "trace spans %lld minutes, more than the %lld hyscale takes (series.h): is a "
                                           "time wrong?",
-                            (long long)need, (long long)HS_SERIES_MAX_SPAN);
+                            (long long)need, (long long)a->max_span);
     int64_t nc = a->cap ? a->cap : 4096;
     while (nc < need)
         nc *= 2;
@@ -196,13 +196,13 @@ static hs_status hs_series_from_points(hs_agg *a, const hs_trace_files *files, h
                               t1, t2, (long long)step);
         }
     int64_t t0 = idx[0], n = (idx[2 * (a->np - 1)] - t0) / step + 1;
-    if (st == HS_OK && n > HS_SERIES_MAX_SPAN) {
+    if (st == HS_OK && n > a->max_span) {
         char t1[24], t2[24];
         hs_format_time(t0, t1);
         hs_format_time(idx[2 * (a->np - 1)], t2);
         st = hs_error_set(HS_ERR_INPUT, "%s: the series would span %lld points (%s to %s every %lld s), more than the "
                                         "%lld hyscale takes: is a date or the spacing wrong?",
-                          files->f[0].path, (long long)n, t1, t2, (long long)step, (long long)HS_SERIES_MAX_SPAN);
+                          files->f[0].path, (long long)n, t1, t2, (long long)step, (long long)a->max_span);
     }
     if (st == HS_OK)
         st = hs_series_init(&res->series, n, step, t0);
@@ -326,6 +326,7 @@ hs_status hs_preprocess_run(const hs_preprocess_config *cfg, cJSON *manifest, hs
 
     hs_agg a;
     memset(&a, 0, sizeof a);
+    a.max_span = cfg->max_span > 0 && cfg->max_span < HS_SERIES_MAX_SPAN ? cfg->max_span : HS_SERIES_MAX_SPAN;
     a.lo = -1;
     a.hi = -1;
     a.wide = wide;

@@ -11,6 +11,7 @@ typedef struct hs_agg {
     double *v;              /* (cap) */
     unsigned char *covered; /* (cap) 1 where a day file covers the minute */
     int64_t cap, lo, hi;    /* minutes [lo, hi] hold the series */
+    int64_t max_span;       /* the most points the series may span (hs_preprocess_config) */
     int wide;
     hs_status err;
     hs_fnmap *fns;
