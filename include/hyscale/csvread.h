@@ -55,6 +55,15 @@ typedef struct hs_csv_info {
  * "path:line: column C (name): what 'bytes so far'"), or the handler's stop_status. */
 hs_status hs_csv_stream(const char *path, hs_csv_handlers *h, hs_csv_info *info);
 
+/* The two checks every strict reader's handlers make, written once. Each returns 0 when the
+ * input is as expected, else records the error in h->stop_status and returns 1 (stop).
+ * hs_csv_check_header, for a field of line 1: the field is exactly `name`, else
+ *   "path:1: column C (name): unexpected header 'value'".
+ * hs_csv_check_columns, for a row: ncols == want, else "path:line: column C (name): wrong column
+ *   count: expected W columns, found N", C the first missing or extra column, named by h->name. */
+int hs_csv_check_header(hs_csv_handlers *h, const char *path, int col, const char *s, size_t len, const char *name);
+int hs_csv_check_columns(hs_csv_handlers *h, const char *path, int64_t line, int ncols, int want);
+
 #ifdef __cplusplus
 }
 #endif

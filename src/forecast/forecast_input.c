@@ -144,13 +144,8 @@ static int hs_fin_row(void *ctx, int ncols, int64_t line, int terminated)
     hs_fin *r = ctx;
     (void)terminated;
     int want = r->series ? 5 : 2;
-    if (ncols != want) {
-        int c = ncols < want ? ncols : want; /* the first missing or extra column */
-        r->h->stop_status =
-            hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): wrong column count: expected %d, found %d", r->path,
-                         (long long)line, c + 1, hs_fin_name(r, c), want, ncols);
+    if (hs_csv_check_columns(r->h, r->path, line, ncols, want))
         return 1;
-    }
     if (line == 1)
         return 0;
     if (!r->series && r->row_empty_y)

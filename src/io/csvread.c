@@ -198,3 +198,23 @@ hs_status hs_csv_stream(const char *path, hs_csv_handlers *h, hs_csv_info *info)
     fclose(f);
     return ret;
 }
+
+int hs_csv_check_header(hs_csv_handlers *h, const char *path, int col, const char *s, size_t len, const char *name)
+{
+    if (hs_parse_field_is(s, len, name))
+        return 0;
+    h->stop_status = hs_parse_field_error(HS_ERR_INPUT, path, 1, col, name, "unexpected header", s, len);
+    return 1;
+}
+
+int hs_csv_check_columns(hs_csv_handlers *h, const char *path, int64_t line, int ncols, int want)
+{
+    if (ncols == want)
+        return 0;
+    int c = ncols < want ? ncols : want; /* the first missing or extra column */
+    const char *name = c < want && h->name ? h->name(h->ctx, c) : NULL;
+    h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): wrong column count: expected %d columns, "
+                                                "found %d",
+                                  path, (long long)line, c + 1, name ? name : "extra", want, ncols);
+    return 1;
+}

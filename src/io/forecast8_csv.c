@@ -50,13 +50,8 @@ static int hs_f8_field(void *ctx, int col, const char *s, size_t len, int64_t li
     hs_f8_table *t = r->t;
     if (col >= 9)
         return 0; /* the row handler names the extra column */
-    if (line == 1) {
-        if (hs_parse_field_is(s, len, hs_f8_names[col]))
-            return 0;
-        r->h->stop_status = hs_parse_field_error(HS_ERR_INPUT, r->path, 1, col, hs_f8_names[col],
-                                                 "unexpected header", s, len);
-        return 1;
-    }
+    if (line == 1)
+        return hs_csv_check_header(r->h, r->path, col, s, len, hs_f8_names[col]);
     if (col == 0) {
         if (r->max_rows >= 0 && t->n >= r->max_rows) {
             r->h->stop_status = hs_error_set(HS_ERR_INPUT, "%s:%lld: more rows than the series' %lld minutes",
@@ -95,13 +90,8 @@ static int hs_f8_row(void *ctx, int ncols, int64_t line, int terminated)
 {
     (void)terminated;
     hs_f8r *r = ctx;
-    if (ncols != 9) {
-        int c = ncols < 9 ? ncols : 9; /* the first missing or extra column */
-        r->h->stop_status =
-            hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): wrong column count: expected 9 columns, found %d",
-                         r->path, (long long)line, c + 1, c < 9 ? hs_f8_names[c] : "extra", ncols);
+    if (hs_csv_check_columns(r->h, r->path, line, ncols, 9))
         return 1;
-    }
     if (line > 1)
         r->t->n++;
     return 0;

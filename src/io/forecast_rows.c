@@ -31,14 +31,8 @@ static int hs_frr_field(void *ctx, int col, const char *s, size_t len, int64_t l
     hs_frr *r = ctx;
     if (col >= 5)
         return 0;
-    if (line == 1) {
-        if (!hs_parse_field_is(s, len, names[col])) {
-            r->h->stop_status =
-                hs_parse_field_error(HS_ERR_INPUT, r->path, 1, col, names[col], "unexpected header", s, len);
-            return 1;
-        }
-        return 0;
-    }
+    if (line == 1)
+        return hs_csv_check_header(r->h, r->path, col, s, len, names[col]);
     hs_fc_table *t = r->t;
     if (col == 0) {
         if (t->n == r->cap) {
@@ -84,13 +78,8 @@ static int hs_frr_row(void *ctx, int ncols, int64_t line, int terminated)
 {
     (void)terminated;
     hs_frr *r = ctx;
-    if (ncols != 5) {
-        int c = ncols < 5 ? ncols : 5; /* the first missing or extra column */
-        r->h->stop_status =
-            hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): wrong column count: expected 5 columns, found %d",
-                         r->path, (long long)line, c + 1, c < 5 ? hs_frr_names[c] : "extra", ncols);
+    if (hs_csv_check_columns(r->h, r->path, line, ncols, 5))
         return 1;
-    }
     if (line > 1)
         r->t->n++;
     return 0;

@@ -51,14 +51,8 @@ static int hs_sread_field(void *ctx, int col, const char *s, size_t len, int64_t
     hs_sread *r = ctx;
     if (col >= 5)
         return 0;
-    if (line == 1) {
-        if (!hs_parse_field_is(s, len, names[col])) {
-            r->h->stop_status =
-                hs_parse_field_error(HS_ERR_INPUT, r->path, 1, col, names[col], "unexpected header", s, len);
-            return 1;
-        }
-        return 0;
-    }
+    if (line == 1)
+        return hs_csv_check_header(r->h, r->path, col, s, len, names[col]);
     if (r->n == r->cap) {
         int64_t nc = r->cap ? 2 * r->cap : 4096;
         int64_t *m = realloc(r->minute, (size_t)nc * sizeof *m);
@@ -107,13 +101,8 @@ static int hs_sread_row(void *ctx, int ncols, int64_t line, int terminated)
 {
     hs_sread *r = ctx;
     (void)terminated;
-    if (ncols != 5) {
-        int c = ncols < 5 ? ncols : 5; /* the first missing or extra column */
-        r->h->stop_status =
-            hs_error_set(HS_ERR_INPUT, "%s:%lld: column %d (%s): wrong column count: expected 5, found %d", r->path,
-                         (long long)line, c + 1, c < 5 ? hs_sread_names[c] : "extra", ncols);
+    if (hs_csv_check_columns(r->h, r->path, line, ncols, 5))
         return 1;
-    }
     if (line > 1)
         r->n++;
     return 0;
