@@ -69,9 +69,10 @@ hs_status hs_lstm_init_streams(const hs_lstm_config *c, uint64_t seed, uint64_t 
     m->adam_v = calloc(np, sizeof(float));
     m->y = calloc((size_t)(N * B * K), sizeof(float));
     if (!m->params || !m->grads || !m->adam_m || !m->adam_v || !m->y) {
+        int64_t P = m->P;
         hs_lstm_free(m);
         return hs_error_set(HS_ERR_NOMEM, "lstm: out of memory for %lld models of %lld parameters at batch %lld",
-                            (long long)N, (long long)m->P, (long long)B);
+                            (long long)N, (long long)P, (long long)B);
     }
     /* PyTorch's default init for nn.LSTM and nn.Linear(H, K): every tensor U(-1/sqrt(H), 1/sqrt(H)) */
     float bound = 1.0f / sqrtf((float)H);
