@@ -11,7 +11,16 @@ PKGS=(
   libcsv-dev libcjson-dev libcriterion-dev libopenblas-dev liblbfgs-dev
   libplplot-dev plplot-driver-cairo libcurl4-openssl-dev libarchive-dev
   python3 python3-venv
+  libmicrohttpd-dev libsqlite3-dev curl
 )
+# HS_WITH_BENCH=1 adds wrk (the service benchmark); HS_WITH_PODMAN=1 adds podman and what it
+# needs here to build and run the images (scripts/docker-check.sh, ../shared/docs/CONTAINERS.md).
+if [ "${HS_WITH_BENCH:-0}" = "1" ]; then
+  PKGS+=(wrk)
+fi
+if [ "${HS_WITH_PODMAN:-0}" = "1" ]; then
+  PKGS+=(podman runc mmdebstrap uidmap fuse-overlayfs slirp4netns)
+fi
 if [ "${HS_WITH_FUZZ:-0}" = "1" ]; then
   PKGS+=(clang libclang-rt-dev)
 fi
