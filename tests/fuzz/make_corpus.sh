@@ -10,7 +10,7 @@ C=corpus
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export ASAN_OPTIONS=detect_leaks=0
-rm -rf "$C" && mkdir -p "$C"/{trace,dsy,series,config,lstm_weights,ppo_policy,prophet_model}
+rm -rf "$C" && mkdir -p "$C"/{trace,dsy,series,config,lstm_weights,ppo_policy,prophet_model,forecast_rows,forecast8}
 
 # ---- trace: first byte = options (bit 0 --skip-bad-rows, bit 1 --functions 0), then the file
 t() { printf "$1" > "$C/trace/$2"; printf "$3" >> "$C/trace/$2"; }
@@ -26,6 +26,40 @@ t '\x00' dsy '"ds","y"\n"2020-01-01 00:10:00",3.5\n"2020-01-01 00:00:00",1\n2020
 t '\x01' dsy_bad 'ds,y\n2020-01-01,1\n2020-13-01,2\n2020-01-01,3\n2020-01-04,\n'
 t '\x00' minute 'minute,invocations\n0,4\n1,5\n3,7\n'
 t '\x03' minute_bad 'minute,invocations\n0,4\n1,x\n-1,2\n'
+
+# ---- forecast CSVs read back (ds,y,yhat,yhat_lower,yhat_upper): the shapes the forecasters
+# write (prophet_next.csv with bounds and no y, lstm_next.csv without bounds, *_full.csv with y)
+# and near-valid variants, one defect each
+r() { printf "$1" > "$C/forecast_rows/$2"; }
+H='ds,y,yhat,yhat_lower,yhat_upper\n'
+r "${H}"'2019-07-15 00:00:00,,288.457672,231.18132,365.752075\n2019-07-15 00:01:00,,288.412201,227.891556,355.644104\n2019-07-15 00:02:00,,288.366333,229.877853,362.558472\n' prophet_next.csv
+r "${H}"'2019-07-15 00:00:00,,273.183075,,\n2019-07-15 00:01:00,,276.279816,,\n2019-07-15 00:02:00,,278.898224,,\n' lstm_next.csv
+r "${H}"'2019-07-01 00:00:00,500,317.148987,,\n2019-07-01 00:01:00,424,322.960724,,\n2019-07-01 00:02:00,314,347.115814,,\n2019-07-01 00:03:00,0,-1.5e2,,\n' hybrid_full.csv
+r "${H}"'1949-01-01,112,110.2,101.5,119\n1949-02-01,118,115.9,107.0,124.1\n1949-03-01,,130.1,121.3,139.0' monthly_no_final_newline.csv
+r 'ds,y,yhat,yhat_lower,yhat_upper\r\n"2019-07-15 00:00:00","",1,"",""\r\n2019-07-15T00:01:00Z,,2,,\r\n' crlf_quoted.csv
+r "${H}" header_only.csv
+r 'ds,y,yhat,yhat_lower\n2019-07-15 00:00:00,,1,0\n' four_columns.csv
+r "${H}"'2019-07-15 00:00:00,,1,0,2,9\n' extra_column.csv
+r "${H}"'2019-07-15 00:00:00,,1,0,2\n2019-07-15 00:01:00,,1\n' short_row.csv
+r "${H}"'2019-13-15 00:00:00,,1,0,2\n' bad_month.csv
+r "${H}"'2019-07-15 00:00:00,nan,1e200,0x10,inf\n' bad_numbers.csv
+r "${H}"'2019-07-15 00:00:00,,1,0,2\n2019-07-15 00:00:00,,1,0,2\n' duplicate_time.csv
+r 'yhat,ds,y,yhat_lower,yhat_upper\n1,2019-07-15 00:00:00,,0,2\n' swapped_header.csv
+
+# ---- 8-step forecast tables (minute,f1..f8: lstm_forecast8.csv, hybrid_forecast8.csv); first
+# byte: bit 0 minute == row index, bits 1-7 max_rows + 1 (0: no limit)
+e() { printf "$1" > "$C/forecast8/$2"; printf "$3" >> "$C/forecast8/$2"; }
+F='minute,f1,f2,f3,f4,f5,f6,f7,f8\n'
+e '\x01' env_rows "${F}"'0,322.961,318.122,315.469,315.063,316.001,317.15,318.302,319.591\n1,347.116,337.264,332.385,330.361,329.871,330.253,331.037,331.951\n2,335.107,330.787,329.042,328.678,329.13,329.969,330.928,331.88\n'
+e '\x09' env_limit_3 "${F}"'0,1,2,3,4,5,6,7,8\n1,1,2,3,4,5,6,7,8\n2,1,2,3,4,5,6,7,8\n3,1,2,3,4,5,6,7,8\n'
+e '\x00' hybrid_any_minutes "${F}"'20160,275.175,265.497,260.193,259.382,261.26,263.562,265.868,268.45\n20161,-0.5,0,1e15,-1e15,0.000001,7,7,7'
+e '\x01' minute_not_row "${F}"'0,1,2,3,4,5,6,7,8\n2,1,2,3,4,5,6,7,8\n'
+e '\x00' eight_columns "${F}"'0,1,2,3,4,5,6,7\n'
+e '\x00' ten_columns "${F}"'0,1,2,3,4,5,6,7,8,9\n'
+e '\x00' bad_numbers "${F}"'-1,nan,inf,0x10,1e200,1e16,"3",,\n'
+e '\x01' crlf_quoted '"minute","f1","f2","f3","f4","f5","f6","f7","f8"\r\n"0",1,2,3,4,5,6,7,8\r\n'
+e '\x03' header_only "${F}"
+e '\x00' minute_huge "${F}"'1099511627777,1,2,3,4,5,6,7,8\n'
 
 # ---- ds,y: the forecasters' input (from the Prophet fixtures' ds and y columns)
 cut -d, -f2,4 ../fixtures/prophet/air_passengers.csv | sed '1s/.*/ds,y/' | head -13 > "$C/dsy/monthly.csv"
