@@ -82,7 +82,7 @@ hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, i
         s->c[j] = c > 1.0 ? c : 1.0;
         int32_t *need = s->need + j * n;
         for (int64_t t = 0; t < n; t++)
-            need[t] = (int32_t)ceil((double)dj[t] / s->c[j]);
+            need[t] = hs_env_need(dj[t], s->c[j]);
         for (int64_t t = 0; t < s->n_train; t++)
             tmp[t] = (float)need[t];
         double S = hs_percentile(tmp, s->n_train, 99.0);
@@ -106,7 +106,7 @@ hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, i
                                     forecaster, (long long)j, (long long)(i / HS_ENV_FC),
                                     (long long)(i % HS_ENV_FC + 1));
             }
-            fn[i] = (int32_t)ceil((double)(Fj[i] > 0.0f ? Fj[i] : 0.0f) / s->c[j]);
+            fn[i] = hs_env_fneed(Fj[i], s->c[j]);
         }
         for (int64_t t = 0; t < n; t++)
             f1[t] = fn[t * HS_ENV_FC];

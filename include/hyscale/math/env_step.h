@@ -33,6 +33,19 @@ typedef struct hs_env_out {
     float reward;
 } hs_env_out;
 
+/* need = ceil(d / c): the instances minute demand d needs (ENV.md), for the environment and
+ * the service alike. */
+static inline HS_HD int32_t hs_env_need(float d, double c)
+{
+    return (int32_t)ceil((double)d / c);
+}
+
+/* fneed = ceil(max(F, 0) / c): the instances a forecast F asks for. */
+static inline HS_HD int32_t hs_env_fneed(float F, double c)
+{
+    return (int32_t)ceil((double)(F > 0.0f ? F : 0.0f) / c);
+}
+
 /* Headroom of action a in tenths: m = {-0.3, -0.2, -0.1, 0, 0.1, 0.2, 0.3, 0.5, 1.0}[a]. */
 static inline HS_HD int32_t hs_env_margin_tenths(int a)
 {
