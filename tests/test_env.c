@@ -308,9 +308,31 @@ Test(env, classic_policy_targets)
     hs_policy_targets(&p, &v, &tg);
     cr_expect_eq(tg, 7);
     p.kind = HS_POLICY_MARGIN;
-    p.action = 7; /* +50% */
+    p.headroom_pct = 50;
     hs_policy_targets(&p, &v, &tg);
     cr_expect_eq(tg, 11);
+    p.headroom_pct = 45; /* ceil(7 * 1.45) = ceil(10.15) */
+    hs_policy_targets(&p, &v, &tg);
+    cr_expect_eq(tg, 11);
+    p.headroom_pct = 0;
+    hs_policy_targets(&p, &v, &tg);
+    cr_expect_eq(tg, 7);
+    p.headroom_pct = 100; /* exactly 14, no rounding up past it */
+    hs_policy_targets(&p, &v, &tg);
+    cr_expect_eq(tg, 14);
+    /* the action set's tenths and whole percents give the same targets everywhere */
+    for (int32_t f = 0; f < 200; f++)
+        for (int a = 0; a < HS_ENV_ACTIONS; a++)
+            cr_assert_eq(hs_env_margin_target(f, a, 1000), hs_env_headroom_target(f, 10 * hs_env_margin_tenths(a), 1000));
+    int32_t level[1];
+    cr_assert_eq(hs_policy_static_levels(&s, 99, level), HS_OK);
+    cr_expect_eq(level[0], (int32_t)ceilf(s.S[0]), "static at p99 is static-p99");
+    p.kind = HS_POLICY_STATIC;
+    p.level = level;
+    level[0] = 3;
+    hs_policy_targets(&p, &v, &tg);
+    cr_expect_eq(tg, 3);
+    p.level = NULL;
     uint8_t warm[40] = {0};
     warm[14] = 1;
     p.kind = HS_POLICY_HISTOGRAM;

@@ -93,6 +93,26 @@ Test(pareto, front_and_nan_rule)
     cr_expect_eq(hs_pareto_front(x, y, 0, f), 0);
 }
 
+Test(pareto, lower_convex_hull)
+{
+    /* (0, 10) (1, 4) (2, 3.5) (3, 1) (4, 0.5) (6, 0.5) (5, 5) and a NaN: (2, 3.5) lies above the
+     * segment from (1, 4) to (3, 1) (2.5 there), so a mix of those two beats it and it is not a
+     * vertex; (6, 0.5) ties the least y further right; (5, 5) is dominated. */
+    const double x[8] = {3, 0, 2, 1, 4, 6, 5, NAN}, y[8] = {1, 10, 3.5, 4, 0.5, 0.5, 5, 0};
+    double hx[8], hy[8];
+    int nh = hs_pareto_hull(x, y, 8, hx, hy);
+    const double wx[4] = {0, 1, 3, 4}, wy[4] = {10, 4, 1, 0.5};
+    cr_assert_eq(nh, 4);
+    for (int k = 0; k < nh; k++)
+        cr_expect(hx[k] == wx[k] && hy[k] == wy[k], "vertex %d: (%g, %g)", k, hx[k], hy[k]);
+    cr_expect_float_eq(hs_pareto_hull_at(hx, hy, nh, 2), 2.5, 1e-12);
+    cr_expect_float_eq(hs_pareto_hull_at(hx, hy, nh, 0.5), 7, 1e-12);
+    cr_expect_float_eq(hs_pareto_hull_at(hx, hy, nh, 9), 0.5, 0);
+    cr_expect(isnan(hs_pareto_hull_at(hx, hy, nh, -0.1)));
+    cr_expect_eq(hs_pareto_hull(x, y, 0, hx, hy), 0);
+    cr_expect(isnan(hs_pareto_hull_at(hx, hy, 0, 1)));
+}
+
 Test(pareto, plot_draws_given_front)
 {
     const double x[4] = {0.1, 0.3, 0.2, NAN}, y[4] = {0.3, 0.1, 0.4, 0.2};

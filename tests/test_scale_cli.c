@@ -116,6 +116,82 @@ Test(scale_cli, train_then_evaluate, .timeout = 300)
     free(pre);
 }
 
+/* Row fields of scaling_eval.csv: up to 16 columns of one line (a copy in buf). */
+static int csv_fields(const char *line, char *buf, size_t cap, char **f)
+{
+    size_t n = strcspn(line, "\n");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, line, n);
+    buf[n] = '\0';
+    int k = 0;
+    for (char *q = buf; k < 16; k++) {
+        f[k] = q;
+        q = strchr(q, ',');
+        if (!q)
+            return k + 1;
+        *q++ = '\0';
+    }
+    return k;
+}
+
+/* The swept classic front: every setting a row; the default rows equal their settings in the
+ * sweep; no classic row lies below the hull; --no-sweep leaves the sweep out. */
+Test(scale_cli, the_classic_front_swept, .timeout = 300)
+{
+    char *pre = make_pre("scale_sweep"), *err = NULL;
+    write_f8(pre, "lstm_forecast8.csv", 3 * 1440);
+    cr_assert_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--quiet", NULL), 0, "%s", err);
+    free(err);
+    char p[700];
+    snprintf(p, sizeof p, "%s/scaling_eval.csv", pre);
+    char *t = hs_test_read_file(p, NULL);
+    cr_assert(t);
+    cr_assert(strstr(t, ",parameter,sweep,hull_cold_rate,vs_hull\n") != NULL, "%.300s", t);
+    int swept = 0, margin = 0, keep = 0, stat = 0, below = 0;
+    char ka_default[200] = "", ka_swept[200] = "", st_default[200] = "", st_swept[200] = "";
+    for (const char *line = strchr(t, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        char buf[1024], *f[16];
+        cr_assert_eq(csv_fields(line, buf, sizeof buf, f), 16, "%.200s", line);
+        int sweep = atoi(f[13]);
+        swept += sweep;
+        margin += sweep && !strcmp(f[0], "forecast+margin");
+        keep += sweep && !strncmp(f[0], "keepalive-", 10);
+        stat += sweep && !strncmp(f[0], "static-p", 8);
+        /* cold starts to scaling volume: the metrics */
+        char metrics[200];
+        snprintf(metrics, sizeof metrics, "%s,%s,%s,%s,%s,%s", f[2], f[3], f[4], f[5], f[6], f[7]);
+        if (!strcmp(f[0], "keepalive-10"))
+            snprintf(sweep ? ka_swept : ka_default, 200, "%s", metrics);
+        if (!strcmp(f[0], "static-p99"))
+            snprintf(sweep ? st_swept : st_default, 200, "%s", metrics);
+        if (strcmp(f[0], "ppo") != 0 && *f[14] && atof(f[3]) < atof(f[14]) - 1e-6)
+            below++;
+        if (!strcmp(f[12], "headroom=+5%"))
+            cr_expect(sweep && !strcmp(f[0], "forecast+margin"));
+    }
+    cr_expect_eq(margin, 21, "headroom 0-100%% in 5%% steps for the one forecaster");
+    cr_expect_eq(keep, 60);
+    cr_expect_eq(stat, 12);
+    cr_expect_eq(swept, margin + keep + stat);
+    cr_expect(ka_default[0] && !strcmp(ka_default, ka_swept), "keepalive-10: %s vs %s", ka_default, ka_swept);
+    cr_expect(st_default[0] && !strcmp(st_default, st_swept), "static-p99: %s vs %s", st_default, st_swept);
+    cr_expect_eq(below, 0, "a classic row below the classic hull");
+    free(t);
+    snprintf(p, sizeof p, "%s/scaling_report.md", pre);
+    t = hs_test_read_file(p, NULL);
+    cr_expect(strstr(t, "## The classic front, swept") != NULL);
+    free(t);
+    cr_assert_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--quiet", "--no-sweep", NULL), 0, "%s",
+                 err);
+    free(err);
+    snprintf(p, sizeof p, "%s/scaling_eval.csv", pre);
+    t = hs_test_read_file(p, NULL);
+    cr_expect(strstr(t, ",sweep,") != NULL && strstr(t, "headroom=+5%") == NULL, "no sweep rows with --no-sweep");
+    free(t);
+    free(pre);
+}
+
 Test(scale_cli, functions_view_has_the_histogram_policy, .timeout = 300)
 {
     char *pre = make_pre("scale_fn"), *err = NULL;

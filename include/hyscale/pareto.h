@@ -27,6 +27,17 @@ static inline int hs_pareto_dominates(double xa, double ya, double xb, double yb
  * evaluation. */
 int hs_pareto_front(const double *x, const double *y, int n, unsigned char *front);
 
+/* The lower-left convex hull of n points: what an operator gets by picking or mixing policies
+ * (a mix of two policies over time lands on the segment between them). Its vertices, from the
+ * least x (the least y among equals) to the least y (the least x among equals), with x rising and
+ * y falling, go to hx, hy (n each, the caller's); returns their count (0 when no point is finite).
+ * Non-finite points are left out. */
+int hs_pareto_hull(const double *x, const double *y, int n, double *hx, double *hy);
+
+/* The hull's y at x = at: linear between vertices, the last vertex's y beyond it (more idle
+ * capacity buys nothing more), NaN left of the first vertex (no mix of the points reaches it). */
+double hs_pareto_hull_at(const double *hx, const double *hy, int nh, double at);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,6 +79,16 @@ hs_status hs_plot_pareto_png(const char *path, const char *title, const char *xl
                              const double *x, const double *y, const char *const *labels, const int *highlight,
                              const unsigned char *front, int n);
 
+/* The scaling trade-off: each swept classic policy a line of its settings (curves, in their
+ * colours, in the legend), the classic hull dashed grey (hx, hy: nh; pareto.h), and n labelled
+ * points (the agents highlighted in red, bigger), each label beside its point or, when it would
+ * overlap one placed before, moved down with a thin line back to its point. The x axis covers the
+ * points with room to spare (1.6 x the largest point's x, at least 0.5), so the region where the
+ * agents sit is readable; curves run on past its edge. */
+hs_status hs_plot_front_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                            const hs_plot_line *curves, int ncurves, const double *hx, const double *hy, int nh,
+                            const double *x, const double *y, const char *const *labels, const int *highlight, int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,17 +22,19 @@ extern "C" {
 typedef enum hs_policy_kind {
     HS_POLICY_REACTIVE,  /* target = need[t] */
     HS_POLICY_FORECAST,  /* target = fneed[t][1] */
-    HS_POLICY_MARGIN,    /* target = ceil(fneed[t][1] (1 + m[action])) */
+    HS_POLICY_MARGIN,    /* target = ceil(fneed[t][1] (1 + headroom_pct / 100)) */
     HS_POLICY_KEEPALIVE, /* target = max(need[t - keepalive + 1 .. t]) */
-    HS_POLICY_STATIC,    /* target = ceil(S) */
+    HS_POLICY_STATIC,    /* target = ceil(S), or level[j] */
     HS_POLICY_HISTOGRAM, /* warm[t + 1] ? max(1, need[t]) : 0 */
     HS_POLICY_PPO        /* the agent's most likely action */
 } hs_policy_kind;
 
 typedef struct hs_policy {
     hs_policy_kind kind;
-    int action;           /* HS_POLICY_MARGIN: the headroom's action index */
+    int headroom_pct;     /* HS_POLICY_MARGIN: headroom over the forecast in percent (10 * the
+                           * action set's tenths for the validated setting; 0-100 in the sweep) */
     int keepalive;        /* HS_POLICY_KEEPALIVE: minutes (10) */
+    const int32_t *level; /* HS_POLICY_STATIC: (K) each series' target; NULL: ceil(S) (static-p99) */
     const uint8_t *warm;  /* HS_POLICY_HISTOGRAM: (K, N) 1 when an instance is loaded in minute t */
     hs_ppo *agent;        /* HS_POLICY_PPO (borrowed); evaluate it with the action mode it was
                            * trained with in the environment configuration */
@@ -50,9 +52,13 @@ hs_status hs_policy_evaluate(const hs_policy *p, const hs_env_series *s, const h
                              int64_t t_end, hs_env_metrics *out);
 
 /* The forecast+margin policy's headroom: the action whose fixed margin gives the best mean reward
- * on [t_start, t_end] (the validation span). */
+ * on [t_start, t_end] (the validation span), as its percent. */
 hs_status hs_policy_best_margin(const hs_env_series *s, const hs_env_config *cfg, int64_t t_start, int64_t t_end,
-                                int *action);
+                                int *headroom_pct);
+
+/* The static policy's levels at percentile q: level[j] = ceil(max(1, q-th percentile of need over
+ * series j's training span)) (q = 99 gives static-p99's ceil(S)). level (K) is the caller's. */
+hs_status hs_policy_static_levels(const hs_env_series *s, double q, int32_t *level);
 
 #ifdef __cplusplus
 }

@@ -64,10 +64,11 @@ typedef struct hs_evaluate_config {
     const char *manifest_name; /* "evaluate.manifest.json" */
     int plot, quiet;
     const char *policies;      /* comma-separated policy names to evaluate; NULL: all */
+    int sweep;                 /* 1: also every setting of each classic policy's knob (the swept front) */
 } hs_evaluate_config;
 
 #define HS_EVALUATE_DEFAULTS                                                                                           \
-    {NULL, NULL, HS_ENV_AGGREGATE, 1440, HS_ENV_CONFIG_DEFAULTS, "evaluate.manifest.json", 1, 0, NULL}
+    {NULL, NULL, HS_ENV_AGGREGATE, 1440, HS_ENV_CONFIG_DEFAULTS, "evaluate.manifest.json", 1, 0, NULL, 1}
 
 /* HS_OK when every name in the comma-separated list is a policy (reactive, forecast,
  * forecast+margin, keepalive-10, static-p99, hybrid-histogram, ppo); else a usage error naming it. */
@@ -83,16 +84,28 @@ int hs_evaluate_fits(int64_t n, int64_t holdout);
 /* One row of scaling_eval.csv. */
 typedef struct hs_eval_row {
     char policy[32], forecaster[16], source[256];
+    char parameter[48]; /* the setting of the policy's knob ("headroom=+25%", "minutes=10"), "" for none */
+    int sweep;          /* 1 for a setting of the classic sweep, 0 for the default rows and the agents */
     hs_env_metrics m;
     int dominated; /* 1 when a classic policy is no worse on cold rate and over-provisioning, better on one */
     int front;     /* 1 when no row at all dominates it (the Pareto front of the plot) */
+    double hull_cold_rate; /* the classic hull's cold rate at this row's over-provisioning (NaN left of it) */
 } hs_eval_row;
+
+#define HS_EVAL_MAX_ROWS 384
 
 typedef struct hs_evaluate_result {
     int n;
-    hs_eval_row rows[64];
+    hs_eval_row rows[HS_EVAL_MAX_ROWS];
     int ppo_rows, ppo_dominated; /* trained policies evaluated, and how many a classic policy dominates */
+    int n_hull;                  /* the lower convex hull of every classic row (pareto.h) */
+    double hull_x[HS_EVAL_MAX_ROWS], hull_y[HS_EVAL_MAX_ROWS];
 } hs_evaluate_result;
+
+/* An agent's cold starts against the classic hull at its over-provisioning: 1 - cold rate / hull
+ * cold rate (0.2: 20% fewer cold starts than the best pick or mix of classic settings); NaN where
+ * the hull does not reach (less idle capacity than any classic setting) or is 0. */
+double hs_eval_vs_hull(const hs_eval_row *w);
 
 hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evaluate_result *r);
 

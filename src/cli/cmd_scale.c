@@ -1,4 +1,5 @@
 /* cmd_scale.c: `hyscale train-ppo` and `hyscale evaluate`, the scaling half of the pipeline. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -120,7 +121,7 @@ int hs_cmd_evaluate(int argc, char **argv)
 {
     hs_evaluate_config c = HS_EVALUATE_DEFAULTS;
     const char *source = "aggregate";
-    int no_plot = 0;
+    int no_plot = 0, no_sweep = 0;
     hs_opt opts[] = {
         {"series", HS_OPT_STR, &c.series_dir, "DIR", "a preprocess output folder (series.csv) (required)"},
         {"out", HS_OPT_STR, &c.out_dir, "DIR", "folder with the forecasts and trained policies; outputs go here"},
@@ -130,12 +131,15 @@ int hs_cmd_evaluate(int argc, char **argv)
          "comma-separated policies to evaluate (default all: reactive, forecast, forecast+margin, keepalive-10, "
          "static-p99, hybrid-histogram, ppo)"},
         {"no-plot", HS_OPT_FLAG, &no_plot, NULL, "do not write pareto.png"},
+        {"no-sweep", HS_OPT_FLAG, &no_sweep, NULL,
+         "score one setting of each classic policy only (default: also sweep each one's knob)"},
         {"quiet", HS_OPT_FLAG, &c.quiet, NULL, "no summary"},
     };
     hs_cli cli = {"evaluate", "--series DIR --out DIR [--holdout N]",
                   "Replays the holdout span with every classic policy (reactive, forecast and forecast+margin for\n"
-                  "each forecast found, keepalive-10, static-p99; hybrid-histogram per function) and every\n"
-                  "trained policy found in DIR (ppo_policy.safetensors there and one folder down). Writes\n"
+                  "each forecast found, keepalive-10, static-p99; hybrid-histogram per function), every setting\n"
+                  "of each one's knob (the swept front: headroom 0-100%, keep-alive 1-60 min, static p50-p100,\n"
+                  "the histogram's percentile) and every trained policy found in DIR (ppo_policy.safetensors there and one folder down). Writes\n"
                   "scaling_eval.csv, scaling_report.md, pareto.png and evaluate.manifest.json into DIR.",
                   opts, (int)(sizeof opts / sizeof *opts), {0}, 0};
     int rc = hs_cli_parse(&cli, argc, argv);
@@ -150,6 +154,7 @@ int hs_cmd_evaluate(int argc, char **argv)
     if (hs_evaluate_check(&c))
         return hs_cli_usage_fail(&cli);
     c.plot = !no_plot;
+    c.sweep = !no_sweep;
     cJSON *m = hs_manifest_new("evaluate", argc, argv);
     hs_scale_manifest_options(m, &cli);
     hs_manifest_set_device(m, HS_DEVICE_CPU);
@@ -161,12 +166,22 @@ int hs_cmd_evaluate(int argc, char **argv)
     if (!c.quiet) {
         printf("evaluate: %d policies on the last %lld minutes\n", r.n, (long long)c.holdout);
         printf("  %-18s %-8s %10s %10s %10s\n", "policy", "forecast", "cold_rate", "overprov", "reward");
+        int swept = 0;
         for (int i = 0; i < r.n; i++) {
             const hs_eval_row *w = &r.rows[i];
-            printf("  %-18s %-8s %10.4f %10.4f %10.5f%s\n", w->policy, w->forecaster,
-                   hs_env_metrics_cold_rate(&w->m), hs_env_metrics_overprov(&w->m),
-                   w->m.steps ? w->m.reward / (double)w->m.steps : 0.0, w->front ? "  (Pareto front)" : "");
+            swept += w->sweep;
+            if (w->sweep)
+                continue;
+            double vs = hs_eval_vs_hull(w);
+            printf("  %-18s %-8s %10.4f %10.4f %10.5f%s", w->policy, w->forecaster, hs_env_metrics_cold_rate(&w->m),
+                   hs_env_metrics_overprov(&w->m), w->m.steps ? w->m.reward / (double)w->m.steps : 0.0,
+                   w->front ? "  (Pareto front)" : "");
+            if (!strcmp(w->policy, "ppo") && isfinite(vs))
+                printf("  %+.1f%% cold starts vs the classic hull", -100 * vs);
+            putchar('\n');
         }
+        if (swept)
+            printf("  and %d swept settings of the classic policies (scaling_eval.csv, sweep = 1)\n", swept);
         printf("  outputs      %s/ (scaling_eval.csv, scaling_report.md, pareto.png)\n", c.out_dir);
     }
     return 0;

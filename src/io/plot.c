@@ -236,7 +236,15 @@ static void hs_plot_page_title(const char *title)
 /* A one-row legend inside the current viewport's top-right corner, over the headroom that
  * hs_range_axis leaves. kinds[i] is PL_LEGEND_LINE, PL_LEGEND_SYMBOL or PL_LEGEND_COLOR_BOX;
  * n <= 8. */
+static void hs_plot_legend_grid(int n, int rows, const PLINT *kinds, const PLINT *colors, const char *const *text);
+
 static void hs_plot_legend(int n, const PLINT *kinds, const PLINT *colors, const char *const *text)
+{
+    hs_plot_legend_grid(n, 1, kinds, colors, text);
+}
+
+/* As hs_plot_legend, in `rows` rows (1: one row of n entries; n: one column). */
+static void hs_plot_legend_grid(int n, int rows, const PLINT *kinds, const PLINT *colors, const char *const *text)
 {
     enum { MAXN = 8 };
     PLINT text_colors[MAXN], styles[MAXN], patterns[MAXN], numbers[MAXN];
@@ -257,7 +265,7 @@ static void hs_plot_legend(int n, const PLINT *kinds, const PLINT *colors, const
     plschr(0, HS_TEXT_TICK);
     pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
              PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.01, 0.02, 0.04, HS_COL_BG,
-             hs_plot_col(HS_COLOR_BLACK), 1, 1, n, n, kinds, 0.8, HS_TEXT_LEGEND, 2.0, 0.0, text_colors, text, colors,
+             hs_plot_col(HS_COLOR_BLACK), 1, rows, (n + rows - 1) / rows, n, kinds, 0.8, HS_TEXT_LEGEND, 2.0, 0.0, text_colors, text, colors,
              patterns, scales, box_widths, colors, styles, widths, colors, scales, numbers, symbols);
 }
 
@@ -666,4 +674,107 @@ hs_status hs_plot_pareto_png(const char *path, const char *title, const char *xl
     free(fx);
     free(fy);
     return st;
+}
+
+/* A label's box in axis fractions, to keep labels apart. */
+typedef struct hs_label_box {
+    double u0, u1, v;
+} hs_label_box;
+
+/* Places a label near (u, v) (axis fractions) below any earlier box it would overlap; returns v. */
+static double hs_label_place(const hs_label_box *placed, int np, double u, double w, double v)
+{
+    for (int moved = 1, tries = 0; moved && tries < 60; tries++) {
+        moved = 0;
+        for (int k = 0; k < np; k++)
+            if (fabs(placed[k].v - v) < 0.032 && u < placed[k].u1 && placed[k].u0 < u + w) {
+                v -= 0.034;
+                moved = 1;
+            }
+    }
+    return v;
+}
+
+hs_status hs_plot_front_png(const char *path, const char *title, const char *xlabel, const char *ylabel,
+                            const hs_plot_line *curves, int ncurves, const double *hx, const double *hy, int nh,
+                            const double *x, const double *y, const char *const *labels, const int *highlight, int n)
+{
+    enum { MAXLEG = 8 };
+    HS_ASSERT(path && (n == 0 || (x && y && labels)) && ncurves >= 0 && ncurves < MAXLEG);
+    double xmax = 0.5;
+    for (int i = 0; i < n; i++)
+        if (isfinite(x[i]) && 1.6 * x[i] > xmax)
+            xmax = 1.6 * x[i];
+    hs_range xr = {0, xmax}, yr = hs_range_empty();
+    hs_range_add(&yr, x, y, n, 0, xmax);
+    for (int k = 0; k < ncurves; k++)
+        hs_range_add(&yr, curves[k].x, curves[k].y, curves[k].n, 0, xmax);
+    yr = hs_range_axis(yr, 0.30);
+    hs_label_box *box = malloc((size_t)(n > 0 ? n : 1) * sizeof *box);
+    if (!box)
+        return hs_error_set(HS_ERR_NOMEM, "%s: out of memory", path);
+    hs_plot_session ps;
+    hs_status st = hs_plot_begin(&ps, path);
+    if (st != HS_OK) {
+        free(box);
+        return st;
+    }
+    hs_plot_page_title(title ? title : "");
+    hs_plot_panel(0.10, 0.96, 0.10, 0.88, xr, yr, 0, 0, xlabel ? xlabel : "", ylabel ? ylabel : "", "");
+    PLINT kinds[MAXLEG], colors[MAXLEG];
+    const char *text[MAXLEG];
+    int nleg = 0;
+    for (int k = 0; k < ncurves; k++) {
+        plwidth(1.5);
+        plcol0(hs_plot_col(curves[k].color));
+        hs_plot_polyline(curves[k].x, curves[k].y, curves[k].n);
+        plschr(0, 0.8 * HS_TEXT_LABEL);
+        for (int64_t i = 0; i < curves[k].n; i++)
+            if (isfinite(curves[k].x[i]) && isfinite(curves[k].y[i]) && curves[k].x[i] <= xmax)
+                plstring(1, curves[k].x + i, curves[k].y + i, "•");
+        if (curves[k].label) {
+            kinds[nleg] = PL_LEGEND_LINE | PL_LEGEND_SYMBOL;
+            colors[nleg] = hs_plot_col(curves[k].color);
+            text[nleg++] = curves[k].label;
+        }
+    }
+    if (nh > 1) {
+        plcol0(hs_plot_col(HS_COLOR_GREY));
+        pllsty(2);
+        plwidth(2.0);
+        plline(nh, hx, hy);
+        pllsty(1);
+        kinds[nleg] = PL_LEGEND_LINE;
+        colors[nleg] = hs_plot_col(HS_COLOR_GREY);
+        text[nleg++] = "classic hull (best pick or mix)";
+    }
+    int placed = 0;
+    for (int pass = 0; pass < 2; pass++) /* the agents' labels first: they matter most */
+        for (int i = 0; i < n; i++) {
+            int hl = highlight && highlight[i];
+            if (hl != (pass == 0) || !(isfinite(x[i]) && isfinite(y[i])) || x[i] > xmax)
+                continue;
+            plcol0(hs_plot_col(hl ? HS_COLOR_RED : HS_COLOR_BLACK));
+            plschr(0, hl ? 3.0 * HS_TEXT_LABEL : 2.0 * HS_TEXT_LABEL);
+            plstring(1, x + i, y + i, "•");
+            double u0 = (x[i] - xr.lo) / (xr.hi - xr.lo), v0 = (y[i] - yr.lo) / (yr.hi - yr.lo);
+            double u = u0 + 0.012, w = 0.0075 * (double)strlen(labels[i]);
+            if (u + w > 0.98) /* keep it inside: put it to the left of its point */
+                u = u0 - 0.012 - w;
+            double v = hs_label_place(box, placed, u, w, v0 + 0.012);
+            box[placed++] = (hs_label_box){u, u + w, v};
+            plschr(0, HS_TEXT_TICK);
+            double lx = xr.lo + u * (xr.hi - xr.lo), ly = yr.lo + v * (yr.hi - yr.lo);
+            if (fabs(v - (v0 + 0.012)) > 1e-9) { /* moved: a thin line back to its point */
+                double sx[2] = {x[i], lx + (u < u0 ? w * (xr.hi - xr.lo) : 0)}, sy[2] = {y[i], ly};
+                plwidth(0.5);
+                plline(2, sx, sy);
+            }
+            plcol0(hs_plot_col(HS_COLOR_BLACK));
+            plptex(lx, ly, 1, 0, 0, labels[i]);
+        }
+    if (nleg)
+        hs_plot_legend_grid(nleg, nleg, kinds, colors, text);
+    free(box);
+    return hs_plot_end(&ps, path);
 }

@@ -3,6 +3,7 @@
  * parses options; everything a run decides is here. */
 #include "hyscale/pipeline.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,10 +279,17 @@ static hs_status hs_run_evaluate(hs_run *run)
         printf("evaluate: %d policies on the holdout; %d of %d trained agents dominated by a classic "
                "policy\n",
                er.n, er.ppo_dominated, er.ppo_rows);
-        for (int i = 0; i < er.n; i++)
-            printf("  %-16s %-8s cold rate %.4f  over-provisioning %.4f%s\n", er.rows[i].policy,
-                   er.rows[i].forecaster, hs_env_metrics_cold_rate(&er.rows[i].m),
-                   hs_env_metrics_overprov(&er.rows[i].m), er.rows[i].front ? "  (front)" : "");
+        for (int i = 0; i < er.n; i++) {
+            const hs_eval_row *w = &er.rows[i];
+            if (w->sweep)
+                continue;
+            double vs = hs_eval_vs_hull(w);
+            printf("  %-16s %-8s cold rate %.4f  over-provisioning %.4f%s", w->policy, w->forecaster,
+                   hs_env_metrics_cold_rate(&w->m), hs_env_metrics_overprov(&w->m), w->front ? "  (front)" : "");
+            if (!strcmp(w->policy, "ppo") && isfinite(vs))
+                printf("  %+.1f%% cold starts vs the classic hull", -100 * vs);
+            putchar('\n');
+        }
     }
     return HS_OK;
 }

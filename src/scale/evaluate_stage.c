@@ -18,8 +18,9 @@
 #include "hyscale/policy.h"
 #include "hyscale/progress.h"
 #include "hyscale/scale_stage.h"
+#include "scale/evaluate_internal.h"
 
-static const char *const hs_forecasters[4] = {"none", "prophet", "lstm", "hybrid"};
+const char *const hs_forecasters[4] = {"none", "prophet", "lstm", "hybrid"};
 
 static int hs_file_exists(const char *dir, const char *name)
 {
@@ -76,6 +77,11 @@ static int hs_selected(const char *list, const char *policy)
     return 0;
 }
 
+int hs_eval_selected(const char *list, const char *policy)
+{
+    return hs_selected(list, policy);
+}
+
 hs_status hs_evaluate_check_policies(const char *list)
 {
     for (const char *p = list; p;) {
@@ -103,18 +109,33 @@ hs_status hs_evaluate_check(const hs_evaluate_config *c)
 
 int hs_evaluate_fits(int64_t n, int64_t holdout) { return hs_env_span_fits(n, holdout); }
 
-static hs_status hs_eval_add(hs_evaluate_result *r, const char *policy, const char *fc, const char *source,
-                             const hs_env_metrics *m)
+hs_status hs_eval_add_row(hs_evaluate_result *r, const char *policy, const char *fc, const char *source,
+                          const char *parameter, int sweep, const hs_env_metrics *m)
 {
-    if (r->n >= (int)(sizeof r->rows / sizeof *r->rows))
-        return hs_error_set(HS_ERR_INPUT, "evaluate: more than %d policies", (int)(sizeof r->rows / sizeof *r->rows));
+    if (r->n >= HS_EVAL_MAX_ROWS)
+        return hs_error_set(HS_ERR_INPUT, "evaluate: more than %d policies", HS_EVAL_MAX_ROWS);
     hs_eval_row *row = &r->rows[r->n++];
     memset(row, 0, sizeof *row);
     snprintf(row->policy, sizeof row->policy, "%s", policy);
     snprintf(row->forecaster, sizeof row->forecaster, "%s", fc);
     snprintf(row->source, sizeof row->source, "%s", source);
+    snprintf(row->parameter, sizeof row->parameter, "%s", parameter ? parameter : "");
+    row->sweep = sweep;
+    row->hull_cold_rate = NAN;
     row->m = *m;
     return HS_OK;
+}
+
+static hs_status hs_eval_add(hs_evaluate_result *r, const char *policy, const char *fc, const char *source,
+                             const hs_env_metrics *m)
+{
+    return hs_eval_add_row(r, policy, fc, source, "", 0, m);
+}
+
+double hs_eval_vs_hull(const hs_eval_row *w)
+{
+    double h = w->hull_cold_rate;
+    return isfinite(h) && h > 0 ? 1.0 - hs_env_metrics_cold_rate(&w->m) / h : NAN;
 }
 
 /* Policy files: out/ppo_policy.safetensors and out/<folder>/ppo_policy.safetensors, sorted;
@@ -152,15 +173,14 @@ static int hs_find_policies(const char *out, char paths[][512], int cap)
     return n;
 }
 
-/* The hybrid-histogram policy on every function's binary activity: warm (K, N). */
-static hs_status hs_eval_histogram(const hs_env_series *s, int64_t t_start, int64_t t_end, uint8_t *warm,
-                                   hs_hist_stats *tot)
+hs_status hs_eval_histogram(const hs_env_series *s, const hs_hist_config *cfg, int64_t t_start, int64_t t_end,
+                            uint8_t *warm, hs_hist_stats *tot)
 {
     memset(tot, 0, sizeof *tot);
     uint8_t *active = malloc((size_t)s->n);
     if (!active)
         return hs_error_set(HS_ERR_NOMEM, "evaluate: out of memory");
-    hs_hist_config hc = HS_HIST_DEFAULTS;
+    hs_hist_config hc = *cfg;
     hs_status st = HS_OK;
     for (int64_t j = 0; st == HS_OK && j < s->k; j++) {
         for (int64_t t = 0; t < s->n; t++)
@@ -182,8 +202,8 @@ static hs_status hs_eval_histogram(const hs_env_series *s, int64_t t_start, int6
  * classic policy dominates it. */
 static void hs_mark_dominated(hs_evaluate_result *r)
 {
-    double x[64], y[64];
-    unsigned char front[64];
+    double x[HS_EVAL_MAX_ROWS], y[HS_EVAL_MAX_ROWS];
+    unsigned char front[HS_EVAL_MAX_ROWS];
     for (int i = 0; i < r->n; i++) {
         x[i] = hs_env_metrics_overprov(&r->rows[i].m);
         y[i] = hs_env_metrics_cold_rate(&r->rows[i].m);
@@ -196,6 +216,17 @@ static void hs_mark_dominated(hs_evaluate_result *r)
             if (j != i && strcmp(r->rows[j].policy, "ppo") != 0 && hs_pareto_dominates(x[j], y[j], x[i], y[i]))
                 r->rows[i].dominated = 1;
     }
+    /* the lower convex hull of every classic row, and each row's distance to it */
+    int nc = 0;
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->rows[i].policy, "ppo") != 0) {
+            x[nc] = hs_env_metrics_overprov(&r->rows[i].m);
+            y[nc++] = hs_env_metrics_cold_rate(&r->rows[i].m);
+        }
+    r->n_hull = hs_pareto_hull(x, y, nc, r->hull_x, r->hull_y);
+    for (int i = 0; i < r->n; i++)
+        r->rows[i].hull_cold_rate =
+            hs_pareto_hull_at(r->hull_x, r->hull_y, r->n_hull, hs_env_metrics_overprov(&r->rows[i].m));
 }
 
 static double hs_mean_reward(const hs_env_metrics *m) { return m->steps ? m->reward / (double)m->steps : 0.0; }
@@ -206,7 +237,7 @@ static hs_status hs_write_eval_csv(hs_outset *os, const hs_evaluate_result *r)
     const char *tmp;
     HS_TRY(hs_outset_file(os, "scaling_eval.csv", &f, &tmp));
     fputs("policy,forecaster,cold_starts,cold_rate,idle_minutes,overprov_ratio,scaling_volume,mean_reward,"
-          "env_version,source,dominated,front\n",
+          "env_version,source,dominated,front,parameter,sweep,hull_cold_rate,vs_hull\n",
           f);
     for (int i = 0; i < r->n; i++) {
         const hs_eval_row *w = &r->rows[i];
@@ -214,12 +245,69 @@ static hs_status hs_write_eval_csv(hs_outset *os, const hs_evaluate_result *r)
         double v[3] = {hs_env_metrics_cold_rate(&w->m), hs_env_metrics_overprov(&w->m), hs_mean_reward(&w->m)};
         for (int k = 0; k < 3; k++) /* columns 4, 6 and 8 */
             HS_TRY(hs_out_check_finite(tmp, i + 2, 4 + 2 * k, names + k, v + k, 1));
-        fprintf(f, "%s,%s,%lld,%.6f,%lld,%.6f,%lld,%.6f,%d,%s,%d,%d\n", w->policy, w->forecaster,
+        fprintf(f, "%s,%s,%lld,%.6f,%lld,%.6f,%lld,%.6f,%d,%s,%d,%d,%s,%d,", w->policy, w->forecaster,
                 (long long)w->m.cold, hs_env_metrics_cold_rate(&w->m), (long long)w->m.idle,
                 hs_env_metrics_overprov(&w->m), (long long)w->m.change, hs_mean_reward(&w->m), HS_ENV_VERSION,
-                w->source, w->dominated, w->front);
+                w->source, w->dominated, w->front, w->parameter, w->sweep);
+        /* empty where the hull does not reach this row's over-provisioning */
+        double vs = hs_eval_vs_hull(w);
+        if (isfinite(w->hull_cold_rate))
+            fprintf(f, "%.6f", w->hull_cold_rate);
+        fputc(',', f);
+        if (isfinite(vs))
+            fprintf(f, "%.6f", vs);
+        fputc('\n', f);
     }
     return ferror(f) ? hs_error_set(HS_ERR_IO, "%s: write failed", tmp) : HS_OK;
+}
+
+/* The swept classic front and each agent against its hull (scaling_report.md). */
+static void hs_write_front(FILE *f, const hs_evaluate_result *r)
+{
+    int swept = 0;
+    for (int i = 0; i < r->n; i++)
+        swept += r->rows[i].sweep;
+    if (!swept && !r->n_hull)
+        return;
+    fprintf(f, "\n## The classic front, swept\n\n%d settings of the classic policies were replayed besides the rows "
+               "above (forecast+margin's headroom 0-100%% in 5%% steps for each forecaster, keep-alive 1-60 minutes, "
+               "static at the 50th-100th percentile of need, and per function the histogram's keep-alive "
+               "percentile); `scaling_eval.csv` holds each as a row (`parameter` says which, `sweep` is 1) and "
+               "`pareto.png` draws them as curves. Their lower convex hull, over every classic row and forecaster, is "
+               "what an operator could pick or mix (a mix of two settings over time lands on the segment between "
+               "them):\n\n| over-provisioning | cold rate | policy | forecaster | setting |\n|---:|---:|---|---|---|\n",
+            swept);
+    for (int k = 0; k < r->n_hull; k++)
+        for (int i = 0; i < r->n; i++) { /* the first row at that vertex */
+            const hs_eval_row *w = &r->rows[i];
+            if (strcmp(w->policy, "ppo") != 0 && hs_env_metrics_overprov(&w->m) == r->hull_x[k] &&
+                hs_env_metrics_cold_rate(&w->m) == r->hull_y[k]) {
+                fprintf(f, "| %.4f | %.4f | %s | %s | %s |\n", r->hull_x[k], r->hull_y[k], w->policy, w->forecaster,
+                        w->parameter);
+                break;
+            }
+        }
+    if (!r->ppo_rows)
+        return;
+    fprintf(f, "\nEach agent against the hull at its own over-provisioning (the goal: at least 20%% fewer cold starts "
+               "than the hull there):\n\n| agent | forecaster | over-provisioning | cold rate | hull's cold rate "
+               "there | cold starts vs hull |\n|---|---|---:|---:|---:|---|\n");
+    for (int i = 0; i < r->n; i++) {
+        const hs_eval_row *w = &r->rows[i];
+        if (strcmp(w->policy, "ppo") != 0)
+            continue;
+        double vs = hs_eval_vs_hull(w);
+        char verdict[96];
+        if (isfinite(vs))
+            snprintf(verdict, sizeof verdict, "%s%.1f%% (%s)", vs >= 0 ? "-" : "+", 100 * fabs(vs),
+                     vs >= 0.2 ? "goal met" : vs > 0 ? "better, short of the goal" : "worse than the hull");
+        else if (!isfinite(w->hull_cold_rate))
+            snprintf(verdict, sizeof verdict, "less idle capacity than any classic setting");
+        else
+            snprintf(verdict, sizeof verdict, "the hull has no cold starts there");
+        fprintf(f, "| %s | %s | %.4f | %.4f | %.4f | %s |\n", w->source, w->forecaster, hs_env_metrics_overprov(&w->m),
+                hs_env_metrics_cold_rate(&w->m), w->hull_cold_rate, verdict);
+    }
 }
 
 static hs_status hs_write_report(hs_outset *os, const hs_evaluate_config *c, const hs_evaluate_result *r,
@@ -246,6 +334,8 @@ static hs_status hs_write_report(hs_outset *os, const hs_evaluate_config *c, con
                "| mean reward | Pareto |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n");
     for (int i = 0; i < r->n; i++) {
         const hs_eval_row *w = &r->rows[i];
+        if (w->sweep)
+            continue;
         fprintf(f, "| %s | %s | %lld | %.4f | %lld | %.4f | %lld | %.5f | %s |\n", w->policy, w->forecaster, (long long)w->m.cold,
                 hs_env_metrics_cold_rate(&w->m), (long long)w->m.idle, hs_env_metrics_overprov(&w->m),
                 (long long)w->m.change, hs_mean_reward(&w->m),
@@ -258,6 +348,7 @@ static hs_status hs_write_report(hs_outset *os, const hs_evaluate_config *c, con
         fprintf(f, "\nNo trained agent found (ppo_policy.safetensors in the folder or one level down).\n");
     if (skipped)
         fprintf(f, "%d policy file(s) skipped: trained on another series kind (see the manifest).\n", skipped);
+    hs_write_front(f, r);
     if (c->source == HS_ENV_FUNCTIONS)
         fprintf(f, "\nhybrid-histogram (Shahrad et al., ATC 2020) on each function's binary activity: %lld idle "
                    "times seen (%lld beyond the 4-hour range); decisions by histogram %lld, fixed keep-alive %lld, "
@@ -268,42 +359,69 @@ static hs_status hs_write_report(hs_outset *os, const hs_evaluate_config *c, con
     return ferror(f) ? hs_error_set(HS_ERR_IO, "%s: write failed", tmp) : HS_OK;
 }
 
+/* pareto.png: each swept classic policy a curve, the classic hull dashed, reactive and the agents
+ * as labelled points. */
 static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
 {
+    enum { NC = 6 };
+    static const char *const names[NC] = {"forecast+margin (prophet)", "forecast+margin (lstm)",
+                                           "forecast+margin (hybrid)", "keep-alive 1-60 min", "static p50-p100",
+                                           "hybrid-histogram"};
+    static const hs_color colors[NC] = {HS_COLOR_BLUE,   HS_COLOR_GREEN, HS_COLOR_PURPLE,
+                                        HS_COLOR_ORANGE, HS_COLOR_BLACK, HS_COLOR_GREY};
     const char *tmp;
     HS_TRY(hs_outset_path(os, "pareto.png", &tmp));
-    double x[64], y[64];
-    int hl[64];
-    unsigned char front[64];
-    char lab[64][64];
-    const char *labels[64];
+    double *buf = malloc((size_t)(2 * NC + 2) * HS_EVAL_MAX_ROWS * sizeof *buf);
+    if (!buf)
+        return hs_error_set(HS_ERR_NOMEM, "evaluate: out of memory for the plot");
+    double *cx[NC], *cy[NC], *px = buf + 2 * NC * HS_EVAL_MAX_ROWS, *py = px + HS_EVAL_MAX_ROWS;
+    int cn[NC] = {0}, np = 0, hl[HS_EVAL_MAX_ROWS];
+    char lab[HS_EVAL_MAX_ROWS][64];
+    const char *labels[HS_EVAL_MAX_ROWS];
+    for (int k = 0; k < NC; k++) {
+        cx[k] = buf + 2 * k * HS_EVAL_MAX_ROWS;
+        cy[k] = cx[k] + HS_EVAL_MAX_ROWS;
+    }
     for (int i = 0; i < r->n; i++) {
         const hs_eval_row *w = &r->rows[i];
-        x[i] = hs_env_metrics_overprov(&w->m);
-        y[i] = hs_env_metrics_cold_rate(&w->m);
-        hl[i] = !strcmp(w->policy, "ppo");
-        front[i] = (unsigned char)w->front;
-        if (!strcmp(w->forecaster, "none") && !hl[i])
-            snprintf(lab[i], sizeof lab[i], "%s", w->policy);
-        else
-            snprintf(lab[i], sizeof lab[i], "%s (%s)", w->policy, w->forecaster);
-        labels[i] = lab[i];
+        double x = hs_env_metrics_overprov(&w->m), y = hs_env_metrics_cold_rate(&w->m);
+        int k = -1;
+        if (w->sweep && !strcmp(w->policy, "forecast+margin"))
+            k = !strcmp(w->forecaster, "prophet") ? 0 : !strcmp(w->forecaster, "lstm") ? 1 : 2;
+        else if (w->sweep && !strncmp(w->policy, "keepalive-", 10))
+            k = 3;
+        else if (w->sweep && !strncmp(w->policy, "static-p", 8))
+            k = 4;
+        else if (w->sweep && !strcmp(w->policy, "hybrid-histogram"))
+            k = 5;
+        if (k >= 0) {
+            cx[k][cn[k]] = x;
+            cy[k][cn[k]++] = y;
+        } else if (!strcmp(w->policy, "ppo") || !strcmp(w->policy, "reactive") ||
+                   (!w->sweep && !strcmp(w->policy, "hybrid-histogram"))) {
+            px[np] = x;
+            py[np] = y;
+            hl[np] = !strcmp(w->policy, "ppo");
+            if (hl[np])
+                snprintf(lab[np], sizeof lab[np], "ppo (%s)", w->forecaster);
+            else
+                snprintf(lab[np], sizeof lab[np], "%s", w->policy);
+            labels[np] = lab[np];
+            np++;
+        }
     }
-    return hs_plot_pareto_png(tmp, "Cold starts against idle capacity on the holdout (lower left is better)",
-                              "over-provisioning ratio (idle instance-minutes / needed)",
-                              "cold-start rate (cold starts / needed)", x, y, labels, hl, front, r->n);
+    hs_plot_line curves[NC];
+    int nc = 0;
+    for (int k = 0; k < NC; k++)
+        if (cn[k])
+            curves[nc++] = (hs_plot_line){cx[k], cy[k], cn[k], names[k], colors[k]};
+    hs_status st = hs_plot_front_png(tmp, "Cold starts against idle capacity on the holdout (lower left is better)",
+                                     "over-provisioning ratio (idle instance-minutes / needed)",
+                                     "cold-start rate (cold starts / needed)", curves, nc, r->hull_x, r->hull_y,
+                                     r->n_hull, px, py, labels, hl, np);
+    free(buf);
+    return st;
 }
-
-/* What an evaluation works on: the series with each forecaster's tables, the replayed span and
- * the margin policy's validation start, the histogram policy's warm flags. */
-typedef struct hs_eval_plan {
-    hs_env_series s[4]; /* none, prophet, lstm, hybrid (hs_forecasters) */
-    int have[4];
-    int64_t t_start, t_end, v0;
-    uint8_t *warm;      /* (K, N) the histogram policy's, or NULL */
-    hs_hist_stats hs;
-    int skipped;        /* policy files trained on the other series kind */
-} hs_eval_plan;
 
 static void hs_eval_plan_free(hs_eval_plan *p)
 {
@@ -342,20 +460,24 @@ static hs_status hs_eval_classic(const hs_evaluate_config *c, hs_eval_plan *p, h
     hs_env_metrics m;
     hs_policy base[3] = {{.kind = HS_POLICY_REACTIVE}, {.kind = HS_POLICY_KEEPALIVE, .keepalive = 10},
                          {.kind = HS_POLICY_STATIC}};
+    static const char *const params[3] = {"", "minutes=10", "quantile=99"};
     for (int i = 0; i < 3; i++) {
         if (!hs_selected(c->policies, hs_policy_name(&base[i])))
             continue;
         HS_TRY(hs_policy_evaluate(&base[i], &p->s[0], &c->env, p->t_start, p->t_end, &m));
-        HS_TRY(hs_eval_add(r, hs_policy_name(&base[i]), "none", "", &m));
+        HS_TRY(hs_eval_add_row(r, hs_policy_name(&base[i]), "none", "", params[i], 0, &m));
     }
     if (c->source == HS_ENV_FUNCTIONS && hs_selected(c->policies, "hybrid-histogram")) {
         p->warm = malloc((size_t)(p->s[0].k * p->s[0].n));
         if (!p->warm)
             return hs_error_set(HS_ERR_NOMEM, "evaluate: out of memory");
-        HS_TRY(hs_eval_histogram(&p->s[0], p->t_start, p->t_end, p->warm, &p->hs));
+        hs_hist_config hc = HS_HIST_DEFAULTS;
+        HS_TRY(hs_eval_histogram(&p->s[0], &hc, p->t_start, p->t_end, p->warm, &p->hs));
         hs_policy hp = {.kind = HS_POLICY_HISTOGRAM, .warm = p->warm};
         HS_TRY(hs_policy_evaluate(&hp, &p->s[0], &c->env, p->t_start, p->t_end, &m));
-        HS_TRY(hs_eval_add(r, hs_policy_name(&hp), "none", "", &m));
+        char par[48];
+        snprintf(par, sizeof par, "percentiles=%g/%g", hc.prewarm_pct, hc.keepalive_pct);
+        HS_TRY(hs_eval_add_row(r, hs_policy_name(&hp), "none", "", par, 0, &m));
     }
     for (int i = 1; i < 4; i++) {
         if (!p->have[i])
@@ -368,11 +490,12 @@ static hs_status hs_eval_classic(const hs_evaluate_config *c, hs_eval_plan *p, h
         if (!hs_selected(c->policies, "forecast+margin"))
             continue;
         hs_policy mp = {.kind = HS_POLICY_MARGIN};
-        HS_TRY(hs_policy_best_margin(&p->s[i], &c->env, p->v0, p->t_start - 1, &mp.action));
+        HS_TRY(hs_policy_best_margin(&p->s[i], &c->env, p->v0, p->t_start - 1, &mp.headroom_pct));
         HS_TRY(hs_policy_evaluate(&mp, &p->s[i], &c->env, p->t_start, p->t_end, &m));
-        char src[64];
-        snprintf(src, sizeof src, "headroom %+d%%", 10 * hs_env_margin_tenths(mp.action));
-        HS_TRY(hs_eval_add(r, "forecast+margin", hs_forecasters[i], src, &m));
+        char src[64], par[48];
+        snprintf(src, sizeof src, "headroom %+d%%", mp.headroom_pct);
+        snprintf(par, sizeof par, "headroom=%+d%%", mp.headroom_pct);
+        HS_TRY(hs_eval_add_row(r, "forecast+margin", hs_forecasters[i], src, par, 0, &m));
     }
     return HS_OK;
 }
@@ -467,6 +590,11 @@ static void hs_eval_manifest(const hs_evaluate_config *c, const hs_eval_plan *p,
         cJSON_AddNumberToObject(o, "mean_reward", hs_mean_reward(&r->rows[i].m));
         cJSON_AddBoolToObject(o, "dominated_by_classic", r->rows[i].dominated);
         cJSON_AddBoolToObject(o, "pareto_front", r->rows[i].front);
+        cJSON_AddStringToObject(o, "parameter", r->rows[i].parameter);
+        cJSON_AddBoolToObject(o, "sweep", r->rows[i].sweep);
+        double vs = hs_eval_vs_hull(&r->rows[i]);
+        if (!strcmp(r->rows[i].policy, "ppo") && isfinite(vs))
+            cJSON_AddNumberToObject(o, "vs_hull", vs);
         cJSON_AddItemToArray(rows, o);
     }
     cJSON_AddNumberToObject(mt, "policy_files_skipped", p->skipped);
@@ -506,6 +634,8 @@ hs_status hs_evaluate_run(const hs_evaluate_config *c, cJSON *manifest, hs_evalu
     hs_status st = hs_eval_load(c, &p);
     if (st == HS_OK)
         st = hs_eval_classic(c, &p, r);
+    if (st == HS_OK)
+        st = hs_eval_sweep(c, &p, r);
     if (st == HS_OK)
         st = hs_eval_agents(c, &p, r);
     hs_mark_dominated(r);

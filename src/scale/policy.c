@@ -2,6 +2,8 @@
  * trained agent, all evaluated by one replay loop over the environment's transition. */
 #include "hyscale/policy.h"
 
+#include "hyscale/series.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +51,7 @@ hs_status hs_policy_targets(const hs_policy *p, const hs_envs *v, int32_t *targe
             x = f1;
             break;
         case HS_POLICY_MARGIN:
-            x = hs_env_margin_target(f1, p->action, s->pmax[j]);
+            x = hs_env_headroom_target(f1, p->headroom_pct, s->pmax[j]);
             break;
         case HS_POLICY_KEEPALIVE:
             for (int64_t i = t - p->keepalive + 1; i <= t; i++)
@@ -57,7 +59,7 @@ hs_status hs_policy_targets(const hs_policy *p, const hs_envs *v, int32_t *targe
                     x = need[i];
             break;
         case HS_POLICY_STATIC:
-            x = (int64_t)ceilf(s->S[j]);
+            x = p->level ? p->level[j] : (int64_t)ceilf(s->S[j]);
             break;
         case HS_POLICY_HISTOGRAM:
             x = p->warm[j * s->n + t + 1] ? (need[t] > 1 ? need[t] : 1) : 0;
@@ -89,18 +91,35 @@ hs_status hs_policy_evaluate(const hs_policy *p, const hs_env_series *s, const h
 }
 
 hs_status hs_policy_best_margin(const hs_env_series *s, const hs_env_config *cfg, int64_t t_start, int64_t t_end,
-                                int *action)
+                                int *headroom_pct)
 {
     double best = -INFINITY;
-    *action = 3;
+    *headroom_pct = 0;
     for (int a = 0; a < HS_ENV_ACTIONS; a++) {
-        hs_policy p = {.kind = HS_POLICY_MARGIN, .action = a};
+        hs_policy p = {.kind = HS_POLICY_MARGIN, .headroom_pct = 10 * hs_env_margin_tenths(a)};
         hs_env_metrics m;
         HS_TRY(hs_policy_evaluate(&p, s, cfg, t_start, t_end, &m));
         if (m.reward > best) {
             best = m.reward;
-            *action = a;
+            *headroom_pct = p.headroom_pct;
         }
     }
+    return HS_OK;
+}
+
+hs_status hs_policy_static_levels(const hs_env_series *s, double q, int32_t *level)
+{
+    float *x = malloc((size_t)(s->n_train > 0 ? s->n_train : 1) * sizeof *x);
+    if (!x)
+        return hs_error_set(HS_ERR_NOMEM, "policy: out of memory");
+    for (int64_t j = 0; j < s->k; j++) {
+        for (int64_t t = 0; t < s->n_train; t++)
+            x[t] = (float)s->need[j * s->n + t];
+        /* as S is made (env.c): the percentile in double, rounded to float, at least 1 */
+        double v = s->n_train > 0 ? hs_percentile(x, s->n_train, q) : 1.0;
+        float f = (float)(v > 1.0 ? v : 1.0);
+        level[j] = hs_env_clamp((int64_t)ceilf(f), s->pmax[j]);
+    }
+    free(x);
     return HS_OK;
 }

@@ -58,11 +58,18 @@ static inline HS_HD int32_t hs_env_clamp(int64_t x, int32_t pmax)
     return x < 0 ? 0 : x > pmax ? pmax : (int32_t)x;
 }
 
+/* target = clamp(ceil(fneed1 * (1 + pct / 100)), 0, P_max), exactly, for fneed1 >= 0 and
+ * pct >= -100: the forecast+margin policy at any whole-percent headroom (the swept front). */
+static inline HS_HD int32_t hs_env_headroom_target(int32_t fneed1, int32_t pct, int32_t pmax)
+{
+    int64_t num = (int64_t)fneed1 * (100 + pct); /* >= 0 */
+    return hs_env_clamp((num + 99) / 100, pmax);
+}
+
 /* target = clamp(ceil(fneed1 * (1 + m)), 0, P_max), exactly, for fneed1 >= 0. */
 static inline HS_HD int32_t hs_env_margin_target(int32_t fneed1, int a, int32_t pmax)
 {
-    int64_t num = (int64_t)fneed1 * (10 + hs_env_margin_tenths(a)); /* >= 0 */
-    return hs_env_clamp((num + 9) / 10, pmax);
+    return hs_env_headroom_target(fneed1, 10 * hs_env_margin_tenths(a), pmax);
 }
 
 /* Delta mode: target = clamp(p + k * step, 0, P_max) with k = a - 2 in {-2..2}. */
