@@ -18,6 +18,7 @@ static const hs_subcommand hs_subcommands[] = {
     {"train-ppo", hs_cmd_train_ppo, "train a PPO autoscaling agent on a series (and a forecast)"},
     {"evaluate", hs_cmd_evaluate, "replay the holdout with every classic and trained scaling policy"},
     {"run", hs_cmd_run, "every stage that exists, in order, into one run folder"},
+    {"serve", hs_cmd_serve, "the autoscaling service over HTTP on a run folder (docs/SERVE.md)"},
 };
 
 static void hs_usage(FILE *f)
