@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -319,8 +320,8 @@ enum { W = 4, PER = 150 };
 typedef struct {
     hs_store *s;
     int id;
-    int failed;
-    volatile int *stop;
+    atomic_int failed;
+    atomic_int *stop;
 } worker;
 
 static double tval(int id, int i) { return id * 1000 + i; }
@@ -372,11 +373,14 @@ Test(store, concurrent_puts_and_reads, .timeout = 120)
 {
     char *dir = hs_test_scratch("store_thr");
     hs_store *s = open_store(dir, 0);
-    volatile int stop = 0;
+    atomic_int stop = 0;
     worker ws[W + 2];
     pthread_t th[W + 2];
     for (int i = 0; i < W + 2; i++) {
-        ws[i] = (worker){s, i, 0, &stop};
+        ws[i].s = s;
+        ws[i].id = i;
+        atomic_init(&ws[i].failed, 0);
+        ws[i].stop = &stop;
         cr_assert_eq(pthread_create(&th[i], NULL, i < W ? writer : reader, &ws[i]), 0);
     }
     for (int i = 0; i < W; i++)
@@ -385,7 +389,7 @@ Test(store, concurrent_puts_and_reads, .timeout = 120)
     for (int i = W; i < W + 2; i++)
         pthread_join(th[i], NULL);
     for (int i = 0; i < W + 2; i++)
-        cr_assert_eq(ws[i].failed, 0, "thread %d (%s) failed: %s", i, i < W ? "writer" : "reader", hs_error_message());
+        cr_assert_eq(ws[i].failed, 0, "thread %d (%s) failed", i, i < W ? "writer" : "reader");
     int64_t nobs, nfn;
     hs_store_counts(s, &nobs, &nfn);
     cr_assert_eq(nobs, 2 * W * PER);
