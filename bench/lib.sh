@@ -45,3 +45,20 @@ hs_bench_torch() {
   TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__)')
   say "PyTorch $TORCH_VERSION ($PY)"
 }
+
+# hs_bench_serve_peer: sets PY (through hs_bench_torch) to a Python that also imports what the
+# service peer bench/serve_peer.py needs: fastapi, uvicorn with uvloop and httptools
+# (uvicorn[standard]) and safetensors, installed from PyPI into bench/.venv-torch when missing
+# ($TORCH_PYTHON must already have them). Sets PEER_VERSIONS.
+hs_bench_serve_peer() {
+  hs_bench_torch
+  local imports='import fastapi, uvicorn, uvloop, httptools, safetensors'
+  if ! "$PY" -c "$imports" >/dev/null 2>&1; then
+    [[ -n ${TORCH_PYTHON:-} ]] && die "TORCH_PYTHON=$TORCH_PYTHON does not import fastapi, uvicorn[standard] and safetensors"
+    say "installing fastapi, uvicorn[standard] and safetensors into $REPO/bench/.venv-torch"
+    "$PY" -m pip install --quiet fastapi 'uvicorn[standard]' safetensors || die "pip install fastapi uvicorn safetensors failed"
+    "$PY" -c "$imports" >/dev/null 2>&1 || die "fastapi, uvicorn[standard] or safetensors still does not import"
+  fi
+  PEER_VERSIONS=$("$PY" -c 'import fastapi, uvicorn, torch, sys
+print(f"FastAPI {fastapi.__version__}, uvicorn {uvicorn.__version__}, PyTorch {torch.__version__}, Python {sys.version.split()[0]}")')
+}

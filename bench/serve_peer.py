@@ -41,9 +41,13 @@ import sys
 import time
 from datetime import datetime, timezone
 
-import numpy as np
-import torch
-from safetensors import safe_open
+# The supervisor (python serve_peer.py, and its copy as __mp_main__ in each spawned worker) only
+# starts uvicorn: torch, numpy and the model are the workers' (imported as serve_peer), so the
+# supervisor holds no model memory of its own.
+if __name__ not in ("__main__", "__mp_main__"):
+    import numpy as np
+    import torch
+    from safetensors import safe_open
 
 MAX_BODY = 65536
 MAX_PERIODS = 1440
@@ -63,7 +67,7 @@ MEMO_MIN_STEPS = 60  # HS_SERVE_MIN_STEPS
 MARGIN_TENTHS = [-3, -2, -1, 0, 1, 2, 3, 5, 10]
 FALLBACK_ACTION = 4  # forecast+margin at 10% headroom
 WEEK = 1440 * 7
-TWO_PI_F = np.float32(6.283185307179586476925286766559)
+TWO_PI = 6.283185307179586476925286766559
 
 
 class Refused(Exception):
@@ -137,24 +141,24 @@ class Lstm:
         return np.stack([np.sin(two_pi * mod), np.cos(two_pi * mod), np.sin(two_pi * dow),
                          np.cos(two_pi * dow)], axis=1).astype(np.float32)
 
-    @torch.inference_mode()
     def forecast(self, hv, last, steps):
         """hv: the last K >= W counts of the history (minute `last` the last one); steps minutes on."""
-        W, K = self.W, self.K
-        y = np.log1p(np.asarray(hv[-W:], dtype=np.float64)) if self.log_scale else np.asarray(hv[-W:])
-        buf = np.empty(W + steps + K, dtype=np.float32)
-        buf[:W] = ((y - self.mean) / self.std).astype(np.float32)
-        x = torch.zeros(W, 1, self.F)
-        start = last - (W - 1) * 60
-        cal = self.calendar_at(start + 60 * np.arange(W + steps + K, dtype=np.int64)) if self.calendar else None
-        for s in range(0, steps, K):
-            x[:, 0, 0] = torch.from_numpy(buf[s:s + W])
-            if cal is not None:
-                x[:, 0, 1:] = torch.from_numpy(cal[s:s + W])
-            out, _ = self.lstm(x)  # zero initial state, every step
-            buf[W + s:W + s + K] = self.head(out[-1, 0]).numpy()
-        m = buf[W:W + steps].astype(np.float64) * self.std + self.mean
-        return np.expm1(m) if self.log_scale else m
+        with torch.inference_mode():
+            W, K = self.W, self.K
+            y = np.log1p(np.asarray(hv[-W:], dtype=np.float64)) if self.log_scale else np.asarray(hv[-W:])
+            buf = np.empty(W + steps + K, dtype=np.float32)
+            buf[:W] = ((y - self.mean) / self.std).astype(np.float32)
+            x = torch.zeros(W, 1, self.F)
+            start = last - (W - 1) * 60
+            cal = self.calendar_at(start + 60 * np.arange(W + steps + K, dtype=np.int64)) if self.calendar else None
+            for s in range(0, steps, K):
+                x[:, 0, 0] = torch.from_numpy(buf[s:s + W])
+                if cal is not None:
+                    x[:, 0, 1:] = torch.from_numpy(cal[s:s + W])
+                out, _ = self.lstm(x)  # zero initial state, every step
+                buf[W + s:W + s + K] = self.head(out[-1, 0]).numpy()
+            m = buf[W:W + steps].astype(np.float64) * self.std + self.mean
+            return np.expm1(m) if self.log_scale else m
 
 
 class Prophet:
@@ -207,7 +211,8 @@ class Agent:
         t, meta = read_safetensors(path)
         self.name, self.forecaster = name, meta.get("forecaster", "none")
         self.mode = meta.get("action_mode", "margin")
-        self.c, self.S = float(meta["c"]), float(np.float32(float(meta["S"])))
+        self.c, self.S = float(meta["c"]), float(meta["S"])
+        self.holdout = int(json.loads(meta["config"])["holdout"])
         w = [t[f"actor.{i}.weight"] for i in (0, 2, 4)]
         self.actor = torch.nn.Sequential(
             torch.nn.Linear(w[0].shape[1], w[0].shape[0]), torch.nn.Tanh(),
@@ -216,9 +221,25 @@ class Agent:
         self.actor.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("actor.")})
         self.actor.eval()
 
-    @torch.inference_mode()
     def act(self, obs):
-        return int(torch.argmax(self.actor(torch.from_numpy(obs))).item())
+        with torch.inference_mode():
+            return int(torch.argmax(self.actor(torch.from_numpy(obs))).item())
+
+
+def quantile(x, p):
+    """ENV.md's qP: linear between order statistics (hs_quantile_inplace)."""
+    w = np.sort(np.asarray(x, dtype=np.float64))
+    h = p / 100.0 * (len(w) - 1)
+    j = int(math.floor(h))
+    return float(w[j]) if j >= len(w) - 1 else float(w[j] + (h - j) * (w[j + 1] - w[j]))
+
+
+def env_scale(counts, holdout):
+    """ENV.md's c = max(1, q99(d_train) / 100) and S = max(1, q99(need_train)), S a float32."""
+    d = np.asarray(counts, dtype=np.float32)[:len(counts) - holdout]
+    c = max(1.0, quantile(d, 99.0) / 100.0)
+    need = np.ceil(d.astype(np.float64) / c)
+    return c, float(np.float32(max(1.0, quantile(need, 99.0))))
 
 
 def env_need(d, c):
@@ -233,8 +254,8 @@ def env_fneed(F, c):
 def time_features(t):
     """ENV.md entries 17..20 in float32 as hs_env_time_features (t >= 0, minutes from the series' start)."""
     day, within = divmod(t, 1440)
-    a = TWO_PI_F * np.float32(within) / np.float32(1440)
-    b = TWO_PI_F * np.float32(day % 7) / np.float32(7)
+    a = np.float32(TWO_PI) * np.float32(within) / np.float32(1440)
+    b = np.float32(TWO_PI) * np.float32(day % 7) / np.float32(7)
     return [np.sin(a), np.cos(a), np.sin(b), np.cos(b)]
 
 
@@ -264,13 +285,19 @@ class Model:
             with open(os.path.join(run, name), "rb") as f:
                 digest.update(f.read())
         self.revision = digest.hexdigest()
+        # c and S as hyscale serve takes them: ENV.md's, from series.csv's training span (the
+        # agents' holdout); the metadata's values (9 digits) must agree within 1e-6
         if self.agents:
-            a = next(iter(self.agents.values()))
-            self.c, self.S = a.c, a.S
-        else:  # ENV.md's scale on the whole series (the classic fallback only)
-            self.c = max(1.0, float(np.percentile(self.tail, 99)) / 100.0)
-            need = np.ceil(self.tail.astype(np.float32).astype(np.float64) / self.c)
-            self.S = float(np.float32(max(1.0, float(np.percentile(need, 99)))))
+            holdout = {a.holdout for a in self.agents.values()}
+            assert len(holdout) == 1, f"agents held out different spans: {holdout}"
+            holdout = holdout.pop()
+        else:
+            with open(os.path.join(run, "lstm_metrics.json")) as f:
+                holdout = int(json.load(f)["holdout"])
+        self.c, self.S = env_scale(self.tail, holdout)
+        for a in self.agents.values():
+            assert abs(a.c - self.c) <= 1e-6 * self.c and abs(a.S - self.S) <= 1e-6 * self.S, \
+                f"{a.name}: trained with c={a.c} S={a.S}, series.csv gives c={self.c} S={self.S}"
         self.pmax = int(math.ceil(4.0 * self.S))
         self.step = max(1, int(math.floor(self.S / 20.0 + 0.5)))
         self.memo = {}
@@ -565,7 +592,7 @@ def make_app():
     return app
 
 
-if os.environ.get("HS_PEER_RUN") and __name__ != "__main__":
+if os.environ.get("HS_PEER_RUN") and __name__ == "serve_peer":
     app = make_app()
 
 
@@ -580,8 +607,10 @@ def main():
     os.environ["HS_PEER_RUN"] = os.path.abspath(a.run)
     if a.state:
         os.environ["HS_PEER_STATE"] = os.path.abspath(a.state)
-    Model(os.environ["HS_PEER_RUN"])  # fail here, before anything listens, on a folder that does not fit
-    import uvicorn
+    for name in ("series.csv", "lstm.safetensors", "prophet_model.json"):
+        if not os.path.isfile(os.path.join(a.run, name)):
+            sys.exit(f"serve_peer: {a.run}: no {name}")
+    import uvicorn  # a worker whose model fails to load stops the supervisor (uvicorn exits 1)
     # a worker imports torch and loads the model before it answers the supervisor's first ping: on
     # two busy cores that takes tens of seconds, past uvicorn's default 5 s health check
     uvicorn.run("serve_peer:app", app_dir=os.path.dirname(os.path.abspath(__file__)), host=a.host, port=a.port,

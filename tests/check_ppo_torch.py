@@ -18,7 +18,9 @@ the answer's forecast[0..7].instances_needed (zeros for the forecaster-free agen
 and cos of the minute of the day and of the day of the week, t counted from the series' first
 minute; cold and idle 0. The actor (nn.Sequential(Linear, Tanh, Linear, Tanh, Linear) from the
 file's actor.0/2/4 tensors, on the CPU) gives the logits; the most likely action must be the
-answer's decision.action.index, and the margin (or delta) target its target_instances. The
+answer's decision.action.index, and the margin (or delta) target its target_instances. c and S
+are ENV.md's, computed here from series.csv's training span (the agent's holdout), checked
+against the file's metadata (9 digits) and equal to the answer's model.c and model.S. The
 forecasts themselves are the service's: this checks the policy and the observation, not the
 forecasters (bench/serve_bench.sh compares those against its PyTorch peer).
 
@@ -61,7 +63,24 @@ def load_agent(path):
     actor.load_state_dict({k[len("actor."):]: v for k, v in t.items() if k.startswith("actor.")})
     actor.eval()
     return {"actor": actor, "forecaster": meta.get("forecaster", "none"), "mode": meta.get("action_mode", "margin"),
-            "c": float(meta["c"]), "S": float(np.float32(float(meta["S"])))}
+            "c": float(meta["c"]), "S": float(meta["S"]), "holdout": int(json.loads(meta["config"])["holdout"])}
+
+
+def quantile(x, p):
+    """ENV.md's qP: linear between order statistics."""
+    w = np.sort(np.asarray(x, dtype=np.float64))
+    h = p / 100.0 * (len(w) - 1)
+    j = int(math.floor(h))
+    return float(w[j]) if j >= len(w) - 1 else float(w[j] + (h - j) * (w[j + 1] - w[j]))
+
+
+def env_scale(counts, holdout):
+    """ENV.md's c = max(1, q99(d_train) / 100) and S = max(1, q99(need_train)) (S a float32), from
+    series.csv's training span: the file's metadata holds them to 9 digits only."""
+    d = np.asarray(counts, dtype=np.float32)[:len(counts) - holdout]
+    c = max(1.0, quantile(d, 99.0) / 100.0)
+    need = np.ceil(d.astype(np.float64) / c)
+    return c, float(np.float32(max(1.0, quantile(need, 99.0))))
 
 
 def read_series(run):
@@ -171,6 +190,11 @@ def main():
     if not agents:
         sys.exit(f"check_ppo_torch: no ppo_*/ppo_policy.safetensors in {a.run}")
     ts, clipped = read_series(a.run)
+    for name, ag in agents.items():
+        c, S = env_scale(clipped, ag["holdout"])
+        if abs(c - ag["c"]) > 1e-6 * c or abs(S - ag["S"]) > 1e-6 * S:
+            sys.exit(f"check_ppo_torch: {name}: trained with c={ag['c']} S={ag['S']}, series.csv gives c={c} S={S}")
+        ag["c"], ag["S"] = c, S
     proc, url = start_hyscale(a.hyscale, a.run) if a.hyscale else (None, a.url.rstrip("/"))
     equal = targets = ties = 0
     bad = []
@@ -186,7 +210,7 @@ def main():
                 continue
             ag = agents[d["agent"]]
             used[d["agent"]] = used.get(d["agent"], 0) + 1
-            if abs(ans["model"]["c"] - ag["c"]) > 1e-12 * max(1.0, ag["c"]) or abs(ans["model"]["S"] - ag["S"]) > 1e-6:
+            if ans["model"]["c"] != ag["c"] or ans["model"]["S"] != ag["S"]:
                 bad.append(f"{d['agent']}: model c={ans['model']['c']} S={ans['model']['S']}, the file's "
                            f"c={ag['c']} S={ag['S']}")
             fneed = [f["instances_needed"] for f in ans["forecast"][:8]]
