@@ -10,7 +10,7 @@ C=corpus
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export ASAN_OPTIONS=detect_leaks=0
-rm -rf "$C" && mkdir -p "$C"/{trace,dsy,series,config,lstm_weights,ppo_policy,prophet_model,forecast_rows,forecast8}
+rm -rf "$C" && mkdir -p "$C"/{trace,dsy,series,config,lstm_weights,ppo_policy,prophet_model,forecast_rows,forecast8,serve_request}
 
 # ---- trace: first byte = options (bit 0 --skip-bad-rows, bit 1 --functions 0), then the file
 t() { printf "$1" > "$C/trace/$2"; printf "$3" >> "$C/trace/$2"; }
@@ -60,6 +60,35 @@ e '\x00' bad_numbers "${F}"'-1,nan,inf,0x10,1e200,1e16,"3",,\n'
 e '\x01' crlf_quoted '"minute","f1","f2","f3","f4","f5","f6","f7","f8"\r\n"0",1,2,3,4,5,6,7,8\r\n'
 e '\x03' header_only "${F}"
 e '\x00' minute_huge "${F}"'1099511627777,1,2,3,4,5,6,7,8\n'
+
+# ---- request bodies of the service (docs/SERVE.md): POST /api/autoscale and POST /api/observe,
+# both parsers on every seed; valid bodies and one defect each
+q() { printf '%s' "$1" > "$C/serve_request/$2"; }
+q '{"current_instances": 5, "forecast_periods": 60}' autoscale_seed.json
+q '{"current_instances": 0}' autoscale_minimal.json
+q '{"current_instances": 12, "forecast_periods": 8, "function": "total", "forecaster": "lstm", "recent": [500, 424, 314, 0, 1.5e3, 7], "now": "2019-07-02T00:00:00Z"}' autoscale_all_fields.json
+q '{"forecaster": "prophet", "now": "2019-07-02 00:05", "current_instances": 1000000, "function": "f\u00e9 \"q\"", "recent": [0]}' autoscale_now_space_unicode.json
+q '{"current_instances": 5, "now": "2019-07-02T00:05:00+00:00", "forecaster": "hybrid"}' autoscale_now_offset.json
+q '{"current_instances": 5.5}' autoscale_fraction.json
+q '{"current_instances": -1, "forecast_periods": 1441}' autoscale_out_of_range.json
+q '{"current_instances": 5, "current_instances": 6}' autoscale_twice.json
+q '{"current_instances": 5, "recent": [1, -2, "3", null, 1e400]}' autoscale_bad_recent.json
+q '{"current_instances": 5, "now": "2019-07-02T00:00:30Z"}' autoscale_now_seconds.json
+q '{"current_instances": 5, "nope": true}' autoscale_unknown_key.json
+q '{"current_instances": 5, "function": ""}' autoscale_empty_function.json
+q '{"current_instances": 5, "forecaster": "arima", "forecast_periods": 1e2}' autoscale_bad_forecaster.json
+q '[{"current_instances": 5}]' not_an_object.json
+q '{"current_instances": 5} {}' text_after.json
+q '{"current_instances": 5' truncated.json
+q '{"function": "f", "ds": "2019-07-02T00:00:00Z", "invocations": 12}' observe_one.json
+q '{"ds": "2019-07-02 00:01", "invocations": 0.5}' observe_default_function.json
+q '{"observations": [{"function": "a", "ds": "2019-07-02T00:00:00Z", "invocations": 1}, {"ds": "2019-07-02T00:01:00Z", "invocations": 2}, {"function": "b", "ds": "1999-12-31T23:59:00Z", "invocations": 1e15}]}' observe_list.json
+q '{"observations": []}' observe_empty_list.json
+q '{"observations": [{"ds": "2019-07-02T00:00:00Z"}, 3]}' observe_missing_invocations.json
+q '{"observations": [{"ds": "2019-07-02T00:00:00Z", "invocations": 1}], "function": "f"}' observe_list_and_field.json
+q '{"ds": "2019-02-30T00:00:00Z", "invocations": -1}' observe_bad_date_count.json
+q '2019-07-02T00:00:00Z' minute_only.txt
+printf '{"current_instances": 5,\x00 "forecast_periods": 60}' > "$C/serve_request/nul_byte.json"
 
 # ---- ds,y: the forecasters' input (from the Prophet fixtures' ds and y columns)
 cut -d, -f2,4 ../fixtures/prophet/air_passengers.csv | sed '1s/.*/ds,y/' | head -13 > "$C/dsy/monthly.csv"
