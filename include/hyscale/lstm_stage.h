@@ -11,6 +11,8 @@
  * forecast of the holdout from the end of the training span), lstm_next.csv (the recursive
  * forecast of the horizon after the data), lstm_forecast8.csv (minute,f1..f8: the 8-step
  * recursive forecast made at the end of every minute, for the autoscaling environment),
+ * lstm_by_lead.csv (with a holdout: the recursive forecasts from the holdout's rolling cutoffs
+ * at the leads of lead.h, in backtest_csv.h's layout, for the report's scores by lead time),
  * lstm_metrics.json, lstm.safetensors, lstm.png, lstm_loss.png and the manifest. Numbers are on
  * the invocation scale for a series.csv (log1p modelled), as given for ds,y.
  */
@@ -21,6 +23,7 @@
 #include <stdint.h>
 
 #include "hyscale/backend.h"
+#include "hyscale/backtest_csv.h"
 #include "hyscale/lstm.h"
 #include "hyscale/status.h"
 
@@ -93,6 +96,14 @@ void hs_lstm_scale_apply(const hs_lstm_scale *sc, const double *y, int64_t n, fl
 float hs_lstm_scale_pad(const hs_lstm_scale *sc, hs_lstm_pad_rule rule);
 /* A normalised value back on the input's scale (invocations for a log model), in double. */
 double hs_lstm_scale_back(const hs_lstm_scale *sc, float v);
+
+/* The recursive forecasts from the rolling cutoffs of the holdout [n_train, n) (lead.h), at the
+ * leads only, back on the input's scale: one row per (cutoff, lead) landing inside the series,
+ * ordered by cutoff then lead, with the actual yin at the forecast point; lower/upper NULL. d and
+ * pad as for hs_lstm_predict (one model), ds (n) the times. *out is the caller's to free
+ * (hs_bt_table_free); empty without a holdout. */
+hs_status hs_lstm_by_lead(hs_lstm *m, const hs_lstm_data *d, const hs_lstm_scale *sc, float pad, const int64_t *ds,
+                          const float *yin, int64_t n, int64_t n_train, hs_bt_table *out);
 
 /* --per-function N: one model per function for the top N series of the functions.safetensors
  * beside the input series.csv, all trained at once. Files: lstm_functions.csv (holdout scores

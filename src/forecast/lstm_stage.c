@@ -204,6 +204,7 @@ typedef struct hs_lstm_job {
     float *next; /* (horizon) recursive forecast after the data */
     float *f8;   /* (n, 8) */
     int64_t *ends; /* (n) */
+    hs_bt_table by_lead; /* recursive forecasts from the holdout's rolling cutoffs (lead.h) */
     hs_lstm_history hist;
     cJSON *js_one, *js_rec; /* holdout scores, NULL without a holdout */
 } hs_lstm_job;
@@ -219,6 +220,7 @@ static void hs_lstm_job_free(hs_lstm_job *j)
     free(j->next);
     free(j->f8);
     free(j->ends);
+    hs_bt_table_free(&j->by_lead);
     hs_lstm_free(j->m);
     hs_lstm_history_free(&j->hist);
     hs_forecast_input_free(&j->in);
@@ -302,7 +304,8 @@ static void hs_lstm_job_fit_batch(const hs_lstm_stage_config *c, hs_lstm_job *j)
 
 /* Compute, normalised: one step ahead from every point (the window before it), the recursive
  * holdout from the end of training, the next horizon from the end of the data, and F8 (the
- * 8-step forecast made at the end of every minute). */
+ * 8-step forecast made at the end of every minute); then, with a holdout, the forecasts by lead
+ * time (on the input's scale). */
 static hs_status hs_lstm_job_predict(hs_lstm_job *j)
 {
     int64_t n = j->plan.n, ntr = j->plan.n_train, H = j->plan.holdout, horizon = j->plan.horizon;
@@ -319,7 +322,8 @@ static hs_status hs_lstm_job_predict(hs_lstm_job *j)
     }
     for (int64_t i = 0; i < n; i++)
         j->ends[i] = i + 1; /* the end of minute i: values up to i are known */
-    return hs_lstm_predict(j->m, &j->d, j->ends, n, 8, j->pad, j->f8);
+    HS_TRY(hs_lstm_predict(j->m, &j->d, j->ends, n, 8, j->pad, j->f8));
+    return hs_lstm_by_lead(j->m, &j->d, &j->sc, j->pad, j->in.ds, j->yin, n, ntr, &j->by_lead);
 }
 
 /* Compute: train (unless loaded), predict, back on the input's scale, score the holdout. */
@@ -350,7 +354,8 @@ static hs_status hs_lstm_job_compute(const hs_lstm_stage_config *c, hs_lstm_job 
     return HS_OK;
 }
 
-/* lstm_full.csv, lstm_recursive.csv, lstm_next.csv and lstm_forecast8.csv. */
+/* lstm_full.csv, lstm_recursive.csv, lstm_next.csv, lstm_forecast8.csv and, with a holdout,
+ * lstm_by_lead.csv. */
 static hs_status hs_lstm_write_forecasts(hs_outset *os, const hs_lstm_job *j)
 {
     const hs_forecast_input *in = &j->in;
@@ -388,6 +393,13 @@ static hs_status hs_lstm_write_forecasts(hs_outset *os, const hs_lstm_job *j)
                 fprintf(f, ",%.6g", j->f8[i * 8 + k]);
             fputc('\n', f);
         }
+    }
+    if (st == HS_OK && H > 0)
+        st = hs_outset_file(os, "lstm_by_lead.csv", &f, &tmp);
+    if (st == HS_OK && H > 0) {
+        const hs_bt_table *b = &j->by_lead;
+        hs_bt_rows r = {b->n, b->cutoff, b->ds, b->y, b->yhat, NULL, NULL};
+        st = hs_bt_csv_write(f, tmp, &r);
     }
     return st;
 }

@@ -1,5 +1,6 @@
 /* report.c: forecast_report.md: one table of every model and scoring mode in a run folder next
- * to the persistence and seasonal-naive baselines (hybrid.h). */
+ * to the persistence and seasonal-naive baselines (hybrid.h), then the scores by lead time
+ * (report_lead.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "hyscale/hybrid.h"
 #include "hyscale/manifest.h"
 #include "hyscale/outfiles.h"
+#include "report_lead.h"
 
 static cJSON *hs_read_opt(const char *dir, const char *name)
 {
@@ -103,6 +105,7 @@ hs_status hs_forecast_report_write(const char *dir)
         fprintf(f, "\nOne step ahead: each point forecast from the actual values before it. Recursive: the whole "
                    "holdout forecast from the end of the training span, feeding forecasts back.%s\n",
                 cs == H ? "" : " The seasonal-naive baseline needs a day of history before every holdout point.");
+        st = hs_report_by_lead(dir, &t, H, step, os, f);
     }
     if (st == HS_OK)
         st = hs_outset_commit(os);

@@ -1,0 +1,44 @@
+/* lead.c: the leads and the rolling cutoffs of the scores by lead time (lead.h). */
+#include "hyscale/lead.h"
+
+int64_t hs_lead_minutes(int i)
+{
+    static const int64_t m[HS_LEADS] = {1, 5, 15, 60, 240, 1440};
+    return i >= 0 && i < HS_LEADS ? m[i] : 0;
+}
+
+int64_t hs_lead_points(int i, int64_t step_seconds)
+{
+    int64_t s = hs_lead_minutes(i) * 60;
+    return step_seconds > 0 && s % step_seconds == 0 ? s / step_seconds : 0;
+}
+
+int64_t hs_lead_stride(int64_t step_seconds)
+{
+    int64_t p = step_seconds > 0 ? HS_LEAD_STRIDE_SECONDS / step_seconds : 1;
+    return p >= 1 ? p : 1;
+}
+
+int64_t hs_lead_cutoffs(int64_t n_train, int64_t n, int64_t step_seconds, int64_t *cut)
+{
+    if (n_train < 1 || n_train >= n)
+        return 0;
+    int64_t k = 0, s = hs_lead_stride(step_seconds);
+    for (int64_t c = n_train - 1; c + 1 < n; c += s) {
+        if (cut)
+            cut[k] = c;
+        k++;
+    }
+    return k;
+}
+
+int hs_lead_last(int64_t c, int64_t n, int64_t step_seconds)
+{
+    int last = -1;
+    for (int i = 0; i < HS_LEADS; i++) {
+        int64_t L = hs_lead_points(i, step_seconds);
+        if (L > 0 && c + L < n)
+            last = i;
+    }
+    return last;
+}

@@ -1,0 +1,204 @@
+/* test_lead.c: the scores by lead time: the leads and rolling cutoffs (lead.h), the report's
+ * table on hand-made forecast files against sums written out here, and the LSTM stage's
+ * lstm_by_lead.csv against its own recursive forecast from the end of training. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hs_test.h"
+#include "hyscale/backtest_csv.h"
+#include "hyscale/forecast_rows.h"
+#include "hyscale/hybrid.h"
+#include "hyscale/lead.h"
+#include "hyscale/series.h"
+
+Test(lead, leads_and_cutoffs)
+{
+    int64_t want[HS_LEADS] = {1, 5, 15, 60, 240, 1440};
+    for (int i = 0; i < HS_LEADS; i++) {
+        cr_expect_eq(hs_lead_points(i, 60), want[i]);
+        cr_expect_eq(hs_lead_points(i, 300), want[i] % 5 ? 0 : want[i] / 5);
+    }
+    cr_expect_eq(hs_lead_points(5, 86400), 1); /* a daily series keeps the day alone */
+    cr_expect_eq(hs_lead_points(4, 86400), 0);
+    cr_expect_eq(hs_lead_stride(60), 5);
+    cr_expect_eq(hs_lead_stride(86400), 1);
+    /* a one-day holdout of minutes: 288 cutoffs from n_train - 1, 5 apart */
+    int64_t cut[1440];
+    int64_t nc = hs_lead_cutoffs(20160 - 1440, 20160, 60, cut);
+    cr_assert_eq(nc, 288);
+    cr_expect_eq(cut[0], 20160 - 1441);
+    cr_expect_eq(cut[287], 20160 - 1441 + 287 * 5);
+    cr_expect_eq(hs_lead_last(cut[0], 20160, 60), 5);
+    cr_expect_eq(hs_lead_last(cut[1], 20160, 60), 4);
+    cr_expect_eq(hs_lead_last(20159, 20160, 60), -1);
+    cr_expect_eq(hs_lead_cutoffs(0, 10, 60, NULL), 0);
+    cr_expect_eq(hs_lead_cutoffs(10, 10, 60, NULL), 0);
+}
+
+/* y[i] of the hand-made series: a pattern of period 7 over a slow rise. */
+static double y_at(int64_t i) { return 20.0 + (double)(i % 7) * 3.0 + (double)i / 100.0; }
+
+/* n minutes, the last h held out: prophet_full.csv (Prophet off by +2 everywhere),
+ * prophet_metrics.json, and lstm_by_lead.csv from every cutoff of lead.h (the LSTM off by -3). */
+static void write_lead_inputs(const char *dir, int64_t n, int64_t h)
+{
+    char p[600], ts[24], tc[24];
+    snprintf(p, sizeof p, "%s/prophet_full.csv", dir);
+    FILE *f = fopen(p, "w");
+    cr_assert(f);
+    fputs("ds,y,yhat,yhat_lower,yhat_upper\n", f);
+    int64_t t0 = 1577836800; /* 2020-01-01 */
+    for (int64_t i = 0; i < n; i++) {
+        hs_format_time(t0 + 60 * i, ts);
+        fprintf(f, "%s,%.10g,%.10g,,\n", ts, y_at(i), y_at(i) + 2);
+    }
+    fclose(f);
+    snprintf(p, sizeof p, "%s/prophet_metrics.json", dir);
+    char j[128];
+    snprintf(j, sizeof j, "{\"holdout\": %lld, \"step_seconds\": 60, \"mae\": 2, \"rmse\": 2}", (long long)h);
+    hs_test_write_file(p, j);
+    snprintf(p, sizeof p, "%s/lstm_by_lead.csv", dir);
+    f = fopen(p, "w");
+    fputs("cutoff,ds,y,yhat,yhat_lower,yhat_upper\n", f);
+    int64_t cut[4000];
+    int64_t nc = hs_lead_cutoffs(n - h, n, 60, cut);
+    for (int64_t k = 0; k < nc; k++)
+        for (int i = 0; i < HS_LEADS; i++) {
+            int64_t L = hs_lead_points(i, 60), x = cut[k] + L;
+            if (x >= n)
+                continue;
+            hs_format_time(t0 + 60 * cut[k], tc);
+            hs_format_time(t0 + 60 * x, ts);
+            fprintf(f, "%s,%s,%.10g,%.10g,,\n", tc, ts, y_at(x), y_at(x) - 3);
+        }
+    fclose(f);
+}
+
+/* The row of model at lead in forecast_by_lead.csv: mae, rmse, origins; 0 when absent. */
+static int by_lead_row(const char *text, const char *model, int lead, double *mae, double *rmse, long *orig)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\n%s,%d,", model, lead);
+    const char *p = strstr(text, key);
+    if (!p)
+        return 0;
+    return sscanf(p + strlen(key), "%lf,%lf,%ld", mae, rmse, orig) == 3;
+}
+
+Test(lead, report_table_on_hand_made_forecasts, .timeout = 60)
+{
+    char *dir = hs_test_scratch("lead_report");
+    int64_t n = 4320, h = 1440;
+    write_lead_inputs(dir, n, h);
+    cr_assert_eq(hs_forecast_report_write(dir), HS_OK);
+    char p[700];
+    snprintf(p, sizeof p, "%s/forecast_by_lead.csv", dir);
+    char *t = hs_test_read_file(p, NULL);
+    cr_assert(t, "no %s", p);
+    cr_assert(strncmp(t, "model,lead,mae,rmse,origins\n", 28) == 0, "%s", t);
+    int64_t cut[1440];
+    int64_t nc = hs_lead_cutoffs(n - h, n, 60, cut);
+    for (int i = 0; i < HS_LEADS; i++) {
+        int64_t L = hs_lead_points(i, 60), cnt = 0;
+        double ap = 0, sp = 0, as = 0, ss = 0;
+        for (int64_t k = 0; k < nc && cut[k] + L < n; k++, cnt++) {
+            double e = y_at(cut[k] + L) - y_at(cut[k]); /* persistence */
+            ap += fabs(e);
+            sp += e * e;
+            e = y_at(cut[k] + L) - y_at(cut[k] + L - 1440); /* the same minute the day before */
+            as += fabs(e);
+            ss += e * e;
+        }
+        int lead = (int)hs_lead_minutes(i);
+        /* constant errors: Prophet +2, the LSTM -3, their average -0.5 */
+        const char *models[3] = {"prophet", "lstm_recursive", "hybrid_average"};
+        double err[3] = {2, 3, 0.5};
+        for (int m = 0; m < 3; m++) {
+            double mae, rmse;
+            long o;
+            cr_assert(by_lead_row(t, models[m], lead, &mae, &rmse, &o), "no %s at %d in\n%s", models[m], lead, t);
+            cr_expect_eq(o, cnt, "%s at %d: %ld origins, want %lld", models[m], lead, o, (long long)cnt);
+            /* the file keeps 6 significant digits */
+            cr_expect(fabs(mae - err[m]) < 1e-5 && fabs(rmse - err[m]) < 1e-5, "%s at %d: %g %g", models[m], lead, mae,
+                      rmse);
+        }
+        double mae, rmse;
+        long o;
+        cr_assert(by_lead_row(t, "persistence", lead, &mae, &rmse, &o));
+        cr_expect(o == cnt && fabs(mae - ap / cnt) < 1e-5 * (1 + ap / cnt) && fabs(rmse - sqrt(sp / cnt)) < 1e-5 * (1 + rmse),
+                  "persistence at %d: %g %g %ld, want %g %g %lld", lead, mae, rmse, o, ap / cnt, sqrt(sp / cnt),
+                  (long long)cnt);
+        cr_assert(by_lead_row(t, "seasonal_naive", lead, &mae, &rmse, &o));
+        cr_expect(o == cnt && fabs(mae - as / cnt) < 1e-5 * (1 + as / cnt) && fabs(rmse - sqrt(ss / cnt)) < 1e-5 * (1 + rmse),
+                  "seasonal naive at %d: %g %g", lead, mae, rmse);
+    }
+    free(t);
+    /* the report keeps its first table and adds the section, the plot beside it */
+    snprintf(p, sizeof p, "%s/forecast_report.md", dir);
+    t = hs_test_read_file(p, NULL);
+    cr_assert(t);
+    cr_expect(strstr(t, "| Prophet | forecast from the end of training | 2.00 | 2.00 |") != NULL, "%s", t);
+    cr_expect(strstr(t, "## Scores by lead time") != NULL, "%s", t);
+    cr_expect(strstr(t, "| MAE | 1 min | 5 min | 15 min | 1 h | 4 h | 1 day |") != NULL, "%s", t);
+    cr_expect(strstr(t, "| cutoffs | 288 | 288 | 286 | 277 | 241 | 1 |") != NULL, "%s", t);
+    free(t);
+    cr_expect(hs_test_nonempty(dir, "forecast_by_lead.png"));
+}
+
+/* A row of lstm_by_lead.csv that no cutoff of the holdout explains: the report says so. */
+Test(lead, report_refuses_a_foreign_lstm_file, .timeout = 60)
+{
+    char *dir = hs_test_scratch("lead_foreign");
+    write_lead_inputs(dir, 4320, 1440);
+    char p[700];
+    snprintf(p, sizeof p, "%s/prophet_metrics.json", dir);
+    hs_test_write_file(p, "{\"holdout\": 1000, \"step_seconds\": 60, \"mae\": 1, \"rmse\": 1}");
+    cr_assert_eq(hs_forecast_report_write(dir), HS_ERR_INPUT);
+    cr_expect(strstr(hs_error_message(), "lstm_by_lead.csv:2:") != NULL, "%s", hs_error_message());
+    cr_expect(!hs_test_nonempty(dir, "forecast_report.md"));
+}
+
+/* The LSTM stage's forecasts from the first cutoff (the end of training) are its recursive
+ * holdout forecast at the leads; every cutoff of lead.h is there. */
+Test(lead, lstm_stage_by_lead_matches_its_recursive_forecast, .timeout = 300)
+{
+    char *dir = hs_test_scratch("lead_lstm");
+    char *series = hs_test_make_series(dir, 3, 20, 0);
+    cr_assert(series);
+    char out[700];
+    snprintf(out, sizeof out, "%s/fc", dir);
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "forecast", "lstm", "--input", series, "--out", out, "--holdout", "1440", "--epochs",
+                             "1", "--hidden", "8", "--device", "cpu", "--no-plot", "--quiet", NULL),
+                 0, "%s", err);
+    free(err);
+    char p[800];
+    snprintf(p, sizeof p, "%s/lstm_by_lead.csv", out);
+    hs_bt_table b;
+    cr_assert_eq(hs_bt_table_read(p, &b), HS_OK, "%s", hs_error_message());
+    snprintf(p, sizeof p, "%s/lstm_recursive.csv", out);
+    hs_fc_table r;
+    cr_assert_eq(hs_fc_table_read(p, &r), HS_OK, "%s", hs_error_message());
+    cr_assert_eq(r.n, 1440);
+    int64_t c0 = r.ds[0] - 60; /* the end of training */
+    int first = 0;
+    for (int64_t i = 0; i < b.n; i++) {
+        cr_assert(b.ds[i] > b.cutoff[i] && (b.cutoff[i] - c0) % 300 == 0);
+        if (b.cutoff[i] != c0)
+            continue;
+        int64_t L = (b.ds[i] - c0) / 60;
+        /* one end alone or in a batch of ends: the same model, float rounding apart */
+        cr_expect(fabs(b.yhat[i] - r.yhat[L - 1]) <= 1e-4 * (1 + fabs(r.yhat[L - 1])), "lead %lld: %g vs %g",
+                  (long long)L, b.yhat[i], r.yhat[L - 1]);
+        cr_expect(b.y[i] == r.y[L - 1]);
+        first++;
+    }
+    cr_expect_eq(first, HS_LEADS);
+    cr_expect_eq(b.n, 288 + 288 + 286 + 277 + 241 + 1);
+    hs_bt_table_free(&b);
+    hs_fc_table_free(&r);
+    free(series);
+}
