@@ -8,8 +8,9 @@
  * Forecasts: `prophet` from prophet_full.csv then prophet_next.csv (F[t][k] = yhat at t + k),
  * `lstm` from lstm_forecast8.csv and `hybrid` from hybrid_forecast8.csv (minute,f1..f8, one row
  * per minute of the series), `none` for no forecaster. Per function (HS_ENV_FUNCTIONS), `lstm` reads
- * lstm_functions_forecast8.safetensors of `hyscale forecast lstm --per-function N`, and the
- * environments replay the N functions it covers.
+ * lstm_functions_forecast8.safetensors of `hyscale forecast lstm --per-function N` and `prophet`
+ * prophet_functions_forecast8.safetensors of `hyscale forecast prophet --per-function N` (the same
+ * layout), and the environments replay the N functions it covers.
  */
 #ifndef HYSCALE_ENV_INPUT_H
 #define HYSCALE_ENV_INPUT_H
@@ -36,7 +37,7 @@ const char *hs_env_forecast_file(const char *forecaster);
 hs_status hs_env_input_load(const char *series_dir, const char *forecast_dir, const char *forecaster,
                             hs_env_source src, int64_t holdout, hs_env_series *s, int64_t *start_unix);
 
-/* Reads lstm_functions_forecast8.safetensors (tensor forecast8 (N, n, 8)) into *F (malloc'd,
+/* Reads a <forecaster>_functions_forecast8.safetensors (tensor forecast8 (N, n, 8)) into *F (malloc'd,
  * caller frees); *k holds the functions available on entry and N on return (N <= *k). */
 hs_status hs_env_read_functions_forecast8(const char *path, int64_t n, float **F, int64_t *k);
 

@@ -12,7 +12,8 @@
  * (everything needed to predict again: hs_prophet_model_load), prophet.png,
  * prophet_components.png and the manifest (manifest_name).
  * For a series.csv the log1p column is modelled and every number in the files is on the
- * invocation scale (expm1) unless its name says log.
+ * invocation scale (expm1) unless its name says log. hs_prophet_functions_run fits every function
+ * of a preprocessing folder at once (--per-function N).
  */
 #ifndef HYSCALE_PROPHET_STAGE_H
 #define HYSCALE_PROPHET_STAGE_H
@@ -55,6 +56,25 @@ hs_status hs_prophet_stage_run(const hs_prophet_stage_config *c, cJSON *manifest
  * changepoint_range in (0, 1], both prior scales positive, interval_width in (0, 1)); else
  * HS_ERR_USAGE naming the option (by its CLI name) and the value. Pure: reads no input. */
 hs_status hs_prophet_stage_check(const hs_prophet_stage_config *c);
+
+/* --per-function N: one model per function for the top N series of the functions.safetensors
+ * beside the input series.csv, fitted at once (each cleaned as the aggregate is, log1p
+ * modelled, the training span of c->holdout >= 1 points fitted). Additive and exact only (a
+ * usage error otherwise). Files: prophet_functions.csv (index,mae,rmse,mae_log,rmse_log: each
+ * function's holdout scores, invocations per minute), prophet_functions_forecast8.safetensors
+ * (tensor forecast8 (N, minutes, 8): the layout of the LSTM's, F[t][k] the forecast of minute
+ * t + k + 1 from the fit on the training span), prophet_functions_metrics.json and the
+ * manifest. */
+typedef struct hs_prophet_functions_result {
+    int functions;
+    int64_t n, holdout;
+    double mean_mae, mean_rmse; /* over the functions */
+    double clean_seconds, fit_seconds, predict_seconds;
+    int threads;
+} hs_prophet_functions_result;
+
+hs_status hs_prophet_functions_run(const hs_prophet_stage_config *c, int nfun, cJSON *manifest,
+                                   hs_prophet_functions_result *res);
 
 /* prophet_model.json <-> model. The JSON carries the model, the scale (log or not) and the
  * uncertainty settings; a loaded model predicts exactly as the saved one. */

@@ -296,6 +296,40 @@ done:
     return rounds;
 }
 
+/* 1 / prior_scale^2 of each seasonal column into inv (K) and the multiplicative flags into mult
+ * (K; may be NULL); returns 1 when any column is multiplicative. */
+static int hs_prior_inv(const hs_prophet_model *m, double *inv, unsigned char *mult)
+{
+    int c = 0, any = 0;
+    for (int s = 0; s < m->ns; s++)
+        for (int j = 0; j < 2 * m->seas[s].order; j++, c++) {
+            inv[c] = 1.0 / (m->seas[s].prior_scale * m->seas[s].prior_scale);
+            if (mult)
+                mult[c] = (unsigned char)m->seas[s].multiplicative;
+            any |= m->seas[s].multiplicative;
+        }
+    if (c == 0)
+        inv[0] = 1.0; /* the zeros column, prior scale 1 as in Prophet */
+    return any;
+}
+
+int hs_prophet_solve_gram(const hs_prophet_model *shape, double tau, int max_rounds, const double *G, const double *b,
+                          double yy, int64_t n, double *theta, double *sig2)
+{
+    int S = shape->S, K = shape->K, P = 2 + S + K;
+    double *inv = malloc((size_t)K * sizeof *inv);
+    unsigned char *mult = calloc((size_t)K, 1);
+    int rounds = -1;
+    if (inv && mult && !hs_prior_inv(shape, inv, mult)) {
+        /* the exact method reads G, b and yy alone: no design, no data */
+        hs_pfit F = {shape, P, S, K, n, NULL, NULL, (double *)G, (double *)b, yy, inv, mult, 0, NULL, {0}, 0};
+        rounds = hs_fit_exact(&F, 1.0 / tau, max_rounds, theta, sig2);
+    }
+    free(inv);
+    free(mult);
+    return rounds;
+}
+
 static hs_status hs_prophet_alloc(hs_prophet_model *m)
 {
     m->cp_t = calloc((size_t)m->S, sizeof *m->cp_t);
@@ -316,8 +350,7 @@ void hs_prophet_model_free(hs_prophet_model *m)
     memset(m, 0, sizeof *m);
 }
 
-/* Scaling, changepoints and seasonalities of a history: the model's shape, parameters zero. */
-static hs_status hs_prophet_shape(const hs_prophet_config *cfg, const int64_t *ds, const double *y, int64_t n,
+hs_status hs_prophet_shape(const hs_prophet_config *cfg, const int64_t *ds, const double *y, int64_t n,
                                   hs_prophet_model *m)
 {
     memset(m, 0, sizeof *m);
@@ -376,15 +409,7 @@ hs_status hs_prophet_fit(const hs_prophet_config *cfg, const int64_t *ds, const 
         /* Prophet's initial point: the line through the first and last points */
         m->init_k = (ys[n - 1] - ys[0]) / (hs_prophet_t(m, ds[n - 1]) - hs_prophet_t(m, ds[0]));
         m->init_m = ys[0] - m->init_k * hs_prophet_t(m, ds[0]);
-        int c = 0, any_mult = 0;
-        for (int s = 0; s < m->ns; s++)
-            for (int j = 0; j < 2 * m->seas[s].order; j++, c++) {
-                inv[c] = 1.0 / (m->seas[s].prior_scale * m->seas[s].prior_scale);
-                mult[c] = (unsigned char)m->seas[s].multiplicative;
-                any_mult |= mult[c];
-            }
-        if (c == 0)
-            inv[0] = 1.0; /* the zeros column, prior scale 1 as in Prophet */
+        int any_mult = hs_prior_inv(m, inv, mult);
         m->constant = ymin == ymax;
         if (m->constant) {
             /* Prophet's shortcut for a constant series: the initial point, sigma 1e-9 */
@@ -478,14 +503,7 @@ double hs_prophet_objective_direct(const hs_prophet_model *shape, const int64_t 
     unsigned char *mult = calloc((size_t)K, 1);
     double *tmp = malloc((size_t)P * sizeof *tmp);
     HS_ASSERT(ys && inv && mult && tmp && hs_prophet_design(shape, ds, n, &D) == HS_OK);
-    int c = 0;
-    for (int s = 0; s < shape->ns; s++)
-        for (int j = 0; j < 2 * shape->seas[s].order; j++, c++) {
-            inv[c] = 1.0 / (shape->seas[s].prior_scale * shape->seas[s].prior_scale);
-            mult[c] = (unsigned char)shape->seas[s].multiplicative;
-        }
-    if (c == 0)
-        inv[0] = 1.0;
+    hs_prior_inv(shape, inv, mult);
     for (int64_t i = 0; i < n; i++)
         ys[i] = y[i] / shape->y_scale;
     hs_pfit F = {shape, P, S, K, n, D, ys, NULL, NULL, 0, inv, mult, 1, tmp, {0}, 0};

@@ -12,6 +12,19 @@ void hs_prophet_features(const hs_prophet_model *m, int64_t ds, double *x);
 double hs_prophet_t(const hs_prophet_model *m, int64_t ds);
 /* The (n, 2 + S + K) design: t, 1, max(0, t - cp_j), features. Caller frees *out. */
 hs_status hs_prophet_design(const hs_prophet_model *m, const int64_t *ds, int64_t n, double **out);
+/* Scaling (y_scale from y), changepoints and seasonalities of a history of n points: the model's
+ * shape, its parameters zero; the caller frees it with hs_prophet_model_free, on failure too. */
+hs_status hs_prophet_shape(const hs_prophet_config *cfg, const int64_t *ds, const double *y, int64_t n,
+                           hs_prophet_model *m);
+/* The exact MAP fit (HS_PROPHET_EXACT) of an additive model of this shape from its Gram
+ * matrix alone: G = D'D (P, P, both triangles), b = D'y and yy = y'y of the design D (n, P) and
+ * the y scaled by shape->y_scale; tau the changepoint prior scale. theta (P) = (k, m, delta,
+ * beta) in: the start (Prophet's initial k and m, the rest 0), out: the optimum; *sig2 in: 1,
+ * out: sigma^2. Returns the rounds, or -1 (a singular system, out of memory, or a multiplicative
+ * shape). hs_prophet_fit runs the same solver after forming G from the data; the per-function
+ * fits share one G between every function of a ds grid. Thread-safe. */
+int hs_prophet_solve_gram(const hs_prophet_model *shape, double tau, int max_rounds, const double *G, const double *b,
+                          double yy, int64_t n, double *theta, double *sig2);
 /* The fitted trend at t (scaled units). */
 double hs_prophet_trend(const hs_prophet_model *m, double t);
 

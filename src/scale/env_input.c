@@ -52,7 +52,8 @@ hs_status hs_env_read_functions_forecast8(const char *path, int64_t n, float **F
     hs_st_file sf;
     hs_status st = hs_safetensors_read(path, &sf);
     if (st == HS_ERR_IO)
-        return hs_error_set(HS_ERR_INPUT, "%s: missing (run hyscale forecast lstm --per-function N first)", path);
+        return hs_error_set(HS_ERR_INPUT, "%s: missing (run hyscale forecast lstm or prophet --per-function N first)",
+                            path);
     if (st)
         return st;
     int i = hs_st_find(&sf, "forecast8");
@@ -162,15 +163,16 @@ hs_status hs_env_input_load(const char *series_dir, const char *forecast_dir, co
     hs_status st = HS_OK;
     int none = !strcmp(forecaster, "none");
     if (src == HS_ENV_FUNCTIONS) {
-        if (!none && strcmp(forecaster, "lstm") != 0)
+        if (!none && strcmp(forecaster, "lstm") != 0 && strcmp(forecaster, "prophet") != 0)
             st = hs_error_set(HS_ERR_USAGE, "--env-series functions: per-function forecasts come from `hyscale "
-                                            "forecast lstm --per-function N` only; use --forecast lstm or none");
+                                            "forecast lstm|prophet --per-function N` only; use --forecast lstm, "
+                                            "prophet or none");
         if (st == HS_OK)
             st = hs_env_functions(series_dir, &d, &k, &n);
         if (st == HS_OK && !none) {
             /* the first N functions have forecasts: the environments replay those */
             char fp[4096];
-            snprintf(fp, sizeof fp, "%s/lstm_functions_forecast8.safetensors", forecast_dir);
+            snprintf(fp, sizeof fp, "%s/%s_functions_forecast8.safetensors", forecast_dir, forecaster);
             st = hs_env_read_functions_forecast8(fp, n, &F, &k);
         }
     } else {
