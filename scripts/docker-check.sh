@@ -61,6 +61,7 @@ done
 mark "tools" "$t"
 
 # ---- private podman configuration ----------------------------------------------------------
+t=$(now)
 if [ "$clean" = 1 ] && [ -d "$work" ]; then
   # this storage's containers and images first, then the mounts the overlay driver keeps under
   # it (its own folder is one), deepest first; only then can the folder go
@@ -72,6 +73,7 @@ if [ "$clean" = 1 ] && [ -d "$work" ]; then
   fi
   { findmnt -rn -o TARGET | grep -F "$work/" || true; } | sort -r | while read -r m; do umount "$m" || true; done
   rm -rf "$work"
+  mark "clean" "$t"
 fi
 mkdir -p "$work/run" "$work/graph" "$work/tmp"
 # root cannot raise its hard limits here: the container's must stay within them
