@@ -11,22 +11,6 @@
 #include "hyscale/parse.h"
 #include "hyscale/serve.h"
 
-/* The entry point of src/serve/http.h, which the program cannot include (src/ is not on its
- * include path, and public headers live in include/): declared here word for word until serve.h
- * carries it. Keep the two in step. */
-typedef struct hs_serve_http_config {
-    const char *model_dir;
-    const char *host;
-    int port;
-    int threads;
-    const char *state_dir;
-    int durable;
-    int timeout_s;
-    int max_connections;
-    int quiet;
-} hs_serve_http_config;
-hs_status hs_serve_http_run(const hs_serve_http_config *c);
-
 int hs_cmd_serve(int argc, char **argv)
 {
     hs_serve_http_config c = {NULL, "127.0.0.1", INT_MIN, 0, NULL, 0, 10, 1000, 0}; /* INT_MIN: no --port */

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "hyscale/serve.h"
-#include "http.h"
+#include "hyscale/serve.h"
 
 typedef enum hs_http_route {
     HS_ROUTE_AUTOSCALE = 0,
