@@ -113,6 +113,70 @@ Test(env, hand_computed_replay)
     hs_env_series_free(&s);
 }
 
+/* ENV v2 (docs/ENV-v2.md): the errors and their RMS by hand, the 10 added entries, the episode's
+ * idle weight drawn in its range and priced into the reward, and version 1 left as it was. */
+Test(env, version_2_inputs_observation_and_reward)
+{
+    float F[40 * 8];
+    for (int t = 0; t < 40; t++)
+        for (int k = 0; k < 8; k++)
+            F[t * 8 + k] = (float)(t % 7) + (float)k; /* fneed1[t] = t mod 7 (c = 1) */
+    hs_env_series s;
+    tiny_series(&s, F);
+    /* err[t] = need[t] - fneed1[t-1]; rms over the last min(t, 60) errors */
+    cr_expect_eq(s.err[0], 0);
+    int64_t sq = 0;
+    for (int t = 1; t < 40; t++) {
+        int32_t e = s.need[t] - (t - 1) % 7;
+        cr_assert_eq(s.err[t], e, "err[%d]", t);
+        sq += (int64_t)e * e;
+        cr_expect(fabsf(s.rms[t] - (float)sqrt((double)sq / t)) < 1e-6f * (1 + s.rms[t]), "rms[%d]", t);
+    }
+    hs_env_config cfg = HS_ENV_CONFIG_DEFAULTS;
+    cfg.version = HS_ENV_V2;
+    cfg.w.w_idle = 0.05f;
+    hs_envs v;
+    cr_assert_eq(hs_envs_init_replay(&v, &s, &cfg, 20, 30), HS_OK);
+    cr_expect_eq(v.O, HS_ENV_OBS_V2);
+    for (int i = 0; i < 8; i++)
+        cr_expect(fabsf(v.obs[23 + i] - (float)s.err[13 + i] / s.S[0]) < 1e-7f, "entry %d", 23 + i);
+    cr_expect(fabsf(v.obs[31] - s.rms[20] / s.S[0]) < 1e-7f);
+    cr_expect(fabsf(v.obs[32] - log10f(0.5f)) < 1e-6f);
+    /* the first 23 are version 1's */
+    hs_env_config c1 = HS_ENV_CONFIG_DEFAULTS;
+    hs_envs v1;
+    cr_assert_eq(hs_envs_init_replay(&v1, &s, &c1, 20, 30), HS_OK);
+    cr_expect_eq(v1.O, HS_ENV_OBS);
+    cr_expect_eq(memcmp(v.obs, v1.obs, HS_ENV_OBS * sizeof *v.obs), 0);
+    /* the reward prices idle at the environment's weight */
+    int32_t target = 60;
+    hs_envs_step(&v, &target);
+    hs_envs_step(&v1, &target);
+    float n = (float)s.need[21], idle = 60 - n, change = fabsf(60.0f - (float)s.need[20]);
+    cr_expect(fabsf(v.reward[0] - -(0.05f * idle + 0.01f * change) / s.S[0]) < 1e-6f, "%g", v.reward[0]);
+    cr_expect(fabsf(v1.reward[0] - -(0.1f * idle + 0.01f * change) / s.S[0]) < 1e-6f, "%g", v1.reward[0]);
+    hs_envs_free(&v);
+    hs_envs_free(&v1);
+    /* training: each episode draws w_idle log-uniform in [lo, hi]; the starts are version 1's */
+    cfg.w_idle_lo = 0.02f;
+    cfg.w_idle_hi = 0.5f;
+    cfg.episode = 8;
+    c1.episode = 8;
+    cr_assert_eq(hs_envs_init(&v, &s, 256, &cfg), HS_OK);
+    cr_assert_eq(hs_envs_init(&v1, &s, 256, &c1), HS_OK);
+    int below = 0;
+    for (int e = 0; e < 256; e++) {
+        cr_expect(v.w_idle[e] >= 0.02f * 0.9999f && v.w_idle[e] <= 0.5f * 1.0001f, "w %g", v.w_idle[e]);
+        below += v.w_idle[e] < 0.1f; /* log-uniform: P(w < 0.1) = ln 5 / ln 25 = 0.5 */
+        cr_expect_eq(v.t[e], v1.t[e], "env %d starts where version 1 would", e);
+        cr_expect(fabsf(v.obs[e * HS_ENV_OBS_V2 + 32] - log10f(v.w_idle[e] / 0.1f)) < 1e-6f);
+    }
+    cr_expect(below > 100 && below < 156, "%d of 256 below 0.1", below);
+    hs_envs_free(&v);
+    hs_envs_free(&v1);
+    hs_env_series_free(&s);
+}
+
 Test(env, observation_layout)
 {
     float F[40 * 8];

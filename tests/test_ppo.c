@@ -300,15 +300,27 @@ Test(ppo, policy_file_round_trip_and_checks)
     cr_expect_eq(memcmp(pf.params, p, (size_t)l.total * sizeof *p), 0);
     cr_expect_str_eq(pf.forecaster, "hybrid");
     cr_expect_str_eq(pf.env_series, "aggregate");
+    cr_expect_eq(pf.env_version, 1);
     hs_ppo_policy_file_free(&pf);
-    /* another ENV version, another observation size: clear errors */
-    const char *bad[2][2] = {{"env_version", "2"}, {"obs", "24"}};
-    for (int b = 0; b < 2; b++) {
+    /* an ENV v2 agent (33 observations) is written and read as version 2 */
+    hs_mlp_layout l2 = hs_mlp_layout_make(HS_ENV_OBS_V2, 64, HS_ENV_ACTIONS);
+    float *p2 = calloc((size_t)l2.total, sizeof *p2);
+    f = fopen(path, "wb");
+    cr_assert_eq(hs_ppo_policy_write(f, path, &l2, p2, "hybrid", HS_ENV_MARGIN, "aggregate", NULL), HS_OK);
+    fclose(f);
+    cr_assert_eq(hs_ppo_policy_read(path, &pf), HS_OK, "%s", hs_error_message());
+    cr_expect_eq(pf.env_version, 2);
+    cr_expect_eq(pf.l.obs, HS_ENV_OBS_V2);
+    hs_ppo_policy_file_free(&pf);
+    free(p2);
+    /* an unknown ENV version, an observation size not the version's: clear errors */
+    const char *bad[3][3] = {{"env_version", "3", "23"}, {"obs", "1", "24"}, {"obs", "2", "23"}};
+    for (int b = 0; b < 3; b++) {
         hs_st_tensor t = {"actor.0.weight", p, 2, {64, 23, 0, 0}};
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "format", "hyscale-ppo-v1");
-        cJSON_AddStringToObject(m, "env_version", b == 0 ? bad[0][1] : "1");
-        cJSON_AddStringToObject(m, "obs", b == 1 ? bad[1][1] : "23");
+        cJSON_AddStringToObject(m, "env_version", bad[b][1]);
+        cJSON_AddStringToObject(m, "obs", bad[b][2]);
         cJSON_AddStringToObject(m, "actions", "9");
         cJSON_AddStringToObject(m, "hidden", "64");
         cJSON_AddStringToObject(m, "action_mode", "margin");

@@ -11,6 +11,7 @@
 
 #include "hs_test.h"
 #include "hyscale/manifest.h"
+#include "hyscale/ppo.h"
 #include "hyscale/scale_stage.h"
 
 /* A 3-day synthetic preprocess folder; returns its path (malloc'd). */
@@ -188,6 +189,53 @@ Test(scale_cli, the_classic_front_swept, .timeout = 300)
     snprintf(p, sizeof p, "%s/scaling_eval.csv", pre);
     t = hs_test_read_file(p, NULL);
     cr_expect(strstr(t, ",sweep,") != NULL && strstr(t, "headroom=+5%") == NULL, "no sweep rows with --no-sweep");
+    free(t);
+    free(pre);
+}
+
+/* An ENV v2 agent (docs/ENV-v2.md): trained with --env-version 2, written as version 2, replayed
+ * once per idle weight, each row of version 2 compared with the classic hull. */
+Test(scale_cli, env_version_2_agent_traces_a_front, .timeout = 300)
+{
+    char *pre = make_pre("scale_v2"), *err = NULL;
+    char out[600];
+    snprintf(out, sizeof out, "%s/ppo_v2", pre);
+    cr_assert_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--forecast", "none", "--env-version", "2", "--out",
+                             out, "--envs", "8", "--steps", "32", "--total-steps", "2048", "--quiet", NULL),
+                 0, "%s", err);
+    free(err);
+    cr_expect_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--out", out, "--env-version", "3", NULL), 2);
+    cr_expect(strstr(err, "--env-version") != NULL, "%s", err);
+    free(err);
+    cr_expect_eq(hs_test_run(&err, "train-ppo", "--series", pre, "--out", out, "--env-version", "2", "--w-idle-lo",
+                             "0.5", "--w-idle-hi", "0.1", NULL),
+                 2);
+    free(err);
+    char p[700];
+    snprintf(p, sizeof p, "%s/ppo_policy.safetensors", out);
+    hs_ppo_policy_file pf;
+    cr_assert_eq(hs_ppo_policy_read(p, &pf), HS_OK, "%s", hs_error_message());
+    cr_expect_eq(pf.env_version, 2);
+    cr_expect_eq(pf.l.obs, HS_ENV_OBS_V2);
+    hs_ppo_policy_file_free(&pf);
+    cr_assert_eq(hs_test_run(&err, "evaluate", "--series", pre, "--out", pre, "--quiet", "--no-sweep", NULL), 0, "%s",
+                 err);
+    free(err);
+    snprintf(p, sizeof p, "%s/scaling_eval.csv", pre);
+    char *t = hs_test_read_file(p, NULL);
+    cr_assert(t);
+    int v2 = 0;
+    for (const char *line = strchr(t, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        char buf[1024], *f[16];
+        cr_assert_eq(csv_fields(line, buf, sizeof buf, f), 16);
+        if (!strcmp(f[0], "ppo") && !strcmp(f[8], "2")) {
+            cr_expect(!strncmp(f[12], "w_idle=", 7), "%s", f[12]);
+            v2++;
+        } else {
+            cr_expect_str_eq(f[8], "1");
+        }
+    }
+    cr_expect_eq(v2, 9, "one row per idle weight");
     free(t);
     free(pre);
 }

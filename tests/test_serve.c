@@ -437,6 +437,15 @@ Test(serve_model, pieces_that_do_not_belong_together_are_refused, .timeout = 120
     cr_assert_eq(system(cmd), 0);
     cr_assert_eq(hs_serve_model_load(tmp, &m), HS_OK, "%s", hs_error_message());
     hs_serve_model_unref(m);
+    /* an ENV v2 agent where the service expects version 1 */
+    snprintf(cmd, sizeof cmd, "'%s' train-ppo --series '%s' --forecast hybrid --env-version 2 --out '%s/ppo_hybrid' "
+                              "--envs 8 --steps 32 --total-steps 512 --holdout 240 --quiet",
+             HS_BINARY, tmp, tmp);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_neq(hs_serve_model_load(tmp, &m), HS_OK);
+    cr_assert(strstr(hs_error_message(), "ENV version 2"), "%s", hs_error_message());
+    snprintf(cmd, sizeof cmd, "cp '%s/ppo_hybrid/ppo_policy.safetensors' '%s/ppo_hybrid/'", dir, tmp);
+    cr_assert_eq(system(cmd), 0);
     /* another series under the same weights: every count doubled */
     char p[4200];
     snprintf(p, sizeof p, "%s/series.csv", dir);

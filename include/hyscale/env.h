@@ -45,6 +45,8 @@ typedef struct hs_env_series {
     int32_t *pmax;     /* (K) ceil(4 S) */
     int32_t *step;     /* (K) the delta mode's step: max(1, round(S / 20)) */
     float *time_feat;  /* (N, 4) observation entries 17..20 of each minute, shared by the series */
+    int32_t *err;      /* (K, N) ENV v2: need[t] - fneed1[t-1], the one-step error (0 at t = 0) */
+    float *rms;        /* (K, N) ENV v2: RMS of err over the last HS_ENV_ERR_WINDOW minutes */
 } hs_env_series;
 
 /* Copies d (K, N) and F (K, N, 8; NULL for none) and derives need, fneed, c, S. holdout is the
@@ -65,9 +67,12 @@ typedef struct hs_env_config {
     hs_env_action_mode mode;
     uint64_t seed;        /* environment e draws from the stream (seed, first_stream + e) */
     uint64_t first_stream; /* 0; lets one environment replay environment e of a larger set */
+    int version;           /* ENV version: 1 (ENV.md, the reference) or 2 (docs/ENV-v2.md) */
+    float w_idle_lo, w_idle_hi; /* version 2 in training: w_idle log-uniform in [lo, hi] per episode;
+                                 * a replay uses w.w_idle */
 } hs_env_config;
 
-#define HS_ENV_CONFIG_DEFAULTS {{1.0f, 0.1f, 0.01f}, 0, HS_ENV_MARGIN, 1, 0}
+#define HS_ENV_CONFIG_DEFAULTS {{1.0f, 0.1f, 0.01f}, 0, HS_ENV_MARGIN, 1, 0, 1, 0.02f, 0.5f}
 
 /* Sums over transitions: the metrics of an evaluation span or of one episode. */
 typedef struct hs_env_metrics {
@@ -93,7 +98,9 @@ typedef struct hs_envs {
     int32_t *cold, *idle;     /* (E) of the step that led to minute t */
     int64_t *episode;         /* (E) episodes started (the reset draw's counter) */
     hs_env_metrics *sums;     /* (E) the running episode (replay: the whole span) */
-    float *obs;               /* (E, 23) observation at minute t */
+    int O;                    /* observation size: 23 (version 1) or 33 (version 2) */
+    float *obs;               /* (E, O) observation at minute t */
+    float *w_idle;            /* (E) each environment's idle cost weight (version 2: its episode's) */
     float *reward;            /* (E) of the last step */
     uint8_t *done;            /* (E) 1 when the last step ended an episode */
     int32_t *target;          /* (E) scratch for callers */

@@ -47,11 +47,12 @@ typedef struct hs_ppo_config {
     int quiet;
     int actions;             /* A: 9 (margin mode) or 5 (delta mode) */
     float beta1, beta2;      /* Adam's betas: torch's 0.9 and 0.999 */
+    int obs;                 /* O: the observation size of the ENV version (23; 33 for version 2) */
 } hs_ppo_config;
 
 #define HS_PPO_CONFIG_DEFAULTS                                                                                         \
     {64, 64, 128, 5000000, 4, 8, 0.99f, 0.95f, {0.2f, 0.5f, 0.01f}, 3e-4f, 1e-5f, 0.5f, 0, 1, 0, HS_ENV_ACTIONS,        \
-     HS_ADAM_BETA1, HS_ADAM_BETA2}
+     HS_ADAM_BETA1, HS_ADAM_BETA2, HS_ENV_OBS}
 
 /* Offsets (in floats) of each tensor in the flat buffer; weights are (out, in) row-major like
  * torch.nn.Linear. Actor first, then critic. */
@@ -166,6 +167,7 @@ typedef struct hs_ppo_policy_file {
     char forecaster[16];
     char env_series[16];    /* "aggregate" or "functions" */
     hs_env_action_mode mode;
+    int env_version;        /* 1 (ENV.md) or 2 (docs/ENV-v2.md: obs 33) */
     cJSON *metadata;        /* the file's metadata object */
 } hs_ppo_policy_file;
 

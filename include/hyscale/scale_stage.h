@@ -86,6 +86,7 @@ typedef struct hs_eval_row {
     char policy[32], forecaster[16], source[256];
     char parameter[48]; /* the setting of the policy's knob ("headroom=+25%", "minutes=10"), "" for none */
     int sweep;          /* 1 for a setting of the classic sweep, 0 for the default rows and the agents */
+    int env_version;    /* the ENV version the row was replayed in (2: an ENV v2 agent) */
     hs_env_metrics m;
     int dominated; /* 1 when a classic policy is no worse on cold rate and over-provisioning, better on one */
     int front;     /* 1 when no row at all dominates it (the Pareto front of the plot) */

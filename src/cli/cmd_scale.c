@@ -47,6 +47,7 @@ int hs_cmd_train_ppo(int argc, char **argv)
     const char *source = "aggregate", *device = "auto", *mode = "margin";
     int64_t envs = c.ppo.envs, steps = c.ppo.steps, total = c.ppo.total_steps, episode = 0;
     double lr = c.ppo.lr, wc = c.env.w.w_cold, wi = c.env.w.w_idle, wch = c.env.w.w_change;
+    double wlo = c.env.w_idle_lo, whi = c.env.w_idle_hi;
     int no_plot = 0;
     hs_opt opts[] = {
         {"series", HS_OPT_STR, &c.series_dir, "DIR", "a preprocess output folder (series.csv) (required)"},
@@ -65,6 +66,10 @@ int hs_cmd_train_ppo(int argc, char **argv)
         {"w-cold", HS_OPT_DOUBLE, &wc, "W", "reward weight of a cold start (1.0)"},
         {"w-idle", HS_OPT_DOUBLE, &wi, "W", "reward weight of an idle instance-minute (0.1)"},
         {"w-change", HS_OPT_DOUBLE, &wch, "W", "reward weight of a scaling change (0.01)"},
+        {"env-version", HS_OPT_INT, &c.env.version, "1|2",
+         "1: ENV.md; 2: docs/ENV-v2.md (the forecaster's recent errors observed, the idle weight an input)"},
+        {"w-idle-lo", HS_OPT_DOUBLE, &wlo, "W", "ENV v2: the least idle weight an episode draws (0.02)"},
+        {"w-idle-hi", HS_OPT_DOUBLE, &whi, "W", "ENV v2: the largest idle weight an episode draws (0.5)"},
         {"device", HS_OPT_STR, &device, "cpu|auto", "device (PPO runs on the CPU: it has no CUDA backend yet)"},
         {"seed", HS_OPT_U64, &c.ppo.seed, "S", "seed of the initialisation, episodes and sampling (1)"},
         {"no-plot", HS_OPT_FLAG, &no_plot, NULL, "do not write the learning-curve plot"},
@@ -93,6 +98,8 @@ int hs_cmd_train_ppo(int argc, char **argv)
     c.env.w.w_cold = (float)wc;
     c.env.w.w_idle = (float)wi;
     c.env.w.w_change = (float)wch;
+    c.env.w_idle_lo = (float)wlo;
+    c.env.w_idle_hi = (float)whi;
     c.ppo.envs = envs;
     c.ppo.steps = steps;
     c.ppo.total_steps = total;

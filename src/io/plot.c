@@ -246,7 +246,7 @@ static void hs_plot_legend(int n, const PLINT *kinds, const PLINT *colors, const
 /* As hs_plot_legend, in `rows` rows (1: one row of n entries; n: one column). */
 static void hs_plot_legend_grid(int n, int rows, const PLINT *kinds, const PLINT *colors, const char *const *text)
 {
-    enum { MAXN = 8 };
+    enum { MAXN = 12 };
     PLINT text_colors[MAXN], styles[MAXN], patterns[MAXN], numbers[MAXN];
     PLFLT widths[MAXN], scales[MAXN], box_widths[MAXN];
     const char *symbols[MAXN];
@@ -681,16 +681,20 @@ typedef struct hs_label_box {
     double u0, u1, v;
 } hs_label_box;
 
-/* Places a label near (u, v) (axis fractions) below any earlier box it would overlap; returns v. */
+/* Places a label near (u, v) (axis fractions) where it overlaps no earlier box: v itself, else
+ * a line below, a line above, two below, ... inside the axes; returns the v chosen. */
 static double hs_label_place(const hs_label_box *placed, int np, double u, double w, double v)
 {
-    for (int moved = 1, tries = 0; moved && tries < 60; tries++) {
-        moved = 0;
-        for (int k = 0; k < np; k++)
-            if (fabs(placed[k].v - v) < 0.032 && u < placed[k].u1 && placed[k].u0 < u + w) {
-                v -= 0.034;
-                moved = 1;
-            }
+    for (int i = 0; i < 80; i++) {
+        int step = (i + 1) / 2; /* 0, 1, 1, 2, 2, ... lines away: below first, then above */
+        double c = v + 0.034 * (i % 2 ? -(double)step : (double)step);
+        if (c < 0.02 || c > 0.95)
+            continue;
+        int clash = 0;
+        for (int k = 0; k < np && !clash; k++)
+            clash = fabs(placed[k].v - c) < 0.032 && u < placed[k].u1 && placed[k].u0 < u + w;
+        if (!clash)
+            return c;
     }
     return v;
 }
@@ -699,7 +703,7 @@ hs_status hs_plot_front_png(const char *path, const char *title, const char *xla
                             const hs_plot_line *curves, int ncurves, const double *hx, const double *hy, int nh,
                             const double *x, const double *y, const char *const *labels, const int *highlight, int n)
 {
-    enum { MAXLEG = 8 };
+    enum { MAXLEG = 12 };
     HS_ASSERT(path && (n == 0 || (x && y && labels)) && ncurves >= 0 && ncurves < MAXLEG);
     double xmax = 0.5;
     for (int i = 0; i < n; i++)

@@ -24,6 +24,8 @@ void hs_env_series_free(hs_env_series *s)
     free(s->pmax);
     free(s->step);
     free(s->time_feat);
+    free(s->err);
+    free(s->rms);
     memset(s, 0, sizeof *s);
 }
 
@@ -31,6 +33,36 @@ void hs_env_series_keep(hs_env_series *s, int64_t k)
 {
     HS_ASSERT(k >= 1 && k <= s->k);
     s->k = k; /* every array is (K, ...) row-major: the first k rows stay as they are */
+}
+
+/* ENV v2's inputs: each series' one-step errors and their RMS over the last HS_ENV_ERR_WINDOW
+ * minutes (sums of squares in integers: exact, and the same on every backend). */
+static hs_status hs_env_series_errors(hs_env_series *s)
+{
+    size_t kn = (size_t)(s->k * s->n);
+    s->err = malloc(kn * sizeof *s->err);
+    s->rms = malloc(kn * sizeof *s->rms);
+    if (!s->err || !s->rms) {
+        hs_env_series_free(s);
+        return hs_error_set(HS_ERR_NOMEM, "environment: out of memory");
+    }
+    for (int64_t j = 0; j < s->k; j++) {
+        const int32_t *need = s->need + j * s->n, *f1 = s->fneed1 + j * s->n;
+        int32_t *err = s->err + j * s->n;
+        float *rms = s->rms + j * s->n;
+        int64_t sq = 0;
+        err[0] = 0;
+        rms[0] = 0.0f;
+        for (int64_t t = 1; t < s->n; t++) {
+            err[t] = need[t] - f1[t - 1];
+            sq += (int64_t)err[t] * err[t];
+            if (t > HS_ENV_ERR_WINDOW)
+                sq -= (int64_t)err[t - HS_ENV_ERR_WINDOW] * err[t - HS_ENV_ERR_WINDOW];
+            int64_t cnt = t < HS_ENV_ERR_WINDOW ? t : HS_ENV_ERR_WINDOW;
+            rms[t] = (float)sqrt((double)sq / (double)cnt);
+        }
+    }
+    return HS_OK;
 }
 
 hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, int64_t k, int64_t n, int64_t holdout,
@@ -112,7 +144,7 @@ hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, i
             f1[t] = fn[t * HS_ENV_FC];
     }
     free(tmp);
-    return HS_OK;
+    return hs_env_series_errors(s);
 }
 
 void hs_env_metrics_add(hs_env_metrics *a, const hs_env_metrics *b)

@@ -121,6 +121,7 @@ hs_status hs_eval_add_row(hs_evaluate_result *r, const char *policy, const char 
     snprintf(row->source, sizeof row->source, "%s", source);
     snprintf(row->parameter, sizeof row->parameter, "%s", parameter ? parameter : "");
     row->sweep = sweep;
+    row->env_version = HS_ENV_VERSION;
     row->hull_cold_rate = NAN;
     row->m = *m;
     return HS_OK;
@@ -247,7 +248,7 @@ static hs_status hs_write_eval_csv(hs_outset *os, const hs_evaluate_result *r)
             HS_TRY(hs_out_check_finite(tmp, i + 2, 4 + 2 * k, names + k, v + k, 1));
         fprintf(f, "%s,%s,%lld,%.6f,%lld,%.6f,%lld,%.6f,%d,%s,%d,%d,%s,%d,", w->policy, w->forecaster,
                 (long long)w->m.cold, hs_env_metrics_cold_rate(&w->m), (long long)w->m.idle,
-                hs_env_metrics_overprov(&w->m), (long long)w->m.change, hs_mean_reward(&w->m), HS_ENV_VERSION,
+                hs_env_metrics_overprov(&w->m), (long long)w->m.change, hs_mean_reward(&w->m), w->env_version,
                 w->source, w->dominated, w->front, w->parameter, w->sweep);
         /* empty where the hull does not reach this row's over-provisioning */
         double vs = hs_eval_vs_hull(w);
@@ -305,7 +306,8 @@ static void hs_write_front(FILE *f, const hs_evaluate_result *r)
             snprintf(verdict, sizeof verdict, "less idle capacity than any classic setting");
         else
             snprintf(verdict, sizeof verdict, "the hull has no cold starts there");
-        fprintf(f, "| %s | %s | %.4f | %.4f | %.4f | %s |\n", w->source, w->forecaster, hs_env_metrics_overprov(&w->m),
+        fprintf(f, "| %s%s%s | %s | %.4f | %.4f | %.4f | %s |\n", w->source, w->parameter[0] ? " " : "", w->parameter,
+                w->forecaster, hs_env_metrics_overprov(&w->m),
                 hs_env_metrics_cold_rate(&w->m), w->hull_cold_rate, verdict);
     }
 }
@@ -363,7 +365,7 @@ static hs_status hs_write_report(hs_outset *os, const hs_evaluate_config *c, con
  * as labelled points. */
 static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
 {
-    enum { NC = 6 };
+    enum { NC = 6, NA = 4 }; /* classic curves, ENV v2 agents' fronts */
     static const char *const names[NC] = {"forecast+margin (prophet)", "forecast+margin (lstm)",
                                            "forecast+margin (hybrid)", "keep-alive 1-60 min", "static p50-p100",
                                            "hybrid-histogram"};
@@ -371,14 +373,16 @@ static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
                                         HS_COLOR_ORANGE, HS_COLOR_BLACK, HS_COLOR_GREY};
     const char *tmp;
     HS_TRY(hs_outset_path(os, "pareto.png", &tmp));
-    double *buf = malloc((size_t)(2 * NC + 2) * HS_EVAL_MAX_ROWS * sizeof *buf);
+    double *buf = malloc((size_t)(2 * (NC + NA) + 2) * HS_EVAL_MAX_ROWS * sizeof *buf);
     if (!buf)
         return hs_error_set(HS_ERR_NOMEM, "evaluate: out of memory for the plot");
-    double *cx[NC], *cy[NC], *px = buf + 2 * NC * HS_EVAL_MAX_ROWS, *py = px + HS_EVAL_MAX_ROWS;
-    int cn[NC] = {0}, np = 0, hl[HS_EVAL_MAX_ROWS];
+    double *cx[NC + NA], *cy[NC + NA], *px = buf + 2 * (NC + NA) * HS_EVAL_MAX_ROWS, *py = px + HS_EVAL_MAX_ROWS;
+    int cn[NC + NA] = {0}, np = 0, hl[HS_EVAL_MAX_ROWS], na = 0;
+    char aname[NA][96];
+    const char *apath[NA] = {NULL};
     char lab[HS_EVAL_MAX_ROWS][64];
     const char *labels[HS_EVAL_MAX_ROWS];
-    for (int k = 0; k < NC; k++) {
+    for (int k = 0; k < NC + NA; k++) {
         cx[k] = buf + 2 * k * HS_EVAL_MAX_ROWS;
         cy[k] = cx[k] + HS_EVAL_MAX_ROWS;
     }
@@ -394,6 +398,17 @@ static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
             k = 4;
         else if (w->sweep && !strcmp(w->policy, "hybrid-histogram"))
             k = 5;
+        else if (w->env_version == HS_ENV_V2 && !strcmp(w->policy, "ppo")) { /* one curve per v2 agent */
+            for (k = NC; k < NC + na && strcmp(apath[k - NC], w->source) != 0; k++)
+                ;
+            if (k == NC + na && na == NA)
+                k = -1;
+            else if (k == NC + na) {
+                apath[na] = w->source;
+                snprintf(aname[na], sizeof aname[na], "ppo v2 (%s), w_idle 0.5 .. 0.02", w->forecaster);
+                na++;
+            }
+        }
         if (k >= 0) {
             cx[k][cn[k]] = x;
             cy[k][cn[k]++] = y;
@@ -402,7 +417,9 @@ static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
             px[np] = x;
             py[np] = y;
             hl[np] = !strcmp(w->policy, "ppo");
-            if (hl[np])
+            if (hl[np] && w->parameter[0])
+                snprintf(lab[np], sizeof lab[np], "ppo v2 (%s) %s", w->forecaster, w->parameter);
+            else if (hl[np])
                 snprintf(lab[np], sizeof lab[np], "ppo (%s)", w->forecaster);
             else
                 snprintf(lab[np], sizeof lab[np], "%s", w->policy);
@@ -410,11 +427,13 @@ static hs_status hs_plot_eval(hs_outset *os, const hs_evaluate_result *r)
             np++;
         }
     }
-    hs_plot_line curves[NC];
+    hs_plot_line curves[NC + NA];
     int nc = 0;
     for (int k = 0; k < NC; k++)
         if (cn[k])
             curves[nc++] = (hs_plot_line){cx[k], cy[k], cn[k], names[k], colors[k]};
+    for (int k = 0; k < na; k++)
+        curves[nc++] = (hs_plot_line){cx[NC + k], cy[NC + k], cn[NC + k], aname[k], HS_COLOR_RED};
     hs_status st = hs_plot_front_png(tmp, "Cold starts against idle capacity on the holdout (lower left is better)",
                                      "over-provisioning ratio (idle instance-minutes / needed)",
                                      "cold-start rate (cold starts / needed)", curves, nc, r->hull_x, r->hull_y,
@@ -500,6 +519,9 @@ static hs_status hs_eval_classic(const hs_evaluate_config *c, hs_eval_plan *p, h
     return HS_OK;
 }
 
+/* The idle weights an ENV v2 agent is replayed with (its front). */
+static const float hs_eval_idle_weights[] = {0.02f, 0.03f, 0.05f, 0.07f, 0.1f, 0.15f, 0.2f, 0.3f, 0.5f};
+
 /* Compute: one trained agent (the policy file at out_dir/path) replayed greedily on the series of
  * its forecaster, in the action mode it was trained in. */
 static hs_status hs_eval_agent(const hs_evaluate_config *c, hs_eval_plan *p, const char *path,
@@ -531,20 +553,32 @@ static hs_status hs_eval_agent(const hs_evaluate_config *c, hs_eval_plan *p, con
         pc.envs = p->s[fi].k > 2 ? p->s[fi].k : 2;
         pc.steps = 8;
         pc.minibatches = 1;
+        pc.obs = (int)pf.l.obs;
         hs_ppo *agent = NULL;
-        hs_env_metrics m;
         st = hs_ppo_create(&agent, &pc, HS_DEVICE_CPU);
         if (st == HS_OK)
             st = hs_ppo_set_params(agent, pf.params);
         hs_policy pp = {.kind = HS_POLICY_PPO, .agent = agent};
         hs_env_config ac = c->env;
         ac.mode = pf.mode; /* the agent's actions mean what they meant in training */
-        if (st == HS_OK)
+        ac.version = pf.env_version;
+        /* version 2 takes the idle weight as an input: one replay per weight traces its front */
+        int nw = pf.env_version == HS_ENV_V2 ? (int)(sizeof hs_eval_idle_weights / sizeof *hs_eval_idle_weights) : 1;
+        for (int k = 0; st == HS_OK && k < nw; k++) {
+            hs_env_metrics m;
+            char par[48] = "";
+            if (pf.env_version == HS_ENV_V2) {
+                ac.w.w_idle = hs_eval_idle_weights[k];
+                snprintf(par, sizeof par, "w_idle=%g", (double)ac.w.w_idle);
+            }
             st = hs_policy_evaluate(&pp, &p->s[fi], &ac, p->t_start, p->t_end, &m);
-        if (st == HS_OK)
-            st = hs_eval_add(r, "ppo", pf.forecaster, path, &m);
-        if (st == HS_OK)
-            r->ppo_rows++;
+            if (st == HS_OK)
+                st = hs_eval_add_row(r, "ppo", pf.forecaster, path, par, 0, &m);
+            if (st == HS_OK) {
+                r->rows[r->n - 1].env_version = pf.env_version;
+                r->ppo_rows++;
+            }
+        }
         hs_ppo_free(agent);
     }
     hs_ppo_policy_file_free(&pf);

@@ -112,6 +112,9 @@ hs_status hs_ppo_create(hs_ppo **out, const hs_ppo_config *cfg, hs_device dev)
     if (B < 2)
         return hs_error_set(HS_ERR_USAGE, "ppo: %lld envs x %lld steps make minibatches of %lld samples (2 needed)",
                             (long long)cfg->envs, (long long)cfg->steps, (long long)B);
+    if (cfg->obs != HS_ENV_OBS && cfg->obs != HS_ENV_OBS_V2)
+        return hs_error_set(HS_ERR_USAGE, "ppo: %d observations (an ENV version has %d or %d)", cfg->obs, HS_ENV_OBS,
+                            HS_ENV_OBS_V2);
     if (cfg->actions < 2 || cfg->actions > HS_ENV_ACTIONS)
         return hs_error_set(HS_ERR_USAGE, "ppo: %d actions (2 to %d)", cfg->actions, HS_ENV_ACTIONS);
     if (dev != HS_DEVICE_CPU)
@@ -119,7 +122,7 @@ hs_status hs_ppo_create(hs_ppo **out, const hs_ppo_config *cfg, hs_device dev)
     hs_ppo *p = calloc(1, sizeof *p);
     float *init = NULL;
     if (p) {
-        p->l = hs_mlp_layout_make(HS_ENV_OBS, cfg->hidden, cfg->actions);
+        p->l = hs_mlp_layout_make(cfg->obs, cfg->hidden, cfg->actions);
         init = malloc((size_t)p->l.total * sizeof *init);
     }
     if (!p || !init) {

@@ -45,7 +45,7 @@ hs_status hs_ppo_policy_write(FILE *f, const char *path, const hs_mlp_layout *l,
     cJSON *m = meta ? cJSON_Duplicate(meta, 1) : cJSON_CreateObject();
     char buf[32];
     cJSON_AddStringToObject(m, "format", HS_PPO_FORMAT);
-    snprintf(buf, sizeof buf, "%d", HS_ENV_VERSION);
+    snprintf(buf, sizeof buf, "%d", l->obs == HS_ENV_OBS_V2 ? HS_ENV_V2 : HS_ENV_VERSION);
     cJSON_AddStringToObject(m, "env_version", buf);
     snprintf(buf, sizeof buf, "%lld", (long long)l->obs);
     cJSON_AddStringToObject(m, "obs", buf);
@@ -101,23 +101,23 @@ hs_status hs_ppo_policy_read(const char *path, hs_ppo_policy_file *out)
     const char *act = hs_meta(m, "actions"), *hid = hs_meta(m, "hidden"), *fc = hs_meta(m, "forecaster");
     const char *mode = hs_meta(m, "action_mode"), *es = hs_meta(m, "env_series");
     hs_status st = HS_OK;
-    char want[16];
-    snprintf(want, sizeof want, "%d", HS_ENV_VERSION);
+    int version = ver && !strcmp(ver, "1") ? HS_ENV_VERSION : ver && !strcmp(ver, "2") ? HS_ENV_V2 : 0;
+    int O = hs_env_obs_size(version);
     if (!fmt || strcmp(fmt, HS_PPO_FORMAT) != 0)
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata field format: '%s', expected '%s'", path, fmt ? fmt : "",
                           HS_PPO_FORMAT);
-    else if (!ver || strcmp(ver, want) != 0)
+    else if (!version)
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata field env_version: the policy was trained for ENV version %s; "
-                                        "this build implements version %s",
-                          path, ver ? ver : "(none)", want);
+                                        "this build implements versions 1 and 2",
+                          path, ver ? ver : "(none)");
     else if (!mode || (strcmp(mode, "margin") && strcmp(mode, "delta")))
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata field action_mode: '%s', expected margin or delta", path,
                           mode ? mode : "");
-    else if (hs_meta_size(obs) != HS_ENV_OBS ||
+    else if (hs_meta_size(obs) != O ||
              hs_meta_size(act) != hs_env_action_count(strcmp(mode, "delta") ? HS_ENV_MARGIN : HS_ENV_DELTA))
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata fields obs/actions: %s observations and %s actions; this "
                                         "environment has %d and %d (%s mode)",
-                          path, obs ? obs : "?", act ? act : "?", HS_ENV_OBS,
+                          path, obs ? obs : "?", act ? act : "?", O,
                           hs_env_action_count(strcmp(mode, "delta") ? HS_ENV_MARGIN : HS_ENV_DELTA), mode);
     else if (!hs_meta_size(hid))
         st = hs_error_set(HS_ERR_INPUT, "%s: metadata field hidden: '%s' is not a layer size (a whole number in "
@@ -129,7 +129,8 @@ hs_status hs_ppo_policy_read(const char *path, hs_ppo_policy_file *out)
     hs_ppo_tensor pt[12];
     int n = 0, k[12];
     if (st == HS_OK) {
-        out->l = hs_mlp_layout_make(HS_ENV_OBS, hs_meta_size(hid), hs_meta_size(act));
+        out->l = hs_mlp_layout_make(O, hs_meta_size(hid), hs_meta_size(act));
+        out->env_version = version;
         n = hs_ppo_tensors(&out->l, pt);
         if (sf.n != n)
             st = hs_error_set(HS_ERR_INPUT, "%s: %d tensors where a policy has %d", path, sf.n, n);

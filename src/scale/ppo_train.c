@@ -52,6 +52,9 @@ hs_status hs_ppo_train(hs_ppo *p, hs_envs *v, hs_ppo_history *hist)
     if (E != cfg->envs)
         return hs_error_set(HS_ERR_USAGE, "ppo: %lld environments given, the agent was made for %lld", (long long)E,
                             (long long)cfg->envs);
+    if (v->O != cfg->obs)
+        return hs_error_set(HS_ERR_USAGE, "ppo: the environments observe %d values, the agent was made for %d", v->O,
+                            cfg->obs);
     int64_t updates = cfg->total_steps / n;
     if (updates < 1)
         updates = 1;

@@ -17,7 +17,7 @@
 static cJSON *hs_train_config_json(const hs_train_ppo_config *c, int64_t L)
 {
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "env_version", HS_ENV_VERSION);
+    cJSON_AddNumberToObject(j, "env_version", c->env.version);
     cJSON_AddStringToObject(j, "forecaster", c->forecaster);
     cJSON_AddStringToObject(j, "env_series", c->source == HS_ENV_FUNCTIONS ? "functions" : "aggregate");
     cJSON_AddStringToObject(j, "action_mode", c->env.mode == HS_ENV_DELTA ? "delta" : "margin");
@@ -26,6 +26,10 @@ static cJSON *hs_train_config_json(const hs_train_ppo_config *c, int64_t L)
     cJSON_AddNumberToObject(j, "w_cold", c->env.w.w_cold);
     cJSON_AddNumberToObject(j, "w_idle", c->env.w.w_idle);
     cJSON_AddNumberToObject(j, "w_change", c->env.w.w_change);
+    if (c->env.version == HS_ENV_V2) {
+        cJSON_AddNumberToObject(j, "w_idle_lo", c->env.w_idle_lo);
+        cJSON_AddNumberToObject(j, "w_idle_hi", c->env.w_idle_hi);
+    }
     cJSON_AddNumberToObject(j, "envs", (double)c->ppo.envs);
     cJSON_AddNumberToObject(j, "steps", (double)c->ppo.steps);
     cJSON_AddNumberToObject(j, "total_steps", (double)c->ppo.total_steps);
@@ -128,6 +132,12 @@ hs_status hs_train_ppo_check(const hs_train_ppo_config *c)
     if (!(c->env.w.w_cold >= 0) || !(c->env.w.w_idle >= 0) || !(c->env.w.w_change >= 0))
         return hs_error_set(HS_ERR_USAGE, "--w-cold %g, --w-idle %g, --w-change %g: out of range (each at least 0)",
                             (double)c->env.w.w_cold, (double)c->env.w.w_idle, (double)c->env.w.w_change);
+    if (c->env.version != HS_ENV_VERSION && c->env.version != HS_ENV_V2)
+        return hs_error_set(HS_ERR_USAGE, "--env-version %d: expected 1 or 2", c->env.version);
+    if (c->env.version == HS_ENV_V2 &&
+        !(c->env.w_idle_lo > 0 && c->env.w_idle_lo <= c->env.w_idle_hi && c->env.w_idle_hi <= 100))
+        return hs_error_set(HS_ERR_USAGE, "--w-idle-range %g,%g: expected 0 < LO <= HI <= 100",
+                            (double)c->env.w_idle_lo, (double)c->env.w_idle_hi);
     return HS_OK;
 }
 
@@ -212,6 +222,7 @@ static hs_status hs_train_compute(const hs_train_ppo_config *c, hs_train_job *j,
     HS_TRY(hs_envs_init(&j->v, &j->s, c->ppo.envs, &ec));
     hs_ppo_config pc = c->ppo;
     pc.actions = hs_env_action_count(c->env.mode);
+    pc.obs = hs_env_obs_size(c->env.version);
     HS_TRY(hs_ppo_create(&j->agent, &pc, HS_DEVICE_CPU));
     HS_TRY(hs_ppo_train(j->agent, &j->v, &j->hist));
     j->params = malloc((size_t)hs_ppo_layout(j->agent)->total * sizeof *j->params);

@@ -193,7 +193,12 @@ static hs_status hs_load_agent(hs_serve_model *m, const char *name, uint64_t *h)
     hs_ppo_policy_file pf;
     HS_TRY(hs_ppo_policy_read(p, &pf));
     hs_status st = HS_OK;
-    if (strcmp(name + 4, pf.forecaster) != 0)
+    if (pf.env_version != HS_ENV_VERSION)
+        st = hs_error_set(HS_ERR_INPUT, "%s: an agent of ENV version %d; the service answers with version 1 agents "
+                                        "(version 2 observes the forecaster's past errors, which the service does not "
+                                        "keep yet)",
+                          p, pf.env_version);
+    else if (strcmp(name + 4, pf.forecaster) != 0)
         st = hs_error_set(HS_ERR_INPUT, "%s: trained with the %s forecast, but it sits in %s/", p, pf.forecaster, name);
     double c = hs_meta_num(pf.metadata, "c"), S = hs_meta_num(pf.metadata, "S");
     int64_t holdout = hs_meta_holdout(pf.metadata);

@@ -19,6 +19,13 @@
 
 #define HS_ENV_VERSION 1
 #define HS_ENV_OBS 23    /* observation size */
+/* ENV version 2 (docs/ENV-v2.md): version 1's observation and transition, plus the forecaster's
+ * recent one-step errors, their RMS over an hour, and the idle cost weight as an input (drawn per
+ * episode in training, so one agent traces the whole trade-off). */
+#define HS_ENV_V2 2
+#define HS_ENV_OBS_V2 33
+#define HS_ENV_ERR_WINDOW 60 /* minutes of errors in the RMS */
+#define HS_ENV_OBS_MAX HS_ENV_OBS_V2
 #define HS_ENV_ACTIONS 9       /* margin actions */
 #define HS_ENV_DELTA_ACTIONS 5 /* delta actions: k = a - 2 in {-2..2} */
 #define HS_ENV_HIST 8    /* need[t-7..t] */
@@ -91,6 +98,12 @@ static inline HS_HD hs_env_out hs_env_transition(int32_t *p, int32_t target, int
     return o;
 }
 
+/* The observation size of an ENV version (1 or 2). */
+static inline HS_HD int hs_env_obs_size(int version)
+{
+    return version == HS_ENV_V2 ? HS_ENV_OBS_V2 : HS_ENV_OBS;
+}
+
 /* Observation entries 17..20 for minute index t >= 0: sin and cos of the minute of the day and of
  * the day of the week, counted from the series' first day (math/calendar.h), into tf (4). */
 static inline HS_HD void hs_env_time_features(int64_t t, float *tf)
@@ -127,6 +140,22 @@ static inline HS_HD void hs_env_observe(float *obs, const int32_t *need, const i
     }
     obs[21] = (float)cold * inv;
     obs[22] = (float)idle * inv;
+}
+
+/* ENV v2's entries 23..32 after hs_env_observe's 23: err[t-7..t] / S (the forecaster's one-step
+ * errors, err[j] = need[j] - fneed[j-1][1], 0 before the series start), rms[t] / S (their RMS over
+ * the last HS_ENV_ERR_WINDOW minutes) and log10(w_idle / 0.1) (0 at version 1's weight). err and
+ * rms are one series' rows. */
+static inline HS_HD void hs_env_observe_v2(float *obs, const int32_t *err, const float *rms, int64_t t, float S,
+                                           float w_idle)
+{
+    float inv = 1.0f / S;
+    for (int i = 0; i < HS_ENV_HIST; i++) {
+        int64_t j = t - (HS_ENV_HIST - 1) + i;
+        obs[HS_ENV_OBS + i] = j >= 0 ? (float)err[j] * inv : 0.0f;
+    }
+    obs[HS_ENV_OBS + HS_ENV_HIST] = rms[t] * inv;
+    obs[HS_ENV_OBS + HS_ENV_HIST + 1] = log10f(w_idle / 0.1f);
 }
 
 #endif

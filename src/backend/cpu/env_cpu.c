@@ -2,6 +2,7 @@
  * as structure of arrays in host memory (hs_envs), reset, step and auto-reset, and the
  * environment seam (src/backend/env_seam.h) filled over them. The per-element math is
  * math/env_step.h; nothing is allocated inside a step. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ void hs_envs_free(hs_envs *v)
     free(v->reward);
     free(v->done);
     free(v->target);
+    free(v->w_idle);
     memset(v, 0, sizeof *v);
 }
 
@@ -43,17 +45,21 @@ static hs_status hs_envs_alloc(hs_envs *v, const hs_env_series *s, int64_t E, co
     v->idle = calloc(e, sizeof *v->idle);
     v->episode = calloc(e, sizeof *v->episode);
     v->sums = calloc(e, sizeof *v->sums);
-    v->obs = calloc(e * HS_ENV_OBS, sizeof *v->obs);
+    v->O = hs_env_obs_size(cfg->version);
+    v->obs = calloc(e * (size_t)v->O, sizeof *v->obs);
+    v->w_idle = calloc(e, sizeof *v->w_idle);
     v->reward = calloc(e, sizeof *v->reward);
     v->done = calloc(e, sizeof *v->done);
     v->target = calloc(e, sizeof *v->target);
     if (!v->series || !v->t || !v->p || !v->steps || !v->cold || !v->idle || !v->episode || !v->sums || !v->obs ||
-        !v->reward || !v->done || !v->target) {
+        !v->reward || !v->done || !v->target || !v->w_idle) {
         hs_envs_free(v);
         return hs_error_set(HS_ERR_NOMEM, "environment: out of memory for %lld environments", (long long)E);
     }
-    for (int64_t i = 0; i < E; i++)
+    for (int64_t i = 0; i < E; i++) {
         v->series[i] = (int32_t)(i % s->k);
+        v->w_idle[i] = cfg->w.w_idle;
+    }
     return HS_OK;
 }
 
@@ -61,8 +67,11 @@ static void hs_envs_observe_one(hs_envs *v, int64_t e)
 {
     const hs_env_series *s = v->s;
     int64_t j = v->series[e];
-    hs_env_observe(v->obs + e * HS_ENV_OBS, s->need + j * s->n, s->fneed ? s->fneed + j * s->n * HS_ENV_FC : NULL,
-                   v->t[e], v->p[e], s->S[j], v->cold[e], v->idle[e], s->time_feat + (int64_t)v->t[e] * 4);
+    float *obs = v->obs + e * v->O;
+    hs_env_observe(obs, s->need + j * s->n, s->fneed ? s->fneed + j * s->n * HS_ENV_FC : NULL, v->t[e], v->p[e],
+                   s->S[j], v->cold[e], v->idle[e], s->time_feat + (int64_t)v->t[e] * 4);
+    if (v->cfg.version == HS_ENV_V2)
+        hs_env_observe_v2(obs, s->err + j * s->n, s->rms + j * s->n, v->t[e], s->S[j], v->w_idle[e]);
 }
 
 /* A new episode for environment e: t0 uniform in [lo, hi] from the stream (seed, first_stream + e),
@@ -76,6 +85,10 @@ static void hs_envs_reset_one(hs_envs *v, int64_t e)
     if (t0 > v->hi)
         t0 = v->hi;
     v->episode[e]++;
+    if (v->cfg.version == HS_ENV_V2) { /* the episode's idle weight, log-uniform, from the same draw */
+        double u2 = hs_u64_to_unit(r.v[2], r.v[3]), lo = log(v->cfg.w_idle_lo), hi = log(v->cfg.w_idle_hi);
+        v->w_idle[e] = (float)exp(lo + u2 * (hi - lo));
+    }
     const hs_env_series *s = v->s;
     v->t[e] = (int32_t)t0;
     v->p[e] = s->need[v->series[e] * s->n + t0];
@@ -149,7 +162,9 @@ void hs_envs_step(hs_envs *v, const int32_t *targets)
         int64_t j = v->series[e];
         int32_t target = hs_env_clamp(targets[e], s->pmax[j]);
         int32_t n = s->need[j * s->n + v->t[e] + 1];
-        hs_env_out o = hs_env_transition(&v->p[e], target, n, s->S[j], v->cfg.w);
+        hs_env_weights w = v->cfg.w;
+        w.w_idle = v->w_idle[e];
+        hs_env_out o = hs_env_transition(&v->p[e], target, n, s->S[j], w);
         v->t[e]++;
         v->steps[e]++;
         v->cold[e] = o.cold;
@@ -273,7 +288,7 @@ static hs_status hs_env_cpu_step_actions(void *ctx, const int32_t *actions)
 static hs_status hs_env_cpu_observe(void *ctx, float *obs)
 {
     const hs_envs *v = ctx;
-    memcpy(obs, v->obs, (size_t)(v->E * HS_ENV_OBS) * sizeof *obs);
+    memcpy(obs, v->obs, (size_t)(v->E * v->O) * sizeof *obs);
     return HS_OK;
 }
 

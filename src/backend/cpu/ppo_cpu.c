@@ -82,7 +82,7 @@ static hs_status hs_ppo_cpu_create(void **ctx, const hs_mlp_layout *l, const hs_
     c->logits = malloc((size_t)(max_b * HS_ENV_ACTIONS) * sizeof *c->logits);
     c->values = malloc((size_t)max_b * sizeof *c->values);
     c->perm = malloc((size_t)batch * sizeof *c->perm);
-    c->mb_obs = malloc((size_t)(B * HS_ENV_OBS) * sizeof *c->mb_obs);
+    c->mb_obs = malloc((size_t)(B * c->l.obs) * sizeof *c->mb_obs);
     c->mb_act = malloc((size_t)B * sizeof *c->mb_act);
     c->mb_logp = malloc((size_t)B * sizeof *c->mb_logp);
     c->mb_adv = malloc((size_t)B * sizeof *c->mb_adv);
@@ -123,7 +123,7 @@ static hs_status hs_ppo_cpu_act(void *ctx, const float *obs, int64_t E, int gree
     float lp[HS_ENV_ACTIONS];
     for (int64_t e0 = 0; e0 < E; e0 += c->max_b) {
         int64_t n = E - e0 < c->max_b ? E - e0 : c->max_b;
-        hs_mlp_forward_cpu(&c->l, c->params, obs + e0 * HS_ENV_OBS, n, c->logits, values ? c->values : NULL,
+        hs_mlp_forward_cpu(&c->l, c->params, obs + e0 * c->l.obs, n, c->logits, values ? c->values : NULL,
                            c->work);
         for (int64_t i = 0; i < n; i++) {
             int64_t e = e0 + i;
@@ -198,7 +198,7 @@ static hs_status hs_ppo_cpu_update_host(void *ctx, const float *obs, const int32
             const int64_t *idx = c->perm + (int64_t)mb * B;
             for (int64_t i = 0; i < B; i++) {
                 int64_t k = idx[i];
-                memcpy(c->mb_obs + i * HS_ENV_OBS, obs + k * HS_ENV_OBS, HS_ENV_OBS * sizeof *obs);
+                memcpy(c->mb_obs + i * c->l.obs, obs + k * c->l.obs, c->l.obs * sizeof *obs);
                 c->mb_act[i] = action[k];
                 c->mb_logp[i] = logp[k];
                 c->mb_adv[i] = adv[k];
@@ -262,7 +262,7 @@ static hs_status hs_ppo_cpu_bind(void *ctx, void *envs, int64_t T)
     if (n > c->cap) {
         /* floats: obs (n O), logp, value, reward, adv, ret (n each), last (E); ints: action (n),
          * last action (E); bytes: done (n) */
-        size_t bytes = (size_t)(n * HS_ENV_OBS + 5 * n + E) * sizeof(float) + (size_t)(n + E) * sizeof(int32_t) +
+        size_t bytes = (size_t)(n * c->l.obs + 5 * n + E) * sizeof(float) + (size_t)(n + E) * sizeof(int32_t) +
                        (size_t)n;
         void *buf = malloc(bytes);
         if (!buf)
@@ -272,7 +272,7 @@ static hs_status hs_ppo_cpu_bind(void *ctx, void *envs, int64_t T)
         c->cap = n;
     }
     float *f = c->roll;
-    c->r_obs = f, f += n * HS_ENV_OBS;
+    c->r_obs = f, f += n * c->l.obs;
     c->r_logp = f, f += n;
     c->r_val = f, f += n;
     c->r_rew = f, f += n;
@@ -295,7 +295,7 @@ static hs_status hs_ppo_cpu_rollout(void *ctx, uint64_t counter)
     HS_ASSERT(v);
     int64_t E = v->E;
     for (int64_t t = 0; t < c->T; t++) {
-        memcpy(c->r_obs + t * E * HS_ENV_OBS, v->obs, (size_t)E * HS_ENV_OBS * sizeof *c->r_obs);
+        memcpy(c->r_obs + t * E * c->l.obs, v->obs, (size_t)E * c->l.obs * sizeof *c->r_obs);
         HS_TRY(hs_ppo_cpu_act(c, v->obs, E, 0, counter + (uint64_t)t, c->r_act + t * E, c->r_logp + t * E,
                               c->r_val + t * E));
         hs_envs_targets_from_actions(v, c->r_act + t * E, v->target);
@@ -332,7 +332,7 @@ static hs_status hs_ppo_cpu_read_rollout(void *ctx, const hs_ppo_rollout *out)
     hs_ppo_cpu *c = ctx;
     HS_ASSERT(c->envs);
     int64_t E = c->envs->E, n = c->T * E;
-    hs_copy_out(out->obs, c->r_obs, n * HS_ENV_OBS, sizeof(float));
+    hs_copy_out(out->obs, c->r_obs, n * c->l.obs, sizeof(float));
     hs_copy_out(out->action, c->r_act, n, sizeof(int32_t));
     hs_copy_out(out->logp, c->r_logp, n, sizeof(float));
     hs_copy_out(out->value, c->r_val, n, sizeof(float));
