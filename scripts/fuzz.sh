@@ -2,8 +2,8 @@
 # fuzz.sh [SECONDS] [TARGET...]: builds the libFuzzer targets (tests/fuzz/fuzz_*.c; CC=clang,
 # -DHS_FUZZ=ON, in build-fuzz/) and runs each for SECONDS (default 600) on its seed corpus, then
 # prints a table: target, runs, seconds, crashes (and slow units, inputs over 10 s: kept, not
-# counted as crashes). TARGETs are names without fuzz_ (trace dsy
-# series config lstm_weights ppo_policy prophet_model); none: all of them.
+# counted as crashes). TARGETs are names without fuzz_ (trace dsy series config lstm_weights
+# ppo_policy prophet_model forecast_rows forecast8 serve_request); none: all of them.
 # What a run finds is saved under tests/fuzz/crashes/<target>/ (crash-*, leak-*, timeout-*,
 # oom-*) to become regression inputs (tests/fuzz/crashes/README.md); new coverage goes to
 # build-fuzz/corpus/<target>/, never into the committed seeds. Exit 1 when anything was found.

@@ -96,6 +96,33 @@ Test(serve_request, every_refusal_names_its_field)
     cr_assert(parse_fails("{\"current_instances\": 5, \"now\": 1562025780}", 400, "now"));
 }
 
+Test(serve_request, minutes_are_whole_utc_minutes)
+{
+    const char *ok[] = {"2019-07-02T00:03", "2019-07-02 00:03", "2019-07-02T00:03:00", "2019-07-02T00:03:00Z",
+                        "2019-07-02T00:03Z", "2019-07-02 00:03:00+00:00"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        int64_t t = 0;
+        cr_expect_eq(hs_serve_parse_minute(ok[i], &t), 0, "%s", ok[i]);
+        cr_expect_eq(t, 1562025780, "%s", ok[i]);
+    }
+    const char *bad[] = {"2019-07-02",           "2019-07-02T00:03:00.5Z", "2019-07-02T23:59:60Z",
+                         "2019-07-02T00:03:01",  "2019-07-02T00:03:00+01:00", "2019-07-02T00:03:00ZZ",
+                         "2019-07-02X00:03",     "2019-07-02T00:3",        "2019-07-02T00:03:0"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int64_t t;
+        cr_expect_neq(hs_serve_parse_minute(bad[i], &t), 0, "accepted %s", bad[i]);
+    }
+    /* formatting and parsing round trip, years under 1000 included (four digits) */
+    const int64_t times[] = {1562025780, 0, -30610224000 - 86400 * 365LL, 253402300740};
+    for (size_t i = 0; i < sizeof times / sizeof *times; i++) {
+        char buf[32];
+        int64_t t;
+        hs_serve_format_minute(times[i], buf, sizeof buf);
+        cr_expect_eq(hs_serve_parse_minute(buf, &t), 0, "%s", buf);
+        cr_expect_eq(t, times[i], "%s", buf);
+    }
+}
+
 Test(serve_request, sizes_and_bytes)
 {
     hs_serve_request rq;

@@ -41,15 +41,25 @@ cJSON *hs_serve_error_json(const hs_serve_error *e)
 
 int hs_serve_parse_minute(const char *s, int64_t *unix_seconds)
 {
-    size_t n = strlen(s);
-    if (n < 16 || n > HS_PARSE_TIME_MAX)
+    /* exactly "YYYY-MM-DD?HH:MM", then ":00" or nothing, then "Z", "+00:00" or nothing: a whole
+     * minute in UTC, nothing else (no fraction, no leap second, no other offset) */
+    size_t n = strlen(s), k = 16;
+    if (n < 16 || n > 25 || (s[10] != 'T' && s[10] != ' '))
         return -1;
-    char buf[HS_PARSE_TIME_MAX + 1];
-    memcpy(buf, s, n + 1);
-    if (n > 6 && strcmp(buf + n - 6, "+00:00") == 0) /* UTC written as an offset */
-        buf[n - 6] = '\0';
-    if (buf[10] != 'T' && buf[10] != ' ') /* a date alone is not a minute */
+    if (n >= k + 3 && s[k] == ':') {
+        if (s[k + 1] != '0' || s[k + 2] != '0')
+            return -1;
+        k += 3;
+    }
+    if (n == k + 1 && s[k] == 'Z')
+        k += 1;
+    else if (n == k + 6 && memcmp(s + k, "+00:00", 6) == 0)
+        k += 6;
+    if (k != n)
         return -1;
+    char buf[17];
+    memcpy(buf, s, 16);
+    buf[16] = '\0';
     int64_t t;
     if (hs_parse_time(buf, &t) != 0 || t % 60 != 0)
         return -1;
@@ -61,7 +71,10 @@ void hs_serve_format_minute(int64_t unix_seconds, char *buf, size_t size)
 {
     time_t t = (time_t)unix_seconds;
     struct tm tm;
-    if (!gmtime_r(&t, &tm) || strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    if (gmtime_r(&t, &tm))
+        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                 tm.tm_min, tm.tm_sec);
+    else
         snprintf(buf, size, "%lld", (long long)unix_seconds);
 }
 
@@ -77,9 +90,8 @@ static hs_status hs_body_object(const char *body, size_t len, cJSON **out, hs_se
         return hs_serve_fail(e, 400, "", "body holds a NUL byte");
     const char *end = NULL;
     cJSON *o = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (!o) {
-        const char *at = cJSON_GetErrorPtr();
-        size_t off = at && at >= body && at <= body + len ? (size_t)(at - body) : 0;
+    if (!o) { /* end is the error's position (cJSON_GetErrorPtr is one global for every thread) */
+        size_t off = end && end >= body && end <= body + len ? (size_t)(end - body) : 0;
         return hs_serve_fail(e, 400, "", "malformed JSON at byte %zu", off);
     }
     for (const char *p = end; p && p < body + len; p++)
