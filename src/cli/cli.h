@@ -63,6 +63,7 @@ int hs_cmd_run(int argc, char **argv);
 int hs_cmd_forecast(int argc, char **argv);
 int hs_cmd_train_ppo(int argc, char **argv);
 int hs_cmd_evaluate(int argc, char **argv);
+int hs_cmd_backtest(int argc, char **argv);
 int hs_cmd_serve(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const hs_subcommand hs_subcommands[] = {
     {"forecast", hs_cmd_forecast, "forecasters: prophet (Prophet's model in C), lstm, hybrid"},
     {"train-ppo", hs_cmd_train_ppo, "train a PPO autoscaling agent on a series (and a forecast)"},
     {"evaluate", hs_cmd_evaluate, "replay the holdout with every classic and trained scaling policy"},
+    {"backtest", hs_cmd_backtest, "Prophet's cross_validation and performance_metrics for any forecaster"},
     {"run", hs_cmd_run, "every stage that exists, in order, into one run folder"},
     {"serve", hs_cmd_serve, "the autoscaling service over HTTP on a run folder (docs/SERVE.md)"},
 };

@@ -61,6 +61,33 @@ static double hs_norm_ppf(double p)
     return x;
 }
 
+/* The plo and phi percentiles of w (n, reordered) as hs_quantile_inplace gives them (numpy's
+ * linear rule), the second selected among the values above the first's rank only. */
+static void hs_band_inplace(double *w, int64_t n, double plo, double phi, double *lo, double *hi)
+{
+    double h = plo / 100.0 * (double)(n - 1);
+    int64_t j = (int64_t)floor(h);
+    *lo = hs_quantile_inplace(w, n, plo);
+    double h2 = phi / 100.0 * (double)(n - 1);
+    int64_t j2 = (int64_t)floor(h2);
+    if (j2 <= j || j + 1 >= n) {
+        *hi = hs_quantile_inplace(w, n, phi);
+        return;
+    }
+    /* w[j + 1 ..] hold the n - j - 1 largest values: rank j2 overall is rank j2 - j - 1 there */
+    double *r = w + j + 1;
+    int64_t m = n - j - 1, k = j2 - j - 1;
+    double a = hs_select_inplace(r, m, k);
+    if (k >= m - 1) {
+        *hi = a;
+        return;
+    }
+    double b = r[k + 1];
+    for (int64_t i = k + 2; i < m; i++)
+        b = r[i] < b ? r[i] : b;
+    *hi = a + (h2 - (double)j2) * (b - a);
+}
+
 hs_status hs_prophet_predict(const hs_prophet_model *m, const hs_prophet_config *cfg, const int64_t *ds, int64_t n,
                              hs_prophet_forecast *out)
 {
@@ -113,8 +140,10 @@ hs_status hs_prophet_predict(const hs_prophet_model *m, const hs_prophet_config 
         while (f0 > 0 && ts[f0 - 1] > 1.0)
             f0--;
         int64_t nf = n - f0;
-        double *unc = malloc((size_t)samples * (size_t)(nf > 0 ? nf : 1) * sizeof *unc);
-        if (!out->lower || !out->upper || !out->trend_lower || !out->trend_upper || !w || !wt || !noise || !unc)
+        double *unc = malloc((size_t)samples * (size_t)(nf > 0 ? nf : 1) * sizeof *unc); /* (nf, samples) */
+        double *state = malloc((size_t)samples * 3 * sizeof *state); /* (3, samples) prev, slope, level */
+        if (!out->lower || !out->upper || !out->trend_lower || !out->trend_upper || !w || !wt || !noise || !unc ||
+            !state)
             st = hs_error_set(HS_ERR_NOMEM, "prophet: out of memory for the uncertainty samples");
         double plo = 100.0 * (1.0 - cfg->interval_width) / 2.0, phi = 100.0 - plo;
         uint64_t seed = cfg->seed;
@@ -133,41 +162,47 @@ hs_status hs_prophet_predict(const hs_prophet_model *m, const hs_prophet_config 
             double like = (double)m->S * dt, mean_delta = 1e-8;
             for (int j = 0; j < m->S; j++)
                 mean_delta += fabs(m->delta[j]) / m->S;
-            for (int j = 0; j < samples; j++) {
-                double *u = unc + (int64_t)j * nf, prev = 0, slope = 0, level = 0;
-                for (int64_t f = 0; f < nf; f++) {
+            /* each sample's walk step by step, all samples at a step together (the same draws and
+             * sums as one sample at a time; the layout keeps a step's samples contiguous) */
+            double *prev = state, *slope = state + samples, *level = state + 2 * samples;
+            for (int j = 0; j < samples; j++)
+                prev[j] = slope[j] = level[j] = 0;
+            for (int64_t f = 0; f < nf; f++) {
+                double *u = unc + f * samples;
+                for (int j = 0; j < samples; j++) {
                     hs_u32x4 r = hs_rng_u32x4(seed, ((uint64_t)1 << 40) + (uint64_t)j, (uint64_t)f);
                     double shift = 0;
                     if (hs_u64_to_unit(r.v[0], r.v[1]) < like) {
                         double v = hs_u64_to_unit(r.v[2], r.v[3]) - 0.5; /* Laplace by inversion */
                         shift = v < 0 ? mean_delta * log(1.0 + 2.0 * v) : -mean_delta * log(1.0 - 2.0 * v);
                     }
-                    double smooth = 0.5 * (prev + shift);
-                    prev = shift;
-                    slope += smooth;
-                    level += slope;
-                    u[f] = level * dt;
+                    double smooth = 0.5 * (prev[j] + shift);
+                    prev[j] = shift;
+                    slope[j] += smooth;
+                    level[j] += slope[j];
+                    u[j] = level[j] * dt;
                 }
             }
             for (int64_t f = 0; f < nf; f++) {
                 int64_t i = f0 + f;
+                const double *u = unc + f * samples;
+                double trend_i = hs_prophet_trend(m, ts[i]);
                 for (int j = 0; j < samples; j += 2)
                     hs_normal2(seed, 1 + (uint64_t)i, (uint64_t)j / 2, &noise[j], &noise[j + 1]);
                 for (int j = 0; j < samples; j++) {
-                    double tr = (hs_prophet_trend(m, ts[i]) + unc[(int64_t)j * nf + f]) * m->y_scale;
+                    double tr = (trend_i + u[j]) * m->y_scale;
                     wt[j] = tr;
                     w[j] = tr * (1.0 + xm[i]) + xa[i] + noise[j] * m->sigma * m->y_scale;
                 }
-                out->lower[i] = hs_quantile_inplace(w, samples, plo);
-                out->upper[i] = hs_quantile_inplace(w, samples, phi);
-                out->trend_lower[i] = hs_quantile_inplace(wt, samples, plo);
-                out->trend_upper[i] = hs_quantile_inplace(wt, samples, phi);
+                hs_band_inplace(w, samples, plo, phi, &out->lower[i], &out->upper[i]);
+                hs_band_inplace(wt, samples, plo, phi, &out->trend_lower[i], &out->trend_upper[i]);
             }
         }
         free(w);
         free(wt);
         free(noise);
         free(unc);
+        free(state);
     }
     free(x);
     free(xm);
