@@ -128,11 +128,13 @@ Test(lead, report_table_on_hand_made_forecasts, .timeout = 60)
         double mae, rmse;
         long o;
         cr_assert(by_lead_row(t, "persistence", lead, &mae, &rmse, &o));
-        cr_expect(o == cnt && fabs(mae - ap / cnt) < 1e-5 * (1 + ap / cnt) && fabs(rmse - sqrt(sp / cnt)) < 1e-5 * (1 + rmse),
+        cr_expect(o == cnt && fabs(mae - ap / cnt) < 1e-5 * (1 + ap / cnt) &&
+                      fabs(rmse - sqrt(sp / cnt)) < 1e-5 * (1 + rmse),
                   "persistence at %d: %g %g %ld, want %g %g %lld", lead, mae, rmse, o, ap / cnt, sqrt(sp / cnt),
                   (long long)cnt);
         cr_assert(by_lead_row(t, "seasonal_naive", lead, &mae, &rmse, &o));
-        cr_expect(o == cnt && fabs(mae - as / cnt) < 1e-5 * (1 + as / cnt) && fabs(rmse - sqrt(ss / cnt)) < 1e-5 * (1 + rmse),
+        cr_expect(o == cnt && fabs(mae - as / cnt) < 1e-5 * (1 + as / cnt) &&
+                      fabs(rmse - sqrt(ss / cnt)) < 1e-5 * (1 + rmse),
                   "seasonal naive at %d: %g %g", lead, mae, rmse);
     }
     free(t);

@@ -144,7 +144,8 @@ hs_status hs_bt_table_read(const char *path, hs_bt_table *t)
 {
     memset(t, 0, sizeof *t);
     hs_btr r = {path, NULL, t, 0};
-    hs_csv_handlers h = {.ctx = &r, .field = hs_btr_field, .row = hs_btr_row, .name = hs_btr_name, .stop_status = HS_OK};
+    hs_csv_handlers h = {
+        .ctx = &r, .field = hs_btr_field, .row = hs_btr_row, .name = hs_btr_name, .stop_status = HS_OK};
     r.h = &h;
     hs_status st = hs_csv_stream(path, &h, NULL);
     if (st != HS_OK)
