@@ -10,7 +10,7 @@
 # and every function's exact MAP), fit_cpu_seconds (the same over every thread: what the fit
 # costs on a busy machine), clean_seconds (spike clipping and log1p, the cleaning every
 # per-function stage shares) and predict_seconds (every forecast and the forecast8 tensor);
-# medians printed and written to bench/results/prophet_functions_<UTC date>.json.
+# medians printed and written to bench/results/prophet_functions_<UTC time>.json.
 #
 # env: BENCH_FUNCTIONS (1000), BENCH_REPS (5), BENCH_CORES (0,1), BENCH_WORK
 #      (/tmp/hyscale-pfbench), HYSCALE_BIN (skip the build).
@@ -78,10 +78,11 @@ for r in $(seq 1 "$REPS"); do
 done
 
 mkdir -p "$REPO/bench/results"
-RES="$REPO/bench/results/prophet_functions_$(date -u +%Y%m%d).json"
-python3 - "$WORK" "$REPS" "$N" "$CORES" "$HS_VERSION" "$RES" "$(nproc)" "$(uptime)" <<'PYEOF'
+RES="$REPO/bench/results/prophet_functions_$(date -u +%Y%m%dT%H%M%SZ).json"
+python3 - "$WORK" "$REPS" "$N" "$CORES" "$HS_VERSION" "$RES" "$(nproc)" "$(uptime)" \
+  "$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" <<'PYEOF'
 import json, statistics, sys
-work, reps, n, cores, version, res, nproc, up = sys.argv[1:9]
+work, reps, n, cores, version, res, nproc, up, rev = sys.argv[1:10]
 ms = [json.load(open(f"{work}/metrics_{r}.json")) for r in range(1, int(reps) + 1)]
 med = {k: statistics.median(m[k] for m in ms)
        for k in ("fit_seconds", "fit_cpu_seconds", "clean_seconds", "predict_seconds")}
@@ -89,7 +90,7 @@ cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip("
 out = {"bench": "prophet per function", "functions": int(n), "points": ms[0]["points"],
        "train_points": ms[0]["train_points"], "cores": cores, "repetitions": int(reps),
        "median": med, "fits_per_second": int(n) / med["fit_seconds"],
-       "fits_per_cpu_second": int(n) / med["fit_cpu_seconds"], "hyscale": version, "cpu": cpu,
+       "fits_per_cpu_second": int(n) / med["fit_cpu_seconds"], "hyscale": version, "git": rev, "cpu": cpu,
        "machine_cpus": int(nproc), "load": up.strip()}
 json.dump(out, open(res, "w"), indent=1)
 print(f"{n} per-function Prophet fits of {ms[0]['train_points']} points on cores {cores} "
