@@ -23,14 +23,15 @@ Test(lead, leads_and_cutoffs)
     }
     cr_expect_eq(hs_lead_points(5, 86400), 1); /* a daily series keeps the day alone */
     cr_expect_eq(hs_lead_points(4, 86400), 0);
-    cr_expect_eq(hs_lead_stride(60), 5);
+    cr_expect_eq(hs_lead_stride(60), 7);
     cr_expect_eq(hs_lead_stride(86400), 1);
-    /* a one-day holdout of minutes: 288 cutoffs from n_train - 1, 5 apart */
+    cr_expect_eq(hs_lead_stride(20), 21);
+    /* a one-day holdout of minutes: 206 cutoffs from n_train - 1, 7 minutes apart */
     int64_t cut[1440];
     int64_t nc = hs_lead_cutoffs(20160 - 1440, 20160, 60, cut);
-    cr_assert_eq(nc, 288);
+    cr_assert_eq(nc, 206);
     cr_expect_eq(cut[0], 20160 - 1441);
-    cr_expect_eq(cut[287], 20160 - 1441 + 287 * 5);
+    cr_expect_eq(cut[205], 20160 - 1441 + 205 * 7);
     cr_expect_eq(hs_lead_last(cut[0], 20160, 60), 5);
     cr_expect_eq(hs_lead_last(cut[1], 20160, 60), 4);
     cr_expect_eq(hs_lead_last(20159, 20160, 60), -1);
@@ -145,7 +146,7 @@ Test(lead, report_table_on_hand_made_forecasts, .timeout = 60)
     cr_expect(strstr(t, "| Prophet | forecast from the end of training | 2.00 | 2.00 |") != NULL, "%s", t);
     cr_expect(strstr(t, "## Scores by lead time") != NULL, "%s", t);
     cr_expect(strstr(t, "| MAE | 1 min | 5 min | 15 min | 1 h | 4 h | 1 day |") != NULL, "%s", t);
-    cr_expect(strstr(t, "| cutoffs | 288 | 288 | 286 | 277 | 241 | 1 |") != NULL, "%s", t);
+    cr_expect(strstr(t, "| cutoffs | 206 | 206 | 204 | 198 | 172 | 1 |") != NULL, "%s", t);
     free(t);
     cr_expect(hs_test_nonempty(dir, "forecast_by_lead.png"));
 }
@@ -188,7 +189,7 @@ Test(lead, lstm_stage_by_lead_matches_its_recursive_forecast, .timeout = 300)
     int64_t c0 = r.ds[0] - 60; /* the end of training */
     int first = 0;
     for (int64_t i = 0; i < b.n; i++) {
-        cr_assert(b.ds[i] > b.cutoff[i] && (b.cutoff[i] - c0) % 300 == 0);
+        cr_assert(b.ds[i] > b.cutoff[i] && (b.cutoff[i] - c0) % 420 == 0);
         if (b.cutoff[i] != c0)
             continue;
         int64_t L = (b.ds[i] - c0) / 60;
@@ -199,7 +200,7 @@ Test(lead, lstm_stage_by_lead_matches_its_recursive_forecast, .timeout = 300)
         first++;
     }
     cr_expect_eq(first, HS_LEADS);
-    cr_expect_eq(b.n, 288 + 288 + 286 + 277 + 241 + 1);
+    cr_expect_eq(b.n, 206 + 206 + 204 + 198 + 172 + 1);
     hs_bt_table_free(&b);
     hs_fc_table_free(&r);
     free(series);

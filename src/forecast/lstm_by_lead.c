@@ -2,7 +2,7 @@
  * (lead.h), kept at the leads only, for the forecast report's scores by lead time
  * (lstm_by_lead.csv; lstm_stage.h). Each cutoff forecasts as far as the largest lead that lands
  * inside the series, so the cutoffs are grouped by that lead: one hs_lstm_predict per group, and
- * a one-day holdout of minutes costs about 60,000 recursive steps (the 8-step forecast of every
+ * a one-day holdout of minutes costs about 43,000 recursive steps (the 8-step forecast of every
  * minute of 14 days is 160,000). */
 #include <stdlib.h>
 #include <string.h>

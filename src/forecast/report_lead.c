@@ -242,10 +242,13 @@ hs_status hs_report_by_lead(const char *dir, const hs_fc_table *pf, int64_t H, i
             any |= used[i] = sc[HS_RL_PROPHET][i].count > 0;
     }
     if (st == HS_OK) {
+        char every[48] = "point";
+        if (hs_lead_stride(step) > 1)
+            snprintf(every, sizeof every, "%lld points", (long long)hs_lead_stride(step));
         fprintf(md, "\n## Scores by lead time\n\nMAE and RMSE of the forecast of the point L after a cutoff, over "
-                    "rolling cutoffs in the holdout: the end of the training span, then every %lld points; a lead "
-                    "is scored from every cutoff it lands inside the series from (the cutoffs row).\n\n",
-                (long long)hs_lead_stride(step));
+                    "rolling cutoffs in the holdout: the end of the training span, then every %s; a lead is scored "
+                    "from every cutoff it lands inside the series from (the cutoffs row).\n\n",
+                every);
         if (any) {
             hs_rl_table(md, sc, 0, used);
             hs_rl_table(md, sc, 1, used);
