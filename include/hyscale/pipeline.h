@@ -41,11 +41,12 @@ typedef struct hs_pipeline_config {
     int quiet;
     int argc;                   /* recorded in every stage's manifest */
     char **argv;
+    int no_ppo_v2;              /* skip the ENV v2 agent (ppo_v2_<forecast>/, docs/ENV-v2.md) */
 } hs_pipeline_config;
 
 #define HS_PIPELINE_DEFAULTS                                                                                           \
     {NULL, 0, NULL, HS_SYNTH_DEFAULTS, HS_PREPROCESS_DEFAULTS, 1440, HS_LSTM_STAGE_DEFAULTS, 5000000, 64, 0,          \
-     HS_DEVICE_CPU, 0, 0, NULL}
+     HS_DEVICE_CPU, 0, 0, NULL, 0}
 
 typedef struct hs_pipeline_result {
     double seconds; /* the whole run */

@@ -30,6 +30,7 @@ int hs_cmd_run(int argc, char **argv)
         {"ppo-steps", HS_OPT_I64, &pc.ppo_steps, "N", "PPO: environment steps per agent (5,000,000)"},
         {"ppo-envs", HS_OPT_I64, &pc.ppo_envs, "E", "PPO: environments at once (64)"},
         {"no-ppo", HS_OPT_FLAG, &pc.no_ppo, NULL, "skip PPO training (the evaluation still runs)"},
+        {"no-ppo-v2", HS_OPT_FLAG, &pc.no_ppo_v2, NULL, "skip the ENV v2 agent (ppo_v2_<forecast>/, docs/ENV-v2.md)"},
         {"seed", HS_OPT_U64, &pc.synth.seed, "S", "random seed (default 1)"},
         {"device", HS_OPT_STR, &device, "auto|cpu|cuda", "device for the heavy stages"},
         {"quiet", HS_OPT_FLAG, &pc.quiet, NULL, "no progress or summaries"},
@@ -40,8 +41,9 @@ int hs_cmd_run(int argc, char **argv)
                   "then preprocess into DIR/, then the forecasters (Prophet, LSTM, Hybrid; the holdout\n"
                   "scored, the next day forecast) and forecast_report.md; then PPO agents trained with the\n"
                   "Hybrid forecast (Prophet's when the LSTM is skipped) and with none (DIR/ppo_<forecast>/),\n"
-                  "and the evaluation of every scaling policy on the holdout (scaling_eval.csv,\n"
-                  "scaling_report.md, pareto.png).",
+                  "one of ENV version 2 with the Hybrid's (DIR/ppo_v2_<forecast>/, docs/ENV-v2.md), and the\n"
+                  "evaluation of every scaling policy on the holdout, the classic ones swept\n"
+                  "(scaling_eval.csv, scaling_report.md, pareto.png).",
                   opts, (int)(sizeof opts / sizeof *opts), {0}, 0};
     int rc = hs_cli_parse(&cli, argc, argv);
     if (rc >= 0)

@@ -221,7 +221,9 @@ static hs_status hs_run_lstm(hs_run *run)
 }
 
 /* Agents with the best forecast there is (the Hybrid's, Prophet's without the LSTM) and with
- * none, each into out/ppo_<forecast>/; skipped when the span is too short for episodes. */
+ * none, each into out/ppo_<forecast>/ (ENV version 1), and one of ENV version 2 with the best
+ * forecast into out/ppo_v2_<forecast>/ (docs/ENV-v2.md: it observes the forecaster's recent errors
+ * and takes the idle weight as an input); skipped when the span is too short for episodes. */
 static hs_status hs_run_ppo(hs_run *run)
 {
     const hs_pipeline_config *c = run->c;
@@ -234,11 +236,13 @@ static hs_status hs_run_ppo(hs_run *run)
                 (long long)(run->pre.series.n - run->holdout), (long long)run->episode);
         return HS_OK;
     }
-    const char *agents[2] = {run->lstm_fits ? "hybrid" : "prophet", "none"};
-    for (int a = 0; a < 2; a++) {
+    const char *agents[3] = {run->lstm_fits ? "hybrid" : "prophet", "none", run->lstm_fits ? "hybrid" : "prophet"};
+    for (int a = 0; a < (c->no_ppo_v2 ? 2 : 3); a++) {
         char dir[600];
-        snprintf(dir, sizeof dir, "%s/ppo_%s", c->out, agents[a]);
+        snprintf(dir, sizeof dir, "%s/ppo_%s%s", c->out, a == 2 ? "v2_" : "", agents[a]);
         hs_train_ppo_config tc = hs_run_ppo_config(c, run->holdout, agents[a], dir);
+        if (a == 2)
+            tc.env.version = HS_ENV_V2;
         cJSON *tm = hs_manifest_new("train-ppo", c->argc, c->argv);
         hs_manifest_set_device(tm, HS_DEVICE_CPU);
         hs_train_ppo_result tr;
@@ -247,13 +251,14 @@ static hs_status hs_run_ppo(hs_run *run)
         HS_TRY(st);
         cJSON *s = hs_run_stage(run, "train-ppo");
         cJSON_AddStringToObject(s, "forecaster", agents[a]);
+        cJSON_AddNumberToObject(s, "env_version", tc.env.version);
         cJSON_AddStringToObject(s, "folder", dir + strlen(c->out) + 1);
         cJSON_AddNumberToObject(s, "seconds", tr.seconds);
         cJSON_AddNumberToObject(s, "steps_per_second", tr.steps_per_second);
         if (!c->quiet)
-            printf("train-ppo (%s forecast): %lld steps in %.1f s (%.0f steps/s), final mean episode reward "
+            printf("train-ppo (%s forecast%s): %lld steps in %.1f s (%.0f steps/s), final mean episode reward "
                    "%.3f\n",
-                   agents[a], (long long)tr.env_steps, tr.seconds, tr.steps_per_second, tr.final_episode_reward);
+                   agents[a], a == 2 ? ", ENV v2" : "", (long long)tr.env_steps, tr.seconds, tr.steps_per_second, tr.final_episode_reward);
     }
     return HS_OK;
 }
