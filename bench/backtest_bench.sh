@@ -15,7 +15,8 @@
 # optimizer stops short of the MAP point on some cutoffs; tests/test_backtest.c says why).
 # Everything runs on BENCH_CORES (taskset; hyscale's OpenMP threads set to their count, one
 # OpenBLAS thread under them; Prophet's cross_validation runs serially, its default).
-# Medians; results in bench/results/backtest_<UTC time>.json.
+# Medians of wall time and of CPU time (user + system, Prophet's cmdstan children included: the
+# ratio a busy machine does not move); results in bench/results/backtest_<UTC time>.json.
 #
 # env: BENCH_REPS (5), BENCH_PROPHET_REPS (1), BENCH_CORES (0,1), BENCH_CASES (peyton,nasa10),
 #      BENCH_WORK (/tmp/hyscale-btbench), BENCH_PYTHON (a Python with prophet 1.5.0; default
@@ -83,7 +84,7 @@ done
 PEER="$WORK/backtest_peer.py"
 cat >"$PEER" <<'PYEOF'
 """Prophet's cross_validation and performance_metrics on a ds,y file, timed."""
-import json, logging, sys, time
+import json, logging, resource, sys, time
 import numpy as np, pandas as pd
 logging.getLogger("cmdstanpy").setLevel(logging.ERROR)
 logging.getLogger("prophet").setLevel(logging.ERROR)
@@ -92,23 +93,24 @@ from prophet.diagnostics import cross_validation, performance_metrics
 path, horizon, period, initial, samples, out = sys.argv[1:7]
 df = pd.read_csv(path); df["ds"] = pd.to_datetime(df["ds"])
 m = Prophet(uncertainty_samples=int(samples)).fit(df)
+def cpu():  # this process and its finished children (cmdstan runs each fit as one)
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 np.random.seed(0)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 cv = cross_validation(m, horizon=horizon, period=period or None, initial=initial or None, disable_tqdm=True)
 pm = performance_metrics(cv)
-s = time.perf_counter() - t0
+s, c = time.perf_counter() - t0, cpu() - c0
 pm.to_csv(out, index=False, float_format="%.10g")
-print(json.dumps({"seconds": s, "cutoffs": sorted(str(c) for c in cv["cutoff"].unique()), "rows": len(cv)}))
+print(json.dumps({"seconds": s, "cpu_seconds": c, "cutoffs": sorted(str(c) for c in cv["cutoff"].unique()), "rows": len(cv)}))
 PYEOF
 
-run_hs() { # run_hs CASE SAMPLES OUT: one hyscale backtest, prints its wall seconds
-  local t0 t1
-  t0=$(date +%s.%N)
+run_hs() { # run_hs CASE SAMPLES OUT: one hyscale backtest, prints its wall and CPU seconds
   # the cutoffs run in parallel (OpenMP); each fit's own GEMMs stay on one thread
-  OMP_NUM_THREADS=$NCORES OPENBLAS_NUM_THREADS=1 taskset -c "$CORES" "$HS" backtest --input "${INPUT[$1]}" \
-    --out "$3" ${ARGS[$1]} --uncertainty-samples "$2" --no-plot --quiet
-  t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f\n", b - a}'
+  OMP_NUM_THREADS=$NCORES OPENBLAS_NUM_THREADS=1 /usr/bin/time -f "%e %U %S" -o "$WORK/time.txt" \
+    taskset -c "$CORES" "$HS" backtest --input "${INPUT[$1]}" --out "$3" ${ARGS[$1]} --uncertainty-samples "$2" \
+    --no-plot --quiet
+  awk '{printf "%s:%.2f\n", $1, $2 + $3}' "$WORK/time.txt"
 }
 
 RESULTS="$WORK/results.jsonl"
@@ -121,7 +123,8 @@ for c in "${CASE_LIST[@]}"; do
     for r in $(seq 1 "$PREPS"); do
       taskset -c "$CORES" "$PY" "$PEER" "${INPUT[$c]}" "$ph" "$pp" "$pi" "$samples" "$WORK/prophet_$c.csv" \
         >"$WORK/prophet_$c.json" 2>"$WORK/prophet_$c.log" || { tail -5 "$WORK/prophet_$c.log" >&2; die "Prophet failed"; }
-      pt+=("$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['seconds'])" "$WORK/prophet_$c.json")")
+      pt+=("$(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(f\"{j['seconds']}:{j['cpu_seconds']}\")" \
+        "$WORK/prophet_$c.json")")
     done
     say "$c, $samples uncertainty samples: hyscale (validate, then $REPS x)"
     run_hs "$c" "$samples" "$WORK/hs_$c" >/dev/null
@@ -143,9 +146,11 @@ PYEOF
     python3 - "$c" "$samples" "${pt[*]}" "${ht[*]}" >>"$RESULTS" <<'PYEOF'
 import json, statistics, sys
 c, samples, pt, ht = sys.argv[1:5]
-p = statistics.median(float(x) for x in pt.split()); h = statistics.median(float(x) for x in ht.split())
+med = lambda runs, k: statistics.median(float(x.split(":")[k]) for x in runs.split())
+p, h, pc, hc = med(pt, 0), med(ht, 0), med(pt, 1), med(ht, 1)
 print(json.dumps({"case": c, "uncertainty_samples": int(samples), "prophet_seconds": p, "hyscale_seconds": h,
-                  "ratio": p / h, "prophet_runs": pt.split(), "hyscale_runs": ht.split()}))
+                  "ratio": p / h, "prophet_cpu_seconds": pc, "hyscale_cpu_seconds": hc, "cpu_ratio": pc / hc,
+                  "prophet_runs": pt.split(), "hyscale_runs": ht.split()}))
 PYEOF
   done
 done
@@ -159,9 +164,11 @@ rows = [json.loads(l) for l in open(res)]
 cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t")
 json.dump({"bench": "backtest vs Prophet cross_validation", "hyscale": version, "git": rev, "cores": cores,
            "cpu": cpu, "results": rows}, open(out, "w"), indent=1)
-print(f"{'case':8} {'interval':>9} {'Prophet s':>10} {'hyscale s':>10} {'ratio':>7}")
+print(f"{'case':8} {'interval':>9} {'Prophet s':>10} {'hyscale s':>10} {'ratio':>7}   "
+      f"{'Prophet CPU s':>13} {'hyscale CPU s':>13} {'CPU ratio':>9}")
 for r in rows:
     print(f"{r['case']:8} {r['uncertainty_samples']:>9} {r['prophet_seconds']:>10.2f} {r['hyscale_seconds']:>10.3f} "
-          f"{r['ratio']:>6.0f}x")
+          f"{r['ratio']:>6.0f}x   {r['prophet_cpu_seconds']:>13.2f} {r['hyscale_cpu_seconds']:>13.2f} "
+          f"{r['cpu_ratio']:>8.0f}x")
 print(f"goal: at least 50x: {'met' if all(r['ratio'] >= 50 for r in rows) else 'not met everywhere'}; written to {out}")
 PYEOF
