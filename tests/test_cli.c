@@ -46,19 +46,22 @@ Test(cli, run_on_the_built_in_trace, .timeout = 300)
                           "prophet_metrics.json", "prophet_model.json", "prophet.png", "lstm_full.csv",
                           "lstm.safetensors", "hybrid_full.csv", "hybrid.png", "forecast_report.md",
                           "ppo_hybrid/ppo_policy.safetensors", "ppo_none/ppo_policy.safetensors", "scaling_eval.csv",
-                          "scaling_report.md", "pareto.png", "evaluate.manifest.json"};
-    for (int i = 0; i < 26; i++)
+                          "scaling_report.md", "pareto.png", "evaluate.manifest.json",
+                          "ppo_v2_hybrid/ppo_policy.safetensors"};
+    for (int i = 0; i < 27; i++)
         cr_assert(hs_test_nonempty(out, want[i]), "missing %s", want[i]);
     char p[700];
     snprintf(p, sizeof p, "%s/manifest.json", out);
     cJSON *m;
     cr_assert_eq(hs_json_read(p, &m), HS_OK);
     cJSON *stages = cJSON_GetObjectItem(m, "stages");
-    cr_assert_eq(cJSON_GetArraySize(stages), 8);
-    const char *names[8] = {"generate",        "preprocess", "forecast prophet", "forecast lstm",
-                            "forecast hybrid", "train-ppo",  "train-ppo",        "evaluate"};
-    for (int i = 0; i < 8; i++)
+    cr_assert_eq(cJSON_GetArraySize(stages), 9);
+    const char *names[9] = {"generate",        "preprocess", "forecast prophet", "forecast lstm", "forecast hybrid",
+                            "train-ppo",       "train-ppo",  "train-ppo",        "evaluate"};
+    for (int i = 0; i < 9; i++)
         cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(stages, i), "stage")->valuestring, names[i]);
+    /* the third agent is of ENV version 2 */
+    cr_assert_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(stages, 7), "env_version")->valuedouble, 2);
     cr_assert(cJSON_IsObject(cJSON_GetObjectItem(m, "device")));
     cr_assert_eq(cJSON_GetObjectItem(m, "seed")->valuedouble, 9);
     cJSON_Delete(m);

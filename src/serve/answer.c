@@ -278,19 +278,119 @@ static cJSON *hs_decision_json(const hs_serve_model *m, const hs_decision *d, in
     return o;
 }
 
+/* v with 9 significant digits, the shortest way (as %.9g without its exponent for |v| in
+ * [1e-5, 1e9)), into p; returns the end. The answer's hot loop: snprintf and cJSON's
+ * print-parse-print of each double cost more than the rest of a cached answer. */
+char *hs_serve_put_g9(char *p, double v)
+{
+    if (!isfinite(v) || v == 0 || fabs(v) < 1e-5 || fabs(v) >= 1e9)
+        return p + snprintf(p, 32, "%.9g", v == 0 ? 0.0 : v);
+    if (v < 0) {
+        *p++ = '-';
+        v = -v;
+    }
+    int e = (int)floor(log10(v));
+    long long m = llround(v * pow(10.0, 8 - e));
+    if (m >= 1000000000LL) { /* rounding carried into a tenth digit */
+        e++;
+        m = llround(v * pow(10.0, 8 - e));
+    }
+    char d[9];
+    for (int i = 8; i >= 0; i--, m /= 10)
+        d[i] = (char)('0' + m % 10);
+    int last = 8; /* the last digit worth writing */
+    while (last > 0 && d[last] == '0' && last > e)
+        last--;
+    if (e < 0) {
+        *p++ = '0';
+        *p++ = '.';
+        for (int i = -1; i > e; i--)
+            *p++ = '0';
+        for (int i = 0; i <= last; i++)
+            *p++ = d[i];
+        return p;
+    }
+    for (int i = 0; i <= last; i++) {
+        *p++ = d[i];
+        if (i == e && i < last)
+            *p++ = '.';
+    }
+    return p;
+}
+
+static char *hs_put_int(char *p, int64_t v)
+{
+    char t[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+    do
+        t[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *p++ = '-';
+    while (n)
+        *p++ = t[--n];
+    return p;
+}
+
+static char *hs_put_text(char *p, const char *t)
+{
+    size_t n = strlen(t);
+    memcpy(p, t, n);
+    return p + n;
+}
+
+/* v (0 <= v < 10^width) in exactly width digits; a year past 9999 in all of its digits. */
+static char *hs_put_digits(char *p, int v, int width)
+{
+    if (v < 0 || (width == 4 && v > 9999))
+        return hs_put_int(p, v);
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
+/* The forecast array as JSON text (one entry a minute: ds, invocations, instances_needed), held
+ * in the answer as a raw item: built in one buffer, the minutes counted on from one gmtime. */
 static cJSON *hs_forecast_json(const hs_serve_model *m, const hs_hist *h, const double *F, int periods)
 {
-    cJSON *arr = cJSON_CreateArray();
+    enum { ENTRY = 128 }; /* {"ds":"YYYY-MM-DDTHH:MM:SSZ","invocations":-1.23456789e+100,"instances_needed":N} */
+    char *buf = malloc((size_t)periods * ENTRY + 3), *p = buf;
+    if (!buf)
+        return NULL;
+    time_t t0 = (time_t)(h->last + 60);
+    struct tm tm;
+    gmtime_r(&t0, &tm);
+    *p++ = '[';
     for (int i = 0; i < periods; i++) {
-        cJSON *o = cJSON_CreateObject();
-        char ds[32];
-        hs_serve_format_minute(h->last + 60 * (int64_t)(i + 1), ds, sizeof ds);
-        cJSON_AddStringToObject(o, "ds", ds);
-        cJSON_AddNumberToObject(o, "invocations", F[i]);
-        cJSON_AddNumberToObject(o, "instances_needed", hs_env_fneed((float)F[i], m->c));
-        cJSON_AddItemToArray(arr, o);
+        if (i) {
+            if (++tm.tm_min == 60) { /* a new hour: the calendar's own rules from here */
+                time_t ti = (time_t)(h->last + 60 * (int64_t)(i + 1));
+                gmtime_r(&ti, &tm);
+            }
+            *p++ = ',';
+        }
+        p = hs_put_text(p, "{\"ds\":\"");
+        p = hs_put_digits(p, tm.tm_year + 1900, 4);
+        *p++ = '-';
+        p = hs_put_digits(p, tm.tm_mon + 1, 2);
+        *p++ = '-';
+        p = hs_put_digits(p, tm.tm_mday, 2);
+        *p++ = 'T';
+        p = hs_put_digits(p, tm.tm_hour, 2);
+        *p++ = ':';
+        p = hs_put_digits(p, tm.tm_min, 2);
+        p = hs_put_text(p, ":00Z\",\"invocations\":");
+        p = hs_serve_put_g9(p, F[i]);
+        p = hs_put_text(p, ",\"instances_needed\":");
+        p = hs_put_int(p, hs_env_fneed((float)F[i], m->c));
+        *p++ = '}';
     }
-    return arr;
+    *p++ = ']';
+    *p = '\0';
+    cJSON *raw = cJSON_CreateRaw(buf);
+    free(buf);
+    return raw;
 }
 
 static cJSON *hs_answer_json(const hs_serve_model *m, const hs_serve_request *rq, const hs_hist *h, const double *F,

@@ -82,6 +82,10 @@ hs_status hs_serve_forecast(hs_serve_model *m, const double *v, int64_t n, int64
 void hs_serve_observation(const hs_serve_model *m, const double *v, int64_t n, int64_t last, int32_t p,
                           const int32_t *fneed, float *obs);
 
+/* v with 9 significant digits into p (at least 32 bytes), the answer's number format; returns the
+ * end (no NUL). */
+char *hs_serve_put_g9(char *p, double v);
+
 /* The agent used for a forecaster (its own, else ppo_none), NULL for the classic fallback. */
 hs_serve_agent *hs_serve_agent_for(hs_serve_model *m, hs_serve_forecaster f);
 
