@@ -1,6 +1,7 @@
 /* test_store.c: the observation store of `hyscale serve --state DIR` (serve.h, src/serve/store.c):
  * what is put comes back from memory (gaps as zeros, a minute replaced, the window moving), the
  * same after a reopen, from many threads at once; a file of another schema is refused naming it;
+ * the WAL stays bounded under a stream of single puts (checkpoints run off the writers' path);
  * and every observation acknowledged before a SIGKILL of the writing process is on disk. */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -409,6 +411,74 @@ Test(store, concurrent_puts_and_reads, .timeout = 120)
         s = open_store(dir, 0);
     }
     hs_store_close(s);
+}
+
+/* ---- the WAL under a stream of puts ------------------------------------------------------ */
+
+static double wval(int64_t i) { return (double)(i % 997) + 0.5; }
+
+/* 20,000 single puts, each its own transaction, as POST /api/observe makes them: the checkpointer
+ * keeps the WAL file near HS_STORE_WAL_MAX frames (about 4 MiB; 12 MB allows for the frames
+ * committed while it catches up), and all of them are on disk after a reopen. The slowest put is
+ * printed, not asserted: it depends on the disk. */
+Test(store, the_wal_stays_bounded_under_single_puts, .timeout = 300)
+{
+    enum { N = 20000 };
+    const off_t wal_limit = 12000000;
+    char *dir = hs_test_scratch("store_wal");
+    char path[1024], wal[1100];
+    snprintf(path, sizeof path, "%s/observations.sqlite", dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    hs_store *s = open_store(dir, 0);
+    off_t wal_max = 0;
+    double worst = 0;
+    for (int64_t i = 0; i < N; i++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        put1(s, "stream", MIN(i), wval(i));
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        double el = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+        if (el > worst)
+            worst = el;
+        struct stat st;
+        if (i % 100 == 99 && stat(wal, &st) == 0 && st.st_size > wal_max)
+            wal_max = st.st_size;
+        cr_assert(wal_max < wal_limit, "after %lld puts the WAL holds %lld bytes", (long long)i + 1,
+                  (long long)wal_max);
+    }
+    int64_t nobs;
+    hs_store_counts(s, &nobs, NULL);
+    cr_assert_eq(nobs, N);
+    hs_store_close(s);
+    fprintf(stderr, "store: %d single puts, the WAL at most %.2f MB, the slowest put %.2f ms\n", N,
+            (double)wal_max / 1e6, 1e3 * worst);
+
+    s = open_store(dir, 0);
+    hs_store_counts(s, &nobs, NULL);
+    cr_assert_eq(nobs, N);
+    int64_t n = recent(s, "stream", HS_STORE_KEEP);
+    cr_assert_eq(n, HS_STORE_KEEP);
+    cr_assert_eq(g_last, MIN(N - 1));
+    for (int64_t i = 0; i < n; i++)
+        cr_assert_eq(g_buf[i], wval(N - n + i), "minute %lld", (long long)(N - n + i));
+    hs_store_close(s);
+    /* every minute, with its value, in the file */
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q = NULL;
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT minute, invocations FROM observations WHERE function = 'stream' "
+                                        "ORDER BY minute",
+                                    -1, &q, NULL),
+                 SQLITE_OK);
+    int64_t k = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        cr_assert_eq(sqlite3_column_int64(q, 0), MIN(k), "row %lld", (long long)k);
+        cr_assert_eq(sqlite3_column_double(q, 1), wval(k), "minute %lld", (long long)k);
+        k++;
+    }
+    cr_assert_eq(k, N);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
 }
 
 /* ---- files that are not ours ------------------------------------------------------------- */

@@ -14,10 +14,26 @@
  * observed minute still in the window and a version. Loaded at open (the last KEEP minutes of
  * each function), updated after each commit; hs_store_recent copies out of it.
  *
+ * Checkpoints: SQLite's automatic checkpoint (every 1000 WAL pages) would run inside the committing
+ * put, with db_mu held, and fsync the WAL and the database file there: every other writer waited
+ * for it (put p99 of seconds on a slow disk). The writer connection has it off; its WAL hook
+ * counts the frames each commit adds and wakes a checkpointer thread, which runs PASSIVE
+ * checkpoints on a connection of its own (they never block a writer, nor make one return BUSY)
+ * every HS_STORE_CKPT_STEP frames. A passive checkpoint cannot rewind the WAL while puts keep
+ * coming (SQLite restarts it at the first write after a checkpoint that copied every frame), so
+ * once the WAL holds HS_STORE_WAL_MAX frames the checkpointer runs one more passive checkpoint
+ * and then a last one with db_mu held: it copies only the frames of the previous one's duration,
+ * and the next put starts the WAL over. The WAL file stays near HS_STORE_WAL_MAX frames. Durability
+ * is unchanged: a put is acknowledged after its COMMIT wrote the WAL, checkpoints only copy
+ * committed frames into the database file (fsyncing both). hs_store_close stops and joins the
+ * thread; closing the last connection checkpoints everything and removes the WAL.
+ *
  * Locks: db_mu serialises the writers (one SQLite connection; SQLite serialises writes anyway)
  * and is held from BEGIN to the memory update, so memory applies the puts in the order the disk
  * did; mem_mu guards the map and is held only to copy or update it, so readers never wait for a
- * disk write. Order: db_mu before mem_mu. */
+ * disk write; ck_mu guards the checkpointer's counters and is taken by the WAL hook (db_mu held)
+ * and by the checkpointer (never while it waits for db_mu). Order: db_mu before mem_mu, db_mu
+ * before ck_mu. */
 #include "hyscale/serve.h"
 
 #include <errno.h>
@@ -38,6 +54,15 @@
 /* minutes further than this from 1970 (about 3 million years) are refused: keeps every window
  * computation (minute +- KEEP * 60) far from int64 overflow */
 #define HS_STORE_MAX_ABS_MINUTE ((int64_t)100000000000000LL)
+/* the checkpointer runs a passive checkpoint after this many new WAL frames (a frame is a page,
+ * 4 KiB, plus 24 bytes; a single put writes about one) */
+#define HS_STORE_CKPT_STEP 250
+/* a WAL this long (frames, about 4 MiB) is brought back to the start with db_mu held briefly */
+#define HS_STORE_WAL_MAX 1000
+/* before that, up to this many more passive checkpoints while the last one left more than this
+ * many frames behind it: what is copied (and fsynced) with db_mu held is that remainder */
+#define HS_STORE_CATCHUP_TRIES 4
+#define HS_STORE_CATCHUP_LEFT 32
 
 typedef struct hs_store_fn {
     char *name;
@@ -54,6 +79,15 @@ struct hs_store {
     sqlite3 *db;
     sqlite3_stmt *insert, *update, *begin, *commit, *rollback;
     pthread_mutex_t db_mu, mem_mu;
+    /* the checkpointer: its connection and thread; under ck_mu the WAL's length in frames at the
+     * last commit, the frames committed since the last checkpoint began, and the stop flag */
+    sqlite3 *ckdb;
+    pthread_t ck;
+    int ck_started;
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cv;
+    int64_t wal_frames, wal_new;
+    int ck_stop;
     hs_store_fn **slots; /* (cap) open addressing, NULL: empty */
     int64_t cap, nfn;
     int64_t rows; /* observations on disk (all minutes, all functions) */
@@ -316,6 +350,114 @@ static hs_status hs_store_load(hs_store *s)
     return st;
 }
 
+/* ---- the checkpointer --------------------------------------------------------------------- */
+
+/* The writer's WAL hook, after each COMMIT (db_mu held): nframes is the WAL's length; shorter than
+ * the last one means SQLite started the WAL over. */
+static int hs_store_wal_hook(void *arg, sqlite3 *db, const char *name, int nframes)
+{
+    (void)db;
+    (void)name;
+    hs_store *s = arg;
+    pthread_mutex_lock(&s->ck_mu);
+    s->wal_new += nframes >= s->wal_frames ? nframes - s->wal_frames : nframes;
+    s->wal_frames = nframes;
+    if (s->wal_new >= HS_STORE_CKPT_STEP)
+        pthread_cond_signal(&s->ck_cv);
+    pthread_mutex_unlock(&s->ck_mu);
+    return SQLITE_OK;
+}
+
+/* One passive checkpoint on the checkpointer's connection; *nlog gets the WAL's length in frames
+ * (-1 when unknown). Failures (another process checkpointing, an I/O error) leave the frames in
+ * the WAL, where they are durable: the next checkpoint, or the close, copies them. */
+static void hs_store_checkpoint(hs_store *s, int *nlog)
+{
+    int ckpt = -1;
+    *nlog = -1;
+    if (sqlite3_wal_checkpoint_v2(s->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, nlog, &ckpt) != SQLITE_OK)
+        *nlog = -1;
+}
+
+static void *hs_store_checkpointer(void *arg)
+{
+    hs_store *s = arg;
+    pthread_mutex_lock(&s->ck_mu);
+    for (;;) {
+        while (!s->ck_stop && s->wal_new < HS_STORE_CKPT_STEP)
+            pthread_cond_wait(&s->ck_cv, &s->ck_mu);
+        if (s->ck_stop)
+            break;
+        s->wal_new = 0;
+        pthread_mutex_unlock(&s->ck_mu);
+        int nlog;
+        hs_store_checkpoint(s, &nlog);
+        if (nlog >= HS_STORE_WAL_MAX) {
+            /* passive again while puts committed many frames during the last one (each copies
+             * what came during the one before, and takes less time), then, with db_mu held (no
+             * put commits), the last few: the WAL is then all copied and the next put rewinds it */
+            int64_t left = 0;
+            for (int i = 0; i < HS_STORE_CATCHUP_TRIES; i++) {
+                pthread_mutex_lock(&s->ck_mu);
+                left = s->wal_frames - nlog; /* negative: SQLite rewound the WAL meanwhile */
+                pthread_mutex_unlock(&s->ck_mu);
+                if (left <= HS_STORE_CATCHUP_LEFT)
+                    break;
+                hs_store_checkpoint(s, &nlog);
+            }
+            if (left >= 0) {
+                pthread_mutex_lock(&s->db_mu);
+                hs_store_checkpoint(s, &nlog);
+                pthread_mutex_unlock(&s->db_mu);
+            }
+        }
+        pthread_mutex_lock(&s->ck_mu);
+    }
+    pthread_mutex_unlock(&s->ck_mu);
+    return NULL;
+}
+
+/* The checkpointer's connection (after the writer made the file and put it in WAL mode) and
+ * thread; the writer's automatic checkpoint off, its WAL hook on. */
+static hs_status hs_store_checkpointer_start(hs_store *s, int durable)
+{
+    int rc = sqlite3_open_v2(s->path, &s->ckdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        const char *msg = s->ckdb ? sqlite3_errmsg(s->ckdb) : "cannot open";
+        return hs_error_set(HS_ERR_IO, "%s: opening the checkpointer's connection: %s (SQLite %d)", s->path, msg, rc);
+    }
+    /* waits out another process's recovery or checkpoint rather than failing */
+    sqlite3_busy_timeout(s->ckdb, 5000);
+    /* the checkpoint fsyncs the WAL and the database file as the writer's setting asks */
+    if (sqlite3_exec(s->ckdb, durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
+                     NULL) != SQLITE_OK)
+        return hs_error_set(HS_ERR_IO, "%s: checkpointer: PRAGMA synchronous: %s", s->path, sqlite3_errmsg(s->ckdb));
+    /* wal_autocheckpoint(0) and then the hook, which replaces SQLite's own (they share a slot) */
+    sqlite3_wal_autocheckpoint(s->db, 0);
+    sqlite3_wal_hook(s->db, hs_store_wal_hook, s);
+    rc = pthread_create(&s->ck, NULL, hs_store_checkpointer, s);
+    if (rc != 0) {
+        sqlite3_wal_hook(s->db, NULL, NULL);
+        return hs_error_set(HS_ERR_IO, "%s: cannot start the checkpointer thread: %s", s->path, strerror(rc));
+    }
+    s->ck_started = 1;
+    return HS_OK;
+}
+
+static void hs_store_checkpointer_stop(hs_store *s)
+{
+    if (s->ck_started) {
+        pthread_mutex_lock(&s->ck_mu);
+        s->ck_stop = 1;
+        pthread_cond_signal(&s->ck_cv);
+        pthread_mutex_unlock(&s->ck_mu);
+        pthread_join(s->ck, NULL);
+        s->ck_started = 0;
+    }
+    sqlite3_close(s->ckdb);
+    s->ckdb = NULL;
+}
+
 hs_status hs_store_open(const char *dir, int durable, hs_store **out)
 {
     HS_ASSERT(dir && out);
@@ -333,6 +475,8 @@ hs_status hs_store_open(const char *dir, int durable, hs_store **out)
     snprintf(s->path, n, "%s/%s", dir, HS_STORE_FILE);
     pthread_mutex_init(&s->db_mu, NULL);
     pthread_mutex_init(&s->mem_mu, NULL);
+    pthread_mutex_init(&s->ck_mu, NULL);
+    pthread_cond_init(&s->ck_cv, NULL);
     s->clock = 0;
 
     hs_status st = HS_OK;
@@ -369,6 +513,8 @@ hs_status hs_store_open(const char *dir, int durable, hs_store **out)
         st = hs_store_prepare(s, "ROLLBACK", &s->rollback);
     if (st == HS_OK)
         st = hs_store_load(s);
+    if (st == HS_OK)
+        st = hs_store_checkpointer_start(s, durable);
     if (st != HS_OK) {
         hs_store_close(s);
         return st;
@@ -381,6 +527,7 @@ void hs_store_close(hs_store *s)
 {
     if (!s)
         return;
+    hs_store_checkpointer_stop(s);
     sqlite3_finalize(s->insert);
     sqlite3_finalize(s->update);
     sqlite3_finalize(s->begin);
@@ -391,6 +538,8 @@ void hs_store_close(hs_store *s)
     hs_store_map_free(s);
     pthread_mutex_destroy(&s->db_mu);
     pthread_mutex_destroy(&s->mem_mu);
+    pthread_mutex_destroy(&s->ck_mu);
+    pthread_cond_destroy(&s->ck_cv);
     free(s->path);
     free(s);
 }
