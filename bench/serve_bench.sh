@@ -22,6 +22,8 @@
 #      HS_BENCH_BUILD      build folder (build-bench-serve); HYSCALE_BIN: use this binary instead
 #      BENCH_WORK          where the made run folder is kept (/tmp/hyscale-sbench)
 #      TORCH_PYTHON        a Python with torch, fastapi, uvicorn[standard], safetensors (no venv)
+#      PEER_MEMO           0: the peer memoises nothing (every answer forecasts); 1 (default): it
+#                          memoises forecasts of an unchanged history as hyscale does
 # exit codes: 0 every step ran and validated (the goals are printed PASS/FAIL, not the exit code),
 #             1 a failure (build, start, validation, parity, a wrk run); the table is still written.
 set -euo pipefail
@@ -355,7 +357,9 @@ info = [f"- date (UTC): {E['STAMP']}, git {E['GIT_REV']}",
         "workers share these cores",
         f"- hyscale: {E['HS_VERSION']} ({E['BUILD_TYPE']}), `serve --threads {E['SERVER_THREADS']} --state DIR --quiet`",
         f"- peer: bench/serve_peer.py, {E['PEER_VERSIONS']}; uvicorn --workers {E['PEER_WORKERS']} "
-        "(uvloop, httptools, no access log), PyTorch 1 thread per worker",
+        "(uvloop, httptools, no access log), PyTorch 1 thread per worker; "
+        + ("forecasts memoised like hyscale's" if os.environ.get("PEER_MEMO", "1") != "0"
+           else "no memo (PEER_MEMO=0): every answer forecasts, as a service written without one"),
         f"- run folder: {E['RUN']} ({E['RUN_DESC']})",
         f"- load: {E['WRK_VERSION']} -t{E['WRK_THREADS']} -c{E['CONNS']} -d{E['DURATION']}s --timeout 10s over loopback, "
         f"keep-alive, after {E['WARMUP']} s of warm-up per run; one run per row and side",
