@@ -418,6 +418,44 @@ Test(serve_model, recent_history_equals_forecast_lstm_weights, .timeout = 180)
     hs_serve_model_unref(m);
 }
 
+/* Observations that continue the training tail: the minutes before the first observed one come
+ * from the tail, so the answer equals one given the same minutes as `recent`. */
+Test(serve_model, observations_continue_the_training_tail, .timeout = 120)
+{
+    hs_serve_model *m = load();
+    double obs[2] = {123.0, 77.0};
+    hs_serve_history hist = {obs, 2, m->last + 120, "observed", 7};
+    const char *b = "{\"current_instances\": 4, \"forecast_periods\": 30, \"forecaster\": \"lstm\"}";
+    hs_serve_request rq;
+    hs_serve_error e;
+    cr_assert_eq(hs_serve_request_parse(b, strlen(b), &rq, &e), HS_OK);
+    cJSON *a = NULL;
+    cr_assert_eq(hs_serve_answer(m, &rq, &hist, &a, &e), HS_OK, "%s", e.message);
+    hs_serve_request_free(&rq);
+    const cJSON *hj = cJSON_GetObjectItemCaseSensitive(a, "history");
+    cr_assert_str_eq(str(hj, "source"), "observed");
+    cr_assert_eq(num(hj, "training_tail_points"), m->lcfg.window - 2);
+    /* the same 60 minutes given as recent */
+    char body[8192];
+    size_t k = (size_t)snprintf(body, sizeof body,
+                                "{\"current_instances\": 4, \"forecast_periods\": 30, \"forecaster\": \"lstm\", "
+                                "\"recent\": [");
+    for (int i = m->lcfg.window - 2; i > 0; i--)
+        k += (size_t)snprintf(body + k, sizeof body - k, "%.17g,", m->tail[m->n - i]);
+    char now[32];
+    hs_serve_format_minute(m->last + 120, now, sizeof now);
+    snprintf(body + k, sizeof body - k, "123, 77], \"now\": \"%s\"}", now);
+    cJSON *r = answer(m, body);
+    char *ta = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(a, "forecast"));
+    char *tr = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "forecast"));
+    cr_expect_str_eq(ta, tr);
+    free(ta);
+    free(tr);
+    cJSON_Delete(a);
+    cJSON_Delete(r);
+    hs_serve_model_unref(m);
+}
+
 /* evaluate's replay of the holdout with ppo_hybrid: at every minute the service, given the history
  * to that minute and the environment's p, builds the same observation (but cold and idle, which
  * the service takes as 0) and takes the same action for it; its LSTM forecast's first 8 minutes

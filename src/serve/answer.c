@@ -90,6 +90,7 @@ typedef struct hs_hist {
     int64_t n, last;
     const char *source;
     int64_t points;  /* what the source held */
+    int64_t tail_points; /* minutes before the observed ones taken from the training tail */
     uint64_t key;    /* cache key; 0: not cached */
 } hs_hist;
 
@@ -145,10 +146,19 @@ static hs_status hs_history(hs_serve_model *m, const hs_serve_request *rq, const
     if (!h->v)
         return hs_serve_fail(e, 500, "", "out of memory");
     int64_t gap = (at - last) / 60; /* minutes after the history, counted 0 */
+    /* observations that start after the training tail's first minute continue it: the minutes
+     * before the first observed one come from the tail where it has them (the LSTM's window and
+     * the observation's 8 minutes are then the series' own, not zeros) */
+    int from_tail = src != m->tail && !rq->recent;
     for (int64_t i = 0; i < K; i++) {
         int64_t back = K - 1 - i - gap; /* minutes before the history's last */
-        if (back >= 0 && back < n)
+        int64_t minute = at - (K - 1 - i) * 60, j = (minute - m->start) / 60;
+        if (back >= 0 && back < n) {
             h->v[i] = src[n - 1 - back];
+        } else if (from_tail && back >= n && minute >= m->start && j < m->n) {
+            h->v[i] = m->tail[j];
+            h->tail_points++;
+        }
     }
     h->n = K;
     h->last = at;
@@ -405,6 +415,8 @@ static cJSON *hs_answer_json(const hs_serve_model *m, const hs_serve_request *rq
     hs_serve_format_minute(h->last, last, sizeof last);
     cJSON_AddStringToObject(hj, "source", h->source);
     cJSON_AddNumberToObject(hj, "points", (double)h->points);
+    if (h->tail_points)
+        cJSON_AddNumberToObject(hj, "training_tail_points", (double)h->tail_points);
     cJSON_AddStringToObject(hj, "last", last);
     cJSON *mj = cJSON_AddObjectToObject(o, "model");
     cJSON_AddStringToObject(mj, "revision", m->revision);
