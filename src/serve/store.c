@@ -59,6 +59,8 @@
 #define HS_STORE_CKPT_STEP 250
 /* a WAL this long (frames, about 4 MiB) is brought back to the start with db_mu held briefly */
 #define HS_STORE_WAL_MAX 1000
+/* a WAL this long (frames, about 10 MiB) is copied by the put that finds it so (backpressure) */
+#define HS_STORE_WAL_HARD 2500
 /* before that, up to this many more passive checkpoints while the last one left more than this
  * many frames behind it: what is copied (and fsynced) with db_mu held is that remainder */
 #define HS_STORE_CATCHUP_TRIES 4
@@ -637,6 +639,15 @@ hs_status hs_store_put(hs_store *s, const hs_observation *obs, int64_t n)
         s->rows += added;
         pthread_mutex_unlock(&s->mem_mu);
     }
+    /* backpressure: puts faster than the checkpointer can copy would grow the WAL without end; past
+     * HS_STORE_WAL_HARD frames this put copies it itself (with db_mu held nothing is written
+     * meanwhile, so the next put starts the WAL over). Rare: the checkpointer normally keeps the
+     * WAL near HS_STORE_WAL_MAX. */
+    pthread_mutex_lock(&s->ck_mu);
+    int64_t frames = s->wal_frames;
+    pthread_mutex_unlock(&s->ck_mu);
+    if (st == HS_OK && frames >= HS_STORE_WAL_HARD)
+        (void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     pthread_mutex_unlock(&s->db_mu);
     return st;
 }
