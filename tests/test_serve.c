@@ -567,6 +567,11 @@ Test(serve_model, pieces_that_do_not_belong_together_are_refused, .timeout = 120
     hs_forecast_input_free(&in);
     cr_assert_neq(hs_serve_model_load(tmp, &m), HS_OK);
     cr_assert(strstr(hs_error_message(), "another series"), "%s", hs_error_message());
+    /* the LSTM's holdout missing from its metrics: refused naming the file and the key */
+    snprintf(p, sizeof p, "%s/lstm_metrics.json", tmp);
+    cr_assert_eq(hs_test_write_file(p, "{\"model\": \"lstm\", \"holdout\": 2.5}"), 0);
+    cr_assert_neq(hs_serve_model_load(tmp, &m), HS_OK);
+    cr_assert(strstr(hs_error_message(), "lstm_metrics.json: no 'holdout'"), "%s", hs_error_message());
     /* a missing piece */
     snprintf(p, sizeof p, "%s/prophet_model.json", tmp);
     cr_assert_eq(remove(p), 0);
@@ -581,7 +586,8 @@ Test(serve_model, cached_forecasts_equal_fresh_ones, .timeout = 120)
     cJSON *a = answer(m, "{\"current_instances\": 5, \"forecast_periods\": 30}");
     cJSON *b = answer(m, "{\"current_instances\": 5, \"forecast_periods\": 200}");
     cJSON *c = answer(m, "{\"current_instances\": 5, \"forecast_periods\": 30}");
-    const cJSON *fa = cJSON_GetObjectItemCaseSensitive(a, "forecast"), *fb = cJSON_GetObjectItemCaseSensitive(b, "forecast"),
+    const cJSON *fa = cJSON_GetObjectItemCaseSensitive(a, "forecast");
+    const cJSON *fb = cJSON_GetObjectItemCaseSensitive(b, "forecast"),
                 *fc = cJSON_GetObjectItemCaseSensitive(c, "forecast");
     for (int i = 0; i < 30; i++) {
         double x = num(cJSON_GetArrayItem(fa, i), "invocations");

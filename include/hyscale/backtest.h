@@ -84,6 +84,9 @@ hs_status hs_backtest_check(const hs_backtest_config *c);
  * seconds. 0 and *seconds set, or -1 (the text is not one). */
 int hs_backtest_parse_duration(const char *text, int64_t *seconds);
 
+/* The last index i with ds[i] <= t in sorted ds (n), or -1: where a cutoff falls. */
+int64_t hs_backtest_last_at_or_before(const int64_t *ds, int64_t n, int64_t t);
+
 /* Prophet's generate_cutoffs over the times ds (n, increasing): *cut (malloc'd, the caller
  * frees) gets *ncut cutoffs in increasing order. HS_ERR_INPUT with Prophet's reasons: less data
  * than the horizon, or no cutoff after the initial window. */

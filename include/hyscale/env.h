@@ -54,6 +54,10 @@ typedef struct hs_env_series {
  * negative or non-finite demand, a non-finite forecast, holdout leaving < 16 minutes. */
 hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, int64_t k, int64_t n, int64_t holdout,
                              const char *forecaster);
+/* The q-th percentile of need[0, n_train) (NumPy's rule), at least 1, in float: S at q = 99 (ENV.md)
+ * and the static policy's level at any q. tmp (n_train) is the caller's scratch. */
+float hs_env_need_quantile(const int32_t *need, int64_t n_train, double q, float *tmp);
+
 /* Frees the arrays; a zeroed or freed series is fine. */
 void hs_env_series_free(hs_env_series *s);
 /* Keeps the first k series (k <= s->k); the arrays stay allocated until hs_env_series_free. */

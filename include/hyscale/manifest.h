@@ -40,6 +40,10 @@ hs_status hs_json_write_file(const char *dir, const char *name, const cJSON *j);
  * Caller owns *out. */
 hs_status hs_json_read(const char *path, cJSON **out);
 
+/* The whole number in [0, 1e12] under key of the JSON object in path (a stage's metrics, e.g.
+ * "holdout"); HS_ERR_INPUT naming the file and key when it is missing or not such a number. */
+hs_status hs_json_read_count(const char *path, const char *key, int64_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,8 +42,7 @@ int hs_backtest_parse_duration(const char *text, int64_t *seconds)
     return -1;
 }
 
-/* The last index with ds[i] <= t, or -1. */
-static int64_t hs_bt_last_at_or_before(const int64_t *ds, int64_t n, int64_t t)
+int64_t hs_backtest_last_at_or_before(const int64_t *ds, int64_t n, int64_t t)
 {
     int64_t lo = 0, hi = n - 1, r = -1;
     while (lo <= hi) {
@@ -75,7 +74,7 @@ hs_status hs_backtest_cutoffs(const int64_t *ds, int64_t n, int64_t horizon, int
     while (r[k - 1] >= lo + initial) {
         cutoff -= period;
         /* no point in (cutoff, cutoff + horizon]: next, the last point before the cutoff - horizon */
-        int64_t i = hs_bt_last_at_or_before(ds, n, cutoff);
+        int64_t i = hs_backtest_last_at_or_before(ds, n, cutoff);
         int any = i + 1 < n && ds[i + 1] <= cutoff + horizon;
         if (!any && cutoff > lo)
             cutoff = ds[i] - horizon;

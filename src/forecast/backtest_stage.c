@@ -78,21 +78,6 @@ static void hs_bt_job_free(hs_bt_job *j)
     hs_forecast_input_free(&j->in);
 }
 
-/* The last index with ds[i] <= t, or -1. */
-static int64_t hs_bt_last(const int64_t *ds, int64_t n, int64_t t)
-{
-    int64_t lo = 0, hi = n - 1, r = -1;
-    while (lo <= hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (ds[mid] <= t) {
-            r = mid;
-            lo = mid + 1;
-        } else
-            hi = mid - 1;
-    }
-    return r;
-}
-
 /* Plan, 1: the defaults as Prophet resolves them. The seasonalities are those of the model on
  * every point (cross_validation copies them into each cutoff's model, prophet_copy). */
 static hs_status hs_bt_defaults(const hs_backtest_config *c, hs_bt_job *j)
@@ -144,7 +129,8 @@ static hs_status hs_bt_plan(const hs_backtest_config *c, hs_bt_job *j)
         return hs_error_set(HS_ERR_NOMEM, "backtest: out of memory");
     j->rows = 0;
     for (int64_t k = 0; k < nc; k++) {
-        int64_t a = hs_bt_last(in->ds, n, j->cut[k]), b = hs_bt_last(in->ds, n, j->cut[k] + j->horizon);
+        int64_t a = hs_backtest_last_at_or_before(in->ds, n, j->cut[k]),
+                b = hs_backtest_last_at_or_before(in->ds, n, j->cut[k] + j->horizon);
         if (a + 1 < 2) {
             char t[24];
             hs_format_time(j->cut[k], t);

@@ -75,14 +75,9 @@ static int64_t hs_json_int(const char *dir, const char *name, const char *key, h
 {
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    cJSON *j;
-    if (*st || (*st = hs_json_read(p, &j)))
-        return 0;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    int64_t r = cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
-    if (r < 0)
-        *st = hs_error_set(HS_ERR_INPUT, "%s: no '%s'", p, key);
-    cJSON_Delete(j);
+    int64_t r = -1;
+    if (!*st)
+        *st = hs_json_read_count(p, key, &r);
     return r;
 }
 

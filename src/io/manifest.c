@@ -148,3 +148,16 @@ hs_status hs_json_read(const char *path, cJSON **out)
     *out = j;
     return HS_OK;
 }
+
+hs_status hs_json_read_count(const char *path, const char *key, int64_t *out)
+{
+    cJSON *j;
+    HS_TRY(hs_json_read(path, &j));
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    double x = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    cJSON_Delete(j);
+    if (!(x >= 0 && x <= 1e12 && x == floor(x)))
+        return hs_error_set(HS_ERR_INPUT, "%s: no '%s' (a whole number from 0 to 1e12)", path, key);
+    *out = (int64_t)x;
+    return HS_OK;
+}

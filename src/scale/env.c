@@ -35,6 +35,14 @@ void hs_env_series_keep(hs_env_series *s, int64_t k)
     s->k = k; /* every array is (K, ...) row-major: the first k rows stay as they are */
 }
 
+float hs_env_need_quantile(const int32_t *need, int64_t n_train, double q, float *tmp)
+{
+    for (int64_t t = 0; t < n_train; t++)
+        tmp[t] = (float)need[t];
+    double v = n_train > 0 ? hs_percentile(tmp, n_train, q) : 1.0;
+    return (float)(v > 1.0 ? v : 1.0);
+}
+
 /* ENV v2's inputs: each series' one-step errors and their RMS over the last HS_ENV_ERR_WINDOW
  * minutes (sums of squares in integers: exact, and the same on every backend). */
 static hs_status hs_env_series_errors(hs_env_series *s)
@@ -115,10 +123,7 @@ hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, i
         int32_t *need = s->need + j * n;
         for (int64_t t = 0; t < n; t++)
             need[t] = hs_env_need(dj[t], s->c[j]);
-        for (int64_t t = 0; t < s->n_train; t++)
-            tmp[t] = (float)need[t];
-        double S = hs_percentile(tmp, s->n_train, 99.0);
-        s->S[j] = (float)(S > 1.0 ? S : 1.0);
+        s->S[j] = hs_env_need_quantile(need, s->n_train, 99.0, tmp);
         s->pmax[j] = (int32_t)ceil(4.0 * (double)s->S[j]);
         long st = lround((double)s->S[j] / 20.0);
         s->step[j] = st > 1 ? (int32_t)st : 1;

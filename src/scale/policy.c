@@ -2,8 +2,6 @@
  * trained agent, all evaluated by one replay loop over the environment's transition. */
 #include "hyscale/policy.h"
 
-#include "hyscale/series.h"
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,14 +110,8 @@ hs_status hs_policy_static_levels(const hs_env_series *s, double q, int32_t *lev
     float *x = malloc((size_t)(s->n_train > 0 ? s->n_train : 1) * sizeof *x);
     if (!x)
         return hs_error_set(HS_ERR_NOMEM, "policy: out of memory");
-    for (int64_t j = 0; j < s->k; j++) {
-        for (int64_t t = 0; t < s->n_train; t++)
-            x[t] = (float)s->need[j * s->n + t];
-        /* as S is made (env.c): the percentile in double, rounded to float, at least 1 */
-        double v = s->n_train > 0 ? hs_percentile(x, s->n_train, q) : 1.0;
-        float f = (float)(v > 1.0 ? v : 1.0);
-        level[j] = hs_env_clamp((int64_t)ceilf(f), s->pmax[j]);
-    }
+    for (int64_t j = 0; j < s->k; j++) /* as S is made: q = 99 gives ceil(S) */
+        level[j] = hs_env_clamp((int64_t)ceilf(hs_env_need_quantile(s->need + j * s->n, s->n_train, q, x)), s->pmax[j]);
     free(x);
     return HS_OK;
 }

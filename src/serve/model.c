@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "hyscale/forecast_input.h"
+#include "hyscale/manifest.h"
+#include "hyscale/parse.h"
 #include "hyscale/prophet_stage.h"
 #include "serve/serve_internal.h"
 
@@ -45,7 +47,8 @@ static hs_status hs_load_series(hs_serve_model *m, uint64_t *h)
     HS_TRY(hs_forecast_input_read(p, &in));
     hs_status st = HS_OK;
     if (!in.log_scale || !in.clipped)
-        st = hs_error_set(HS_ERR_INPUT, "%s: not a preprocessed series (minute,timestamp,invocations,clipped,log1p)", p);
+        st = hs_error_set(HS_ERR_INPUT, "%s: not a preprocessed series (minute,timestamp,invocations,clipped,log1p)",
+                          p);
     for (int64_t i = 1; st == HS_OK && i < in.n; i++)
         if (in.ds[i] - in.ds[i - 1] != 60)
             st = hs_error_set(HS_ERR_INPUT, "%s: the service needs one point a minute; row %lld is %lld s after the "
@@ -64,23 +67,6 @@ static hs_status hs_load_series(hs_serve_model *m, uint64_t *h)
     }
     hs_forecast_input_free(&in);
     return st;
-}
-
-/* An integer field of a JSON file (the stages' metrics), -1 when absent. */
-static hs_status hs_json_int(const char *path, const char *key, int64_t *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return hs_error_set(HS_ERR_INPUT, "%s: missing", path);
-    char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    cJSON *j = cJSON_Parse(buf);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    *out = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e12 ? (int64_t)v->valuedouble : -1;
-    cJSON_Delete(j);
-    return *out < 0 ? hs_error_set(HS_ERR_INPUT, "%s: no '%s'", path, key) : HS_OK;
 }
 
 /* The LSTM: weights, and its normalisation checked against the series it claims. */
@@ -106,7 +92,7 @@ static hs_status hs_load_lstm(hs_serve_model *m, uint64_t *h)
                             p, m->norm.log_scale ? "log1p" : "identity", (long long)m->norm.step_seconds);
     hs_path(q, sizeof q, m->dir, "lstm_metrics.json");
     int64_t holdout;
-    HS_TRY(hs_json_int(q, "holdout", &holdout));
+    HS_TRY(hs_json_read_count(q, "holdout", &holdout));
     if (holdout >= m->n)
         return hs_error_set(HS_ERR_INPUT, "%s: holdout %lld leaves nothing of the %lld points of series.csv", q,
                             (long long)holdout, (long long)m->n);
@@ -160,13 +146,14 @@ static hs_status hs_scale_of(const hs_serve_model *m, int64_t holdout, double *c
     return st;
 }
 
-/* A metadata number of a policy file. */
+/* A metadata number of a policy file (positive, read whole by parse.h), NaN when it is not one. */
 static double hs_meta_num(const cJSON *meta, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
-    char *end = NULL;
-    double x = cJSON_IsString(v) ? strtod(v->valuestring, &end) : NAN;
-    return end && *end == '\0' ? x : NAN;
+    double x;
+    if (!cJSON_IsString(v) || hs_parse_real(v->valuestring, strlen(v->valuestring), 0, HS_PARSE_Y_MAX, &x))
+        return NAN;
+    return x;
 }
 
 /* The holdout an agent was trained with (its metadata config). */
@@ -257,7 +244,7 @@ static hs_status hs_load_all(hs_serve_model *m)
         int64_t holdout;
         char q[4200];
         hs_path(q, sizeof q, m->dir, "lstm_metrics.json");
-        HS_TRY(hs_json_int(q, "holdout", &holdout));
+        HS_TRY(hs_json_read_count(q, "holdout", &holdout));
         HS_TRY(hs_scale_of(m, holdout, &m->c, &m->S));
     }
     m->pmax = (int32_t)ceil(4.0 * (double)m->S);
@@ -271,7 +258,8 @@ static hs_status hs_load_all(hs_serve_model *m)
     char last[32];
     hs_serve_format_minute(m->last, last, sizeof last);
     snprintf(m->describe, sizeof m->describe,
-             "run %s (revision %s): lstm H=%d L=%d W=%d%s, prophet, agents%s, c=%.6g S=%.6g, tail of %lld minutes to %s",
+             "run %s (revision %s): lstm H=%d L=%d W=%d%s, prophet, agents%s, c=%.6g S=%.6g, tail of %lld minutes "
+             "to %s",
              m->dir, m->revision, m->lcfg.hidden, m->lcfg.layers, m->lcfg.window, m->norm.calendar ? " calendar" : "",
              m->nagents ? agents_list : " none (classic forecast+margin)", m->c, (double)m->S, (long long)m->n, last);
     return HS_OK;
@@ -318,7 +306,8 @@ hs_status hs_serve_model_load(const char *run_dir, hs_serve_model **out)
     DIR *d = opendir(m->dir);
     if (!d) {
         hs_model_free(m);
-        return hs_error_set(HS_ERR_INPUT, "%s: not a readable folder (a run folder of hyscale run is expected)", run_dir);
+        return hs_error_set(HS_ERR_INPUT, "%s: not a readable folder (a run folder of hyscale run is expected)",
+                            run_dir);
     }
     closedir(d);
     hs_status st = hs_load_all(m);

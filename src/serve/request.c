@@ -182,50 +182,63 @@ static hs_status hs_get_forecaster(const cJSON *v, hs_serve_forecaster *out, hs_
     return hs_serve_fail(e, 400, "forecaster", "'forecaster' must be \"hybrid\", \"lstm\" or \"prophet\"");
 }
 
-/* Field i of a known list seen once more: 400 for a key given twice (known keys only ever reach
- * here, so the check stays linear in the body). */
-static hs_status hs_once(unsigned *seen, int i, const char *name, hs_serve_error *e)
+/* The index of key k in keys (n), marked seen: -1 for an unknown key, 400 for a key given twice
+ * (known keys only are marked, so the check stays linear in the body). */
+static int hs_field(const char *k, const char *const *keys, int n, unsigned *seen, const char *name,
+                    hs_serve_error *e, hs_status *st)
 {
-    if (*seen & (1u << i))
-        return hs_serve_fail(e, 400, name, "field '%s' given twice", name);
-    *seen |= 1u << i;
-    return HS_OK;
+    for (int i = 0; i < n; i++)
+        if (strcmp(k, keys[i]) == 0) {
+            if (*seen & (1u << i)) {
+                *st = hs_serve_fail(e, 400, name, "field '%s' given twice", name);
+                return -1;
+            }
+            *seen |= 1u << i;
+            return i;
+        }
+    *st = HS_OK;
+    return -1;
 }
 
 static hs_status hs_request_fields(const cJSON *o, hs_serve_request *rq, hs_serve_error *e)
 {
-    static const char *const keys[6] = {"current_instances", "forecast_periods", "function",
-                                        "forecaster",        "recent",           "now"};
-    int have_current = 0;
+    enum { CURRENT, PERIODS, FUNCTION, FORECASTER, RECENT, NOW, NKEYS };
+    static const char *const keys[NKEYS] = {"current_instances", "forecast_periods", "function",
+                                            "forecaster",        "recent",           "now"};
     unsigned seen = 0;
     for (const cJSON *f = o->child; f; f = f->next) {
         const char *k = f->string;
-        for (int i = 0; i < 6; i++)
-            if (strcmp(k, keys[i]) == 0)
-                HS_TRY(hs_once(&seen, i, k, e));
+        hs_status st;
         int64_t x;
-        if (strcmp(k, "current_instances") == 0) {
+        switch (hs_field(k, keys, NKEYS, &seen, k, e, &st)) {
+        case CURRENT:
             HS_TRY(hs_get_whole(f, k, 0, HS_SERVE_MAX_INSTANCES, &rq->current_instances, e));
-            have_current = 1;
-        } else if (strcmp(k, "forecast_periods") == 0) {
+            break;
+        case PERIODS:
             HS_TRY(hs_get_whole(f, k, 1, HS_SERVE_MAX_PERIODS, &x, e));
             rq->periods = (int)x;
-        } else if (strcmp(k, "function") == 0) {
+            break;
+        case FUNCTION:
             HS_TRY(hs_get_function(f, k, rq->function, e));
-        } else if (strcmp(k, "forecaster") == 0) {
+            break;
+        case FORECASTER:
             HS_TRY(hs_get_forecaster(f, &rq->forecaster, e));
-        } else if (strcmp(k, "recent") == 0) {
+            break;
+        case RECENT:
             HS_TRY(hs_get_recent(f, rq, e));
-        } else if (strcmp(k, "now") == 0) {
+            break;
+        case NOW:
             HS_TRY(hs_get_minute(f, k, &rq->now, e));
             rq->has_now = 1;
-        } else {
+            break;
+        default:
+            HS_TRY(st);
             return hs_serve_fail(e, 400, k, "unknown field '%.64s' (known: current_instances, forecast_periods, "
                                             "function, forecaster, recent, now)",
                                  k);
         }
     }
-    if (!have_current)
+    if (!(seen & (1u << CURRENT)))
         return hs_serve_fail(e, 400, "current_instances", "'current_instances' is required");
     return HS_OK;
 }
@@ -262,31 +275,32 @@ static hs_status hs_observation_parse(const cJSON *o, const char *where, hs_obse
         return hs_serve_fail(e, 400, name, "'%s' must be an object", name);
     }
     snprintf(ob->function, sizeof ob->function, "%s", HS_SERVE_SERIES);
-    int have_ds = 0, have_inv = 0;
+    enum { FUNCTION, DS, INVOCATIONS, NKEYS };
+    static const char *const keys[NKEYS] = {"function", "ds", "invocations"};
     unsigned seen = 0;
-    static const char *const keys[3] = {"function", "ds", "invocations"};
     for (const cJSON *f = o->child; f; f = f->next) {
         snprintf(name, sizeof name, "%s%.64s", where, f->string);
-        for (int i = 0; i < 3; i++)
-            if (strcmp(f->string, keys[i]) == 0)
-                HS_TRY(hs_once(&seen, i, name, e));
-        if (strcmp(f->string, "function") == 0) {
+        hs_status st;
+        switch (hs_field(f->string, keys, NKEYS, &seen, name, e, &st)) {
+        case FUNCTION:
             HS_TRY(hs_get_function(f, name, ob->function, e));
-        } else if (strcmp(f->string, "ds") == 0) {
+            break;
+        case DS:
             HS_TRY(hs_get_minute(f, name, &ob->minute, e));
-            have_ds = 1;
-        } else if (strcmp(f->string, "invocations") == 0) {
+            break;
+        case INVOCATIONS:
             if (!cJSON_IsNumber(f) || !isfinite(f->valuedouble) || f->valuedouble < 0 ||
                 f->valuedouble > HS_PARSE_Y_MAX)
                 return hs_serve_fail(e, 400, name, "'%s' must be a number from 0 to 1e15", name);
             ob->invocations = f->valuedouble;
-            have_inv = 1;
-        } else {
+            break;
+        default:
+            HS_TRY(st);
             return hs_serve_fail(e, 400, name, "unknown field '%s' (known: function, ds, invocations)", name);
         }
     }
-    if (!have_ds || !have_inv) {
-        snprintf(name, sizeof name, "%s%s", where, have_ds ? "invocations" : "ds");
+    if (!(seen & (1u << DS)) || !(seen & (1u << INVOCATIONS))) {
+        snprintf(name, sizeof name, "%s%s", where, seen & (1u << DS) ? "invocations" : "ds");
         return hs_serve_fail(e, 400, name, "'%s' is required", name);
     }
     return HS_OK;
