@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hs_test.h"
+#include "hyscale/hybrid.h"
 #include "hyscale/manifest.h"
 
 /* n points, the last h held out; actual y = 10 + i; Prophet exact on the validation span and
@@ -136,5 +137,131 @@ Test(hybrid, bad_forecast8_row_writes_nothing)
     for (int i = 0; i < 3; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
         cr_assert_null(hs_test_read_file(p, NULL), "a failed Hybrid left %s behind", names[i]);
+    }
+}
+
+/* The per-lead weights between the leads: linear in log(lead), flat outside the scored ones,
+ * 0.5 (the plain average) with none scored. */
+Test(hybrid, lead_weight_interpolates_in_log_lead)
+{
+    double w[6] = {0.0, 0.2, NAN, 1.0, NAN, NAN};
+    cr_expect_float_eq(hs_hybrid_lead_weight(w, 1), 0.0, 1e-12);
+    cr_expect_float_eq(hs_hybrid_lead_weight(w, 0.5), 0.0, 1e-12);
+    cr_expect_float_eq(hs_hybrid_lead_weight(w, 5), 0.2, 1e-12);
+    double f = (log(15.0) - log(5.0)) / (log(60.0) - log(5.0));
+    cr_expect_float_eq(hs_hybrid_lead_weight(w, 15), 0.2 + f * 0.8, 1e-12);
+    cr_expect_float_eq(hs_hybrid_lead_weight(w, 60), 1.0, 1e-12);
+    cr_expect_float_eq(hs_hybrid_lead_weight(w, 1440), 1.0, 1e-12, "after the last scored lead, its weight");
+    double none[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    cr_expect_float_eq(hs_hybrid_lead_weight(none, 30), 0.5, 1e-12);
+}
+
+/* Validation files where the LSTM is exact at lead 1, Prophet at 5 minutes and their average at
+ * 15: the weights 0, 1 and 0.5; the other leads have no rows (NAN). */
+static void write_validation(const char *dir)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/prophet_validation.csv", dir);
+    FILE *pv = fopen(p, "w");
+    fputs("ds,y,yhat,yhat_lower,yhat_upper\n", pv);
+    for (int i = 0; i < 120; i++)
+        fprintf(pv, "2020-01-02 %02d:%02d:00,,%d,,\n", i / 60, i % 60, 100 + i);
+    fclose(pv);
+    snprintf(p, sizeof p, "%s/lstm_validation_by_lead.csv", dir);
+    FILE *lv = fopen(p, "w");
+    fputs("cutoff,ds,y,yhat,yhat_lower,yhat_upper\n", lv);
+    for (int c = 0; c < 90; c += 7) {
+        int t1 = c + 1, t5 = c + 5, t15 = c + 15;
+        fprintf(lv, "2020-01-02 %02d:%02d:00,2020-01-02 %02d:%02d:00,%d,%d,,\n", c / 60, c % 60, t1 / 60, t1 % 60,
+                100 + t1 + 7, 100 + t1 + 7); /* Prophet 7 low, the LSTM exact */
+        fprintf(lv, "2020-01-02 %02d:%02d:00,2020-01-02 %02d:%02d:00,%d,%d,,\n", c / 60, c % 60, t5 / 60, t5 % 60,
+                100 + t5, 100 + t5 - 9); /* Prophet exact */
+        fprintf(lv, "2020-01-02 %02d:%02d:00,2020-01-02 %02d:%02d:00,%d,%d,,\n", c / 60, c % 60, t15 / 60,
+                t15 % 60, 100 + t15 + 3, 100 + t15 + 6); /* the average exact */
+    }
+    fclose(lv);
+}
+
+Test(hybrid, lead_weights_chosen_on_validation)
+{
+    char *dir = hs_test_scratch("hyblead");
+    hs_hybrid_lead_fit fit;
+    cr_assert_eq(hs_hybrid_lead_choose(dir, 60, &fit), HS_OK);
+    cr_expect_eq(fit.found, 0, "no validation files: not found, the plain average");
+    cr_expect(isnan(fit.w[0]));
+    write_validation(dir);
+    cr_assert_eq(hs_hybrid_lead_choose(dir, 60, &fit), HS_OK);
+    cr_expect_eq(fit.found, 1);
+    cr_expect_float_eq(fit.w[0], 0.0, 1e-12);
+    cr_expect_float_eq(fit.w[1], 1.0, 1e-12);
+    cr_expect_float_eq(fit.w[2], 0.5, 1e-12);
+    cr_expect(isnan(fit.w[3]) && isnan(fit.w[5]), "a lead without rows has no weight");
+    cr_expect_eq(fit.rows[0], 13);
+    cr_expect_float_eq(fit.mae_prophet[0], 7.0, 1e-9);
+    cr_expect_float_eq(fit.mae_lstm[1], 9.0, 1e-9);
+    cr_expect_float_eq(fit.mae_hybrid[2], 0.0, 1e-9);
+}
+
+/* The stage with validation files: the per-lead Hybrid is the default, recorded in
+ * hybrid_metrics.json, feeds hybrid_forecast8.csv and writes hybrid_lead_next.csv. */
+Test(hybrid, per_lead_is_the_default_with_validation)
+{
+    char *dir = hs_test_scratch("hybpl");
+    write_inputs(dir, 200, 20);
+    write_validation(dir);
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "forecast", "hybrid", "--out", dir, "--report", "--quiet", NULL), 0, "%s", err);
+    free(err);
+    char p[700];
+    snprintf(p, sizeof p, "%s/hybrid_metrics.json", dir);
+    cJSON *j;
+    cr_assert_eq(hs_json_read(p, &j), HS_OK);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "default")->valuestring, "per_lead");
+    cJSON_Delete(j);
+    double w[6];
+    int found;
+    cr_assert_eq(hs_hybrid_lead_read(p, w, &found), HS_OK);
+    cr_expect(found && w[0] == 0.0 && w[1] == 1.0 && w[2] == 0.5 && isnan(w[3]));
+    /* the next horizon: Prophet 100, LSTM 200; lead 1 all LSTM, leads 15 and after (the last
+     * scored weight, 0.5) the average */
+    snprintf(p, sizeof p, "%s/hybrid_lead_next.csv", dir);
+    char *t = hs_test_read_file(p, NULL);
+    cr_assert(t && strstr(t, ":00,,200,,\n"), "%s", t);
+    free(t);
+    /* F8 at minute 0: lead 1 the LSTM's 1, lead 5 Prophet's value of point 5 (19) */
+    snprintf(p, sizeof p, "%s/hybrid_forecast8.csv", dir);
+    t = hs_test_read_file(p, NULL);
+    char *row = strstr(t, "\n0,1,");
+    cr_assert(row, "%s", t);
+    cr_assert(strncmp(strchr(row + 5, ',') ? row : row, "\n0,1,", 5) == 0);
+    int commas = 0;
+    const char *q = row + 1;
+    while (*q && commas < 5)
+        commas += *q++ == ',';
+    cr_assert(strncmp(q, "19,", 3) == 0, "f5 should be Prophet's 19: %.60s", row);
+    free(t);
+    snprintf(p, sizeof p, "%s/forecast_report.md", dir);
+    t = hs_test_read_file(p, NULL);
+    cr_assert(strstr(t, "| Hybrid (per lead, the default) | from the end of training |"), "%s", t);
+    free(t);
+}
+
+Test(hybrid, malformed_lead_weights_are_refused)
+{
+    char *dir = hs_test_scratch("hybplbad");
+    char p[700];
+    snprintf(p, sizeof p, "%s/hybrid_metrics.json", dir);
+    double w[6];
+    int found = 1;
+    hs_test_write_file(p, "{\"average\": {}}");
+    cr_expect_eq(hs_hybrid_lead_read(p, w, &found), HS_OK);
+    cr_expect_eq(found, 0, "no per_lead: the plain average");
+    const char *bad[3] = {"{\"per_lead\": {\"prophet_weight\": [0, 0, 0, 0, 0]}}",
+                          "{\"per_lead\": {\"prophet_weight\": [0, 0, 1.5, 0, 0, 0]}}",
+                          "{\"per_lead\": {\"prophet_weight\": [0, \"x\", 0, 0, 0, 0]}}"};
+    for (int i = 0; i < 3; i++) {
+        hs_test_write_file(p, bad[i]);
+        cr_expect_eq(hs_hybrid_lead_read(p, w, &found), HS_ERR_INPUT, "%s", bad[i]);
+        cr_expect(strstr(hs_error_message(), "per_lead.prophet_weight"), "%s", hs_error_message());
     }
 }

@@ -338,3 +338,26 @@ Test(lstm_stage, shared_length_and_normalisation_rules)
     c.train.layers = 3;
     cr_expect_eq(hs_lstm_stage_check(&c), HS_ERR_USAGE);
 }
+
+/* The day-ahead defaults: calendar inputs and an hour's outputs from two days of training span,
+ * neither below it or for a daily series' hour; values set by the user are kept. */
+Test(lstm_stage, day_ahead_defaults_follow_the_span)
+{
+    hs_lstm_train_config t = HS_LSTM_TRAIN_AUTO;
+    hs_lstm_stage_resolve(&t, 2880, 60);
+    cr_expect(t.calendar == 1 && t.horizon == 60, "%d %d", t.calendar, t.horizon);
+    hs_lstm_train_config s = HS_LSTM_TRAIN_AUTO;
+    hs_lstm_stage_resolve(&s, 2879, 60);
+    cr_expect(s.calendar == 0 && s.horizon == 1, "%d %d", s.calendar, s.horizon);
+    hs_lstm_train_config f = HS_LSTM_TRAIN_AUTO;
+    hs_lstm_stage_resolve(&f, 2 * 288, 300);
+    cr_expect(f.calendar == 1 && f.horizon == 12, "5-minute steps: an hour is 12 points");
+    hs_lstm_train_config d = HS_LSTM_TRAIN_AUTO;
+    hs_lstm_stage_resolve(&d, 60, 86400);
+    cr_expect(d.calendar == 1 && d.horizon == 1, "a daily series: calendar, one output");
+    hs_lstm_train_config u = HS_LSTM_TRAIN_AUTO;
+    u.calendar = 0;
+    u.horizon = 5;
+    hs_lstm_stage_resolve(&u, 20000, 60);
+    cr_expect(u.calendar == 0 && u.horizon == 5, "set values are kept");
+}

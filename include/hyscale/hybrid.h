@@ -26,9 +26,43 @@ extern "C" {
 typedef struct hs_hybrid_result {
     double weight; /* of Prophet in the weighted blend */
     double avg_one_step_mae, avg_recursive_mae, w_one_step_mae, w_recursive_mae;
+    double lead_recursive_mae; /* the per-lead Hybrid from the end of training (NAN without a holdout) */
 } hs_hybrid_result;
 
 hs_status hs_hybrid_run(const char *dir, int quiet, cJSON *manifest, hs_hybrid_result *res);
+
+/* The per-lead Hybrid (the default that feeds the environment and the service): the forecast of
+ * the point L after the last known one is w(L) * Prophet + (1 - w(L)) * LSTM, w(L) Prophet's
+ * weight at lead L. The weights are chosen on validation at the leads of lead.h (1, 5, 15, 60,
+ * 240, 1440 minutes: w[i] in {0, 0.05, .., 1}, NAN where validation could not score lead i) and
+ * stored in hybrid_metrics.json under "per_lead" ("prophet_weight": 6 numbers or nulls, with
+ * "leads_minutes"). Between two anchors w is linear in log(lead); before the first scored anchor
+ * and after the last it is theirs; with no anchor scored it is 0.5 (the plain average). Pure. */
+double hs_hybrid_lead_weight(const double w[6], double lead_minutes);
+
+/* The per-lead weights chosen on validation from the files of dir: prophet_validation.csv (the
+ * Prophet stage's forecast of the validation span from a fit on the points before it) and
+ * lstm_validation_by_lead.csv (the LSTM's recursive forecasts from the validation span's
+ * cutoffs). At lead i, w[i] is the weight in {0, 0.05, .., 1} with the least MAE of the blend
+ * over the rows at that lead (the first of equals), NAN with fewer than
+ * HS_HYBRID_LEAD_MIN_ROWS rows. found: 0 when either file is missing (a folder from before the
+ * per-lead Hybrid, or no holdout): then every w[i] is NAN (the plain average). */
+#define HS_HYBRID_LEAD_MIN_ROWS 5
+typedef struct hs_hybrid_lead_fit {
+    int found;
+    double w[6];                                      /* Prophet's weight per lead */
+    int64_t rows[6];                                  /* validation rows per lead */
+    double mae_prophet[6], mae_lstm[6], mae_hybrid[6]; /* on them, NAN without rows */
+} hs_hybrid_lead_fit;
+hs_status hs_hybrid_lead_choose(const char *dir, int64_t step_seconds, hs_hybrid_lead_fit *fit);
+
+/* The "per_lead" object of hybrid_metrics.json (the caller's to free). */
+cJSON *hs_hybrid_lead_json(const hs_hybrid_lead_fit *fit);
+
+/* The six weights of a hybrid_metrics.json (path): per_lead.prophet_weight, numbers in [0, 1] or
+ * null (NAN). *found 0 when the file has no "per_lead" (a folder from before it: the plain
+ * average); a malformed entry is HS_ERR_INPUT naming the file and the field. */
+hs_status hs_hybrid_lead_read(const char *path, double w[6], int *found);
 
 /* forecast_report.md: MAE and RMSE of every model and scoring mode found in dir, next to the
  * persistence (previous minute) and seasonal-naive (same minute the day before) baselines. */

@@ -48,6 +48,12 @@ int64_t hs_lead_stride(int64_t step_seconds);
  * n_train >= n). */
 int64_t hs_lead_cutoffs(int64_t n_train, int64_t n, int64_t step_seconds, int64_t *cut);
 
+/* The start of the validation span of a training span of n_train points: the last tenth,
+ * [n_train - n_train / 10, n_train) (the LSTM's early stopping with its default val_frac 0.1;
+ * the Prophet stage forecasts it from a fit on the points before it, and the per-lead Hybrid
+ * chooses its weights there). */
+int64_t hs_lead_validation_start(int64_t n_train);
+
 /* The largest lead index whose points from cutoff c land inside n points (c + L < n), or -1. */
 int hs_lead_last(int64_t c, int64_t n, int64_t step_seconds);
 

@@ -13,6 +13,9 @@
  * recursive forecast made at the end of every minute, for the autoscaling environment),
  * lstm_by_lead.csv (with a holdout: the recursive forecasts from the holdout's rolling cutoffs
  * at the leads of lead.h, in backtest_csv.h's layout, for the report's scores by lead time),
+ * lstm_validation_by_lead.csv (the same from the cutoffs of the validation span, the last tenth
+ * of the training span (hs_lead_validation_start), where the per-lead Hybrid's weights are
+ * chosen; with a holdout),
  * lstm_metrics.json, lstm.safetensors, lstm.png, lstm_loss.png and the manifest. Numbers are on
  * the invocation scale for a series.csv (log1p modelled), as given for ds,y.
  */
@@ -41,7 +44,10 @@ typedef struct hs_lstm_stage_config {
     const char *weights; /* predict with this lstm.safetensors instead of training (NULL: train) */
 } hs_lstm_stage_config;
 
-#define HS_LSTM_STAGE_DEFAULTS {NULL, NULL, 0, -1, HS_LSTM_TRAIN_DEFAULTS, 1, 0, NULL, NULL}
+/* The stage's training defaults: HS_LSTM_TRAIN_DEFAULTS with the calendar inputs and the head's
+ * outputs left to hs_lstm_stage_resolve (calendar -1, horizon 0: chosen from the series). */
+#define HS_LSTM_TRAIN_AUTO {64, 1, 60, 0, 256, 30, 5, -1, 1e-3f, 1.0f, 0.1, 1, 0, NULL, 0}
+#define HS_LSTM_STAGE_DEFAULTS {NULL, NULL, 0, -1, HS_LSTM_TRAIN_AUTO, 1, 0, NULL, NULL}
 
 typedef struct hs_lstm_stage_result {
     int64_t n, n_train, holdout, horizon;
@@ -56,6 +62,15 @@ hs_status hs_lstm_stage_run(const hs_lstm_stage_config *c, cJSON *manifest, hs_l
  * outputs, epochs, batch and patience at least 1, lr and clip positive); else HS_ERR_USAGE naming
  * the option. */
 hs_status hs_lstm_stage_check(const hs_lstm_stage_config *c);
+
+/* The day-ahead defaults, for a training span of n_train points stepping step_seconds: calendar
+ * -1 becomes 1 (sin/cos of minute of day and day of week as inputs) when the span covers at
+ * least two days, else 0; horizon 0 (the head's outputs K) becomes the points of an hour (60 for
+ * minutes) when the span covers two days and an hour is a whole number of points, else 1. One
+ * forward then forecasts the next hour, trained on the loss of all K (multi-step), and a day is
+ * 24 forwards instead of 1,440 steps fed back one at a time: the recursion that settled on a
+ * flat line within two hours (docs/FORECAST.md, the measurements). Set values are kept. Pure. */
+void hs_lstm_stage_resolve(hs_lstm_train_config *t, int64_t n_train, int64_t step_seconds);
 
 /* The minimum-length rule of both LSTM stages: a training span needs 2 * window + 2 points
  * (windows to train on and a validation share). hs_lstm_stage_fits: 1 when n points with this

@@ -187,7 +187,7 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
 {
     hs_lstm_stage_config c = HS_LSTM_STAGE_DEFAULTS;
     const char *device = "auto", *impl = "auto";
-    int no_plot = 0, per_function = 0;
+    int no_plot = 0, per_function = 0, no_calendar = 0;
     double lr = c.train.lr, clip = c.train.clip;
     hs_opt opts[] = {
         {"input", HS_OPT_STR, &c.input, "FILE", "a preprocessed series.csv (log1p modelled) or a ds,y file"},
@@ -197,13 +197,16 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
         {"hidden", HS_OPT_INT, &c.train.hidden, "H", "hidden size (64)"},
         {"layers", HS_OPT_INT, &c.train.layers, "L", "stacked LSTM layers, 1 or 2 (1)"},
         {"window", HS_OPT_INT, &c.train.window, "W", "input window in points (60)"},
-        {"outputs", HS_OPT_INT, &c.train.horizon, "K", "values the head predicts at once (1)"},
+        {"outputs", HS_OPT_INT, &c.train.horizon, "K",
+         "values the head predicts at once (default: an hour's points when the training span covers 2 days, else 1)"},
         {"epochs", HS_OPT_INT, &c.train.epochs, "E", "most epochs (30; early stopping on validation)"},
         {"patience", HS_OPT_INT, &c.train.patience, "P", "epochs without a better validation loss before stopping (5)"},
         {"batch", HS_OPT_INT, &c.train.batch, "B", "batch size (256)"},
         {"lr", HS_OPT_DOUBLE, &lr, "LR", "Adam learning rate (1e-3)"},
         {"clip", HS_OPT_DOUBLE, &clip, "C", "gradient-norm clipping (1.0)"},
-        {"calendar", HS_OPT_FLAG, &c.train.calendar, NULL, "add sin/cos of minute of day and day of week as inputs"},
+        {"calendar", HS_OPT_FLAG, &c.train.calendar, NULL,
+         "add sin/cos of minute of day and day of week as inputs (default when the training span covers 2 days)"},
+        {"no-calendar", HS_OPT_FLAG, &no_calendar, NULL, "no calendar inputs, however long the series"},
         {"seed", HS_OPT_U64, &c.train.seed, "S", "seed of the initialisation and the shuffles (1)"},
         {"weights", HS_OPT_STR, &c.weights, "FILE", "predict with a saved lstm.safetensors instead of training"},
         {"per-function", HS_OPT_INT, &per_function, "N",
@@ -228,6 +231,12 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
     }
     c.train.lr = (float)lr;
     c.train.clip = (float)clip;
+    if (no_calendar && c.train.calendar == 1) {
+        fprintf(stderr, "hyscale forecast lstm: --calendar and --no-calendar: choose one\n");
+        return 2;
+    }
+    if (no_calendar)
+        c.train.calendar = 0;
     if (hs_lstm_stage_check(&c))
         return hs_cli_usage_fail(&cli);
     c.train.quiet = c.quiet;

@@ -100,6 +100,9 @@ typedef struct hs_hybrid_job {
     double *avg, *wgt;          /* (n) average and blend with the LSTM's one step */
     double *ar, *wr;            /* (H) the same with the LSTM's recursive holdout */
     double *avg_next, *w_next;  /* (nn) the same on the next horizon */
+    int64_t step;               /* seconds between points */
+    hs_hybrid_lead_fit lead;    /* the per-lead Hybrid's weights (hybrid_lead.c) */
+    double *lead_rec, *lead_next; /* (H), (nn): the per-lead Hybrid from the end of training, of the next horizon */
     cJSON *metrics;             /* hybrid_metrics.json */
 } hs_hybrid_job;
 
@@ -113,6 +116,8 @@ static void hs_hybrid_job_free(hs_hybrid_job *j)
     free(j->wr);
     free(j->avg_next);
     free(j->w_next);
+    free(j->lead_rec);
+    free(j->lead_next);
     hs_fc_table_free(&j->pf);
     hs_fc_table_free(&j->pn);
     hs_fc_table_free(&j->lf);
@@ -178,10 +183,13 @@ static hs_status hs_hybrid_plan(const char *dir, hs_hybrid_job *j)
     j->avg_next = malloc((size_t)nn1 * sizeof *j->avg_next);
     j->w_next = malloc((size_t)nn1 * sizeof *j->w_next);
     j->ar = malloc((size_t)H1 * sizeof *j->ar);
+    j->lead_rec = malloc((size_t)H1 * sizeof *j->lead_rec);
+    j->lead_next = malloc((size_t)nn1 * sizeof *j->lead_next);
     j->wr = malloc((size_t)H1 * sizeof *j->wr);
-    if (!j->avg || !j->wgt || !j->avg_next || !j->w_next || !j->ar || !j->wr)
+    if (!j->avg || !j->wgt || !j->avg_next || !j->w_next || !j->ar || !j->wr || !j->lead_rec || !j->lead_next)
         return hs_error_set(HS_ERR_NOMEM, "hybrid: out of memory");
-    return HS_OK;
+    j->step = n > 1 ? j->pf.ds[1] - j->pf.ds[0] : (j->pn.n > 0 ? j->pn.ds[0] - j->pf.ds[0] : 60);
+    return hs_hybrid_lead_choose(dir, j->step, &j->lead);
 }
 
 /* Compute: Prophet's weight w in {0, 0.05, .., 1} with the least MAE of the blend on the
@@ -225,16 +233,33 @@ static void hs_hybrid_compute(hs_hybrid_job *j, hs_hybrid_result *res)
         j->avg_next[i] = 0.5 * (pn->yhat[i] + ln->yhat[i]);
         j->w_next[i] = w * pn->yhat[i] + (1 - w) * ln->yhat[i];
     }
+    /* the per-lead Hybrid (the default: F8 feeds the environment); the plain average's weight 0.5
+     * everywhere when the folder has no validation files */
+    double wl[8], mins = (double)j->step / 60.0;
+    for (int k = 1; k <= 8; k++)
+        wl[k - 1] = hs_hybrid_lead_weight(j->lead.w, k * mins);
     for (int64_t t = 0; t < j->f8_rows; t++)
         for (int k = 1; k <= 8; k++) {
             double pv = hs_prophet_at(pf, pn, t + k), *v = &j->f8[t * 9 + k];
-            *v = isnan(pv) ? *v : 0.5 * (*v + pv);
+            *v = isnan(pv) ? *v : wl[k - 1] * pv + (1 - wl[k - 1]) * *v;
         }
+    for (int64_t i = 0; i < H; i++) {
+        double wi = hs_hybrid_lead_weight(j->lead.w, (double)(i + 1) * mins);
+        j->lead_rec[i] = wi * pf->yhat[ntr + i] + (1 - wi) * lr->yhat[i];
+    }
+    for (int64_t i = 0; i < j->nn; i++) {
+        double wi = hs_hybrid_lead_weight(j->lead.w, (double)(i + 1) * mins);
+        j->lead_next[i] = wi * pn->yhat[i] + (1 - wi) * ln->yhat[i];
+    }
     cJSON *o = j->metrics = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", "hybrid");
     cJSON_AddStringToObject(o, "scale", "as the inputs (invocations for a series)");
     cJSON_AddNumberToObject(o, "holdout", (double)H);
     cJSON_AddNumberToObject(o, "validation_points", (double)(ntr - j->v0));
+    /* the Hybrid that feeds the environment (hybrid_forecast8.csv) and the service */
+    cJSON_AddStringToObject(o, "default", j->lead.found ? "per_lead" : "average");
+    cJSON *pl = hs_hybrid_lead_json(&j->lead);
+    cJSON_AddItemToObject(o, "per_lead", pl);
     cJSON *a = cJSON_AddObjectToObject(o, "average");
     cJSON *wb = cJSON_AddObjectToObject(o, "weighted");
     cJSON_AddNumberToObject(wb, "prophet_weight", w);
@@ -244,6 +269,7 @@ static void hs_hybrid_compute(hs_hybrid_job *j, hs_hybrid_result *res)
         cJSON_AddItemToObject(a, "recursive", hs_score_json(y, j->ar, H, &res->avg_recursive_mae));
         cJSON_AddItemToObject(wb, "one_step", hs_score_json(y, j->wgt + ntr, H, &res->w_one_step_mae));
         cJSON_AddItemToObject(wb, "recursive", hs_score_json(y, j->wr, H, &res->w_recursive_mae));
+        cJSON_AddItemToObject(pl, "recursive", hs_score_json(y, j->lead_rec, H, &res->lead_recursive_mae));
     }
 }
 
@@ -283,7 +309,7 @@ static hs_status hs_hybrid_plot(hs_outset *os, const hs_hybrid_job *j)
         ya[i] = hist ? pf->y[r] : NAN;
         yp[i] = hist ? pf->yhat[r] : pn->yhat[r - n];
         yl[i] = hist ? (r >= ntr ? lr->yhat[r - ntr] : lf->yhat[r]) : ln->yhat[r - n];
-        yh[i] = hist ? (r >= ntr ? j->ar[r - ntr] : j->avg[r]) : j->avg_next[r - n];
+        yh[i] = hist ? (r >= ntr ? j->lead_rec[r - ntr] : j->avg[r]) : j->lead_next[r - n];
     }
     hs_plot_line lines[4] = {{x, ya, m, "actual", HS_COLOR_BLACK},
                              {x, yp, m, "Prophet", HS_COLOR_BLUE},
@@ -292,7 +318,10 @@ static hs_status hs_hybrid_plot(hs_outset *os, const hs_hybrid_job *j)
     const char *tmp;
     hs_status st = hs_outset_path(os, "hybrid.png", &tmp);
     if (st == HS_OK)
-        st = hs_plot_lines_png(tmp, "Hybrid (average of Prophet and LSTM): holdout (LSTM recursive) and next",
+        st = hs_plot_lines_png(tmp,
+                               j->lead.found ? "Hybrid (per lead, weights chosen on validation): holdout from the end of "
+                                               "training, and next"
+                                             : "Hybrid (average of Prophet and LSTM): holdout (LSTM recursive) and next",
                                "days since start", "per minute", lines, 4);
     free(x);
     return st;
@@ -312,6 +341,10 @@ static hs_status hs_hybrid_write(const char *dir, const hs_hybrid_job *j, cJSON 
     if (st == HS_OK)
         st = hs_write_table(os, "hybrid_weighted_next.csv", j->pn.ds, NULL, j->w_next, j->nn);
     if (st == HS_OK)
+        st = hs_write_table(os, "hybrid_lead_next.csv", j->pn.ds, NULL, j->lead_next, j->nn);
+    if (st == HS_OK && j->H > 0)
+        st = hs_write_table(os, "hybrid_lead_recursive.csv", j->pf.ds + j->ntr, j->pf.y + j->ntr, j->lead_rec, j->H);
+    if (st == HS_OK)
         st = hs_hybrid_write_f8(os, j);
     if (st == HS_OK)
         st = hs_json_write(os, "hybrid_metrics.json", j->metrics);
@@ -330,6 +363,7 @@ static hs_status hs_hybrid_write(const char *dir, const hs_hybrid_job *j, cJSON 
 hs_status hs_hybrid_run(const char *dir, int quiet, cJSON *manifest, hs_hybrid_result *res)
 {
     memset(res, 0, sizeof *res);
+    res->lead_recursive_mae = NAN;
     hs_hybrid_job j;
     memset(&j, 0, sizeof j);
     hs_status st = hs_hybrid_plan(dir, &j);
@@ -338,9 +372,17 @@ hs_status hs_hybrid_run(const char *dir, int quiet, cJSON *manifest, hs_hybrid_r
         st = hs_hybrid_write(dir, &j, manifest);
     }
     if (st == HS_OK && !quiet)
+    {
         printf("forecast hybrid: Prophet weight %.2f in the blend; holdout MAE average %.4g (one step) %.4g "
                "(recursive), weighted %.4g / %.4g\n",
                j.w, res->avg_one_step_mae, res->avg_recursive_mae, res->w_one_step_mae, res->w_recursive_mae);
+        if (j.lead.found) {
+            printf("forecast hybrid: per lead (the default), Prophet's weight at 1, 5, 15, 60, 240, 1440 min:");
+            for (int i = 0; i < 6; i++)
+                printf(isnan(j.lead.w[i]) ? " -" : " %.2f", j.lead.w[i]);
+            printf("; holdout MAE from the end of training %.4g\n", res->lead_recursive_mae);
+        }
+    }
     hs_hybrid_job_free(&j);
     return st;
 }

@@ -42,3 +42,5 @@ int hs_lead_last(int64_t c, int64_t n, int64_t step_seconds)
     }
     return last;
 }
+
+int64_t hs_lead_validation_start(int64_t n_train) { return n_train - n_train / 10; }

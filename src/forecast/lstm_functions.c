@@ -34,6 +34,7 @@ typedef struct hs_lstm_fn_job {
     hs_lstm *m;
     hs_lstm_history hist;
     hs_lstm_data d;
+    hs_lstm_train_config tc; /* c->train with the day-ahead defaults resolved (hs_lstm_stage_resolve) */
     double mo, ro, mr, rr; /* mean over functions of the one-step and recursive MAE and RMSE */
 } hs_lstm_fn_job;
 
@@ -101,6 +102,8 @@ static hs_status hs_lstm_fn_plan(const hs_lstm_stage_config *c, int nfun, hs_lst
         return hs_error_set(HS_ERR_INPUT, "%s: %lld points with a holdout of %lld leave too few to train a window of %lld",
                             c->input, (long long)M, (long long)H, (long long)c->train.window);
     int N = j->N;
+    j->tc = c->train;
+    hs_lstm_stage_resolve(&j->tc, j->ntr, j->in.step_seconds);
     j->v = malloc((size_t)N * M * sizeof *j->v);
     j->clip = malloc((size_t)N * M * sizeof *j->clip);
     j->one = malloc((size_t)N * H * sizeof *j->one);
@@ -109,7 +112,7 @@ static hs_status hs_lstm_fn_plan(const hs_lstm_stage_config *c, int nfun, hs_lst
     if (!j->v || !j->clip || !j->one || !j->rec || !j->sc)
         return hs_error_set(HS_ERR_NOMEM, "lstm: out of memory for %d functions", N);
     HS_TRY(hs_lstm_fn_normalise(j));
-    j->d = (hs_lstm_data){N, M, j->in.ds[0], j->in.step_seconds, j->v, c->train.calendar};
+    j->d = (hs_lstm_data){N, M, j->in.ds[0], j->in.step_seconds, j->v, j->tc.calendar};
     return HS_OK;
 }
 
@@ -293,7 +296,7 @@ hs_status hs_lstm_functions_run(const hs_lstm_stage_config *c, int nfun, cJSON *
     memset(&j, 0, sizeof j);
     hs_status st = hs_lstm_fn_plan(c, nfun, &j);
     if (st == HS_OK)
-        st = hs_lstm_train(&c->train, &j.d, j.ntr, &j.m, &j.hist);
+        st = hs_lstm_train(&j.tc, &j.d, j.ntr, &j.m, &j.hist);
     if (st == HS_OK)
         st = hs_lstm_fn_predict(&j);
     if (st == HS_OK)

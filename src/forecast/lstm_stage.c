@@ -13,6 +13,7 @@
 #include "hyscale/backend.h"
 #include "hyscale/forecast_csv.h"
 #include "hyscale/forecast_input.h"
+#include "hyscale/lead.h"
 #include "hyscale/manifest.h"
 #include "hyscale/metrics.h"
 #include "hyscale/outfiles.h"
@@ -35,7 +36,7 @@ hs_status hs_lstm_stage_check(const hs_lstm_stage_config *c)
         return hs_error_set(HS_ERR_USAGE, "hidden size %d: out of range [1, 1024]", t->hidden);
     if (t->layers < 1 || t->layers > 2)
         return hs_error_set(HS_ERR_USAGE, "layers %d: out of range (1 or 2)", t->layers);
-    if (t->window < 1 || t->horizon < 1 || t->epochs < 1 || t->batch < 1 || t->patience < 1)
+    if (t->window < 1 || t->horizon < 0 || t->epochs < 1 || t->batch < 1 || t->patience < 1)
         return hs_error_set(HS_ERR_USAGE, "window %d, outputs %d, epochs %d, batch %d, patience %d: each must be at "
                                           "least 1 (out of range)",
                             t->window, t->horizon, t->epochs, t->batch, t->patience);
@@ -43,6 +44,15 @@ hs_status hs_lstm_stage_check(const hs_lstm_stage_config *c)
         return hs_error_set(HS_ERR_USAGE, "lr %g, clip %g: out of range (each positive)", (double)t->lr,
                             (double)t->clip);
     return HS_OK;
+}
+
+void hs_lstm_stage_resolve(hs_lstm_train_config *t, int64_t n_train, int64_t step_seconds)
+{
+    int two_days = step_seconds > 0 && n_train * step_seconds >= 2 * 86400;
+    if (t->calendar < 0)
+        t->calendar = two_days;
+    if (t->horizon <= 0)
+        t->horizon = two_days && step_seconds <= 3600 && 3600 % step_seconds == 0 ? (int)(3600 / step_seconds) : 1;
 }
 
 hs_status hs_lstm_stage_plan(const hs_lstm_stage_config *c, int64_t n, int64_t step_seconds, int window,
@@ -205,6 +215,7 @@ typedef struct hs_lstm_job {
     float *f8;   /* (n, 8) */
     int64_t *ends; /* (n) */
     hs_bt_table by_lead; /* recursive forecasts from the holdout's rolling cutoffs (lead.h) */
+    hs_bt_table val_by_lead; /* the same from the validation span's cutoffs */
     hs_lstm_history hist;
     cJSON *js_one, *js_rec; /* holdout scores, NULL without a holdout */
 } hs_lstm_job;
@@ -221,6 +232,7 @@ static void hs_lstm_job_free(hs_lstm_job *j)
     free(j->f8);
     free(j->ends);
     hs_bt_table_free(&j->by_lead);
+    hs_bt_table_free(&j->val_by_lead);
     hs_lstm_free(j->m);
     hs_lstm_history_free(&j->hist);
     hs_forecast_input_free(&j->in);
@@ -241,6 +253,7 @@ static hs_status hs_lstm_job_load(const hs_lstm_stage_config *c, hs_lstm_job *j)
         return st;
     j->tc.window = hs_lstm_get_config(j->m)->window;
     j->tc.calendar = j->wnorm.calendar;
+    j->tc.horizon = hs_lstm_get_config(j->m)->horizon;
     j->tc.epochs = 0;
     return HS_OK;
 }
@@ -256,6 +269,7 @@ static hs_status hs_lstm_job_plan(const hs_lstm_stage_config *c, hs_lstm_job *j)
     const hs_forecast_input *in = &j->in;
     int64_t n = in->n;
     HS_TRY(hs_lstm_stage_plan(c, n, in->step_seconds, j->tc.window, &j->plan));
+    hs_lstm_stage_resolve(&j->tc, j->plan.n_train, in->step_seconds);
     for (int64_t i = 0; i < n; i++)
         if (!isfinite(in->y[i]))
             return hs_error_set(HS_ERR_INPUT, "%s: point %lld is not finite", c->input, (long long)i + 1);
@@ -323,7 +337,11 @@ static hs_status hs_lstm_job_predict(hs_lstm_job *j)
     for (int64_t i = 0; i < n; i++)
         j->ends[i] = i + 1; /* the end of minute i: values up to i are known */
     HS_TRY(hs_lstm_predict(j->m, &j->d, j->ends, n, 8, j->pad, j->f8));
-    return hs_lstm_by_lead(j->m, &j->d, &j->sc, j->pad, j->in.ds, j->yin, n, ntr, &j->by_lead);
+    HS_TRY(hs_lstm_by_lead(j->m, &j->d, &j->sc, j->pad, j->in.ds, j->yin, n, ntr, &j->by_lead));
+    int64_t v0 = hs_lead_validation_start(ntr);
+    if (H == 0 || v0 < 1)
+        return HS_OK;
+    return hs_lstm_by_lead(j->m, &j->d, &j->sc, j->pad, j->in.ds, j->yin, ntr, v0, &j->val_by_lead);
 }
 
 /* Compute: train (unless loaded), predict, back on the input's scale, score the holdout. */
@@ -401,6 +419,13 @@ static hs_status hs_lstm_write_forecasts(hs_outset *os, const hs_lstm_job *j)
         hs_bt_rows r = {b->n, b->cutoff, b->ds, b->y, b->yhat, NULL, NULL};
         st = hs_bt_csv_write(f, tmp, &r);
     }
+    if (st == HS_OK && H > 0)
+        st = hs_outset_file(os, "lstm_validation_by_lead.csv", &f, &tmp);
+    if (st == HS_OK && H > 0) {
+        const hs_bt_table *b = &j->val_by_lead;
+        hs_bt_rows r = {b->n, b->cutoff, b->ds, b->y, b->yhat, NULL, NULL};
+        st = hs_bt_csv_write(f, tmp, &r);
+    }
     return st;
 }
 
@@ -411,14 +436,16 @@ static cJSON *hs_lstm_config_json(const hs_lstm_stage_config *c, const hs_lstm_j
     cJSON_AddNumberToObject(cf, "hidden", c->train.hidden);
     cJSON_AddNumberToObject(cf, "layers", c->train.layers);
     cJSON_AddNumberToObject(cf, "window", c->train.window);
-    cJSON_AddNumberToObject(cf, "outputs", c->train.horizon);
+    cJSON_AddNumberToObject(cf, "outputs", j->tc.horizon);
+    cJSON_AddStringToObject(cf, "outputs_requested", c->train.horizon > 0 ? "set" : "auto");
     cJSON_AddNumberToObject(cf, "batch", j->tc.batch);
     cJSON_AddNumberToObject(cf, "batch_requested", c->train.batch);
     cJSON_AddNumberToObject(cf, "epochs", c->train.epochs);
     cJSON_AddNumberToObject(cf, "patience", c->train.patience);
     cJSON_AddNumberToObject(cf, "lr", c->train.lr);
     cJSON_AddNumberToObject(cf, "clip", c->train.clip);
-    cJSON_AddBoolToObject(cf, "calendar", c->train.calendar);
+    cJSON_AddBoolToObject(cf, "calendar", j->tc.calendar);
+    cJSON_AddStringToObject(cf, "calendar_requested", c->train.calendar >= 0 ? "set" : "auto");
     cJSON_AddNumberToObject(cf, "seed", (double)c->train.seed);
     return cf;
 }

@@ -10,6 +10,7 @@
 
 #include "hyscale/forecast_csv.h"
 #include "hyscale/forecast_input.h"
+#include "hyscale/lead.h"
 #include "hyscale/manifest.h"
 #include "hyscale/metrics.h"
 #include "hyscale/outfiles.h"
@@ -141,6 +142,10 @@ typedef struct hs_prophet_job {
     hs_prophet_model mt, ma;    /* fitted on the training span; on everything (only with a holdout) */
     hs_prophet_forecast ft, fa; /* mt on the input's times; the final model (hs_job_model) on ds_all */
     hs_fc_rows full, next;      /* ft, and fa's horizon rows, on the input's scale */
+    int64_t v0;                 /* the validation span [v0, n_train) (lead.h), 0: none */
+    hs_prophet_model mv;        /* fitted on [0, v0): the validation forecast, out of sample */
+    hs_prophet_forecast fv;     /* mv on [v0, n_train) */
+    hs_fc_rows val;             /* fv on the input's scale */
     hs_metrics met;             /* the holdout's scores when scored */
     int scored;
 } hs_prophet_job;
@@ -154,6 +159,9 @@ static void hs_prophet_job_free(hs_prophet_job *j)
     free(j->ds_all);
     hs_fc_rows_free(&j->full);
     hs_fc_rows_free(&j->next);
+    hs_fc_rows_free(&j->val);
+    hs_prophet_forecast_free(&j->fv);
+    hs_prophet_model_free(&j->mv);
     hs_prophet_forecast_free(&j->ft);
     hs_prophet_forecast_free(&j->fa);
     hs_prophet_model_free(&j->mt);
@@ -224,6 +232,25 @@ static hs_status hs_prophet_job_forecast(const hs_prophet_stage_config *c, hs_pr
     tail.lower = j->fa.lower ? j->fa.lower + n : NULL;
     tail.upper = j->fa.upper ? j->fa.upper + n : NULL;
     return hs_fc_rows_make(&tail, j->ds_all + n, NULL, j->in.log_scale, &j->next);
+}
+
+/* Compute, 3 (with a holdout): the validation span's forecast from a fit on the points before
+ * it, without the interval, for the per-lead Hybrid's weights (hybrid.h): Prophet fitted on the
+ * whole training span would score the validation span in sample, and look better there than it
+ * forecasts. */
+static hs_status hs_prophet_job_validate(const hs_prophet_stage_config *c, hs_prophet_job *j)
+{
+    int64_t v0 = hs_lead_validation_start(j->n_train);
+    if (j->holdout == 0 || v0 < 2 || v0 >= j->n_train)
+        return HS_OK;
+    const hs_forecast_input *in = &j->in;
+    hs_prophet_config mc = c->model;
+    mc.uncertainty_samples = 0;
+    HS_TRY(hs_prophet_fit(&mc, in->ds, in->y, v0, &j->mv));
+    HS_TRY(hs_prophet_predict(&j->mv, &mc, in->ds + v0, j->n_train - v0, &j->fv));
+    HS_TRY(hs_fc_rows_make(&j->fv, in->ds + v0, j->yin + v0, in->log_scale, &j->val));
+    j->v0 = v0;
+    return HS_OK;
 }
 
 /* prophet.png: the actuals, the training fit over the input and the forecast with its band (x in
@@ -342,6 +369,12 @@ static cJSON *hs_prophet_metrics_json(const hs_prophet_stage_config *c, const hs
         cJSON_AddNullToObject(o, "mae");
         cJSON_AddNullToObject(o, "rmse");
     }
+    if (j->v0 > 0) {
+        cJSON *v = cJSON_AddObjectToObject(o, "validation");
+        cJSON_AddNumberToObject(v, "fit_points", (double)j->v0);
+        cJSON_AddNumberToObject(v, "points", (double)(j->n_train - j->v0));
+        cJSON_AddStringToObject(v, "file", "prophet_validation.csv");
+    }
     cJSON_AddNumberToObject(o, "fit_seconds", mall->fit_seconds);
     cJSON_AddNumberToObject(o, "predict_seconds", j->fa.predict_seconds);
     cJSON_AddNumberToObject(o, "fit_seconds_train", j->mt.fit_seconds);
@@ -380,6 +413,8 @@ static hs_status hs_prophet_job_write(const hs_prophet_stage_config *c, const hs
         st = hs_write_rows(os, "prophet_full.csv", &j->full);
     if (st == HS_OK)
         st = hs_write_rows(os, "prophet_next.csv", &j->next);
+    if (st == HS_OK && j->v0 > 0)
+        st = hs_write_rows(os, "prophet_validation.csv", &j->val);
     if (st == HS_OK) {
         cJSON *mj = hs_prophet_model_json(hs_job_model(j), &c->model, j->in.log_scale, j->in.step_seconds);
         st = hs_json_write(os, "prophet_model.json", mj);
@@ -409,6 +444,8 @@ hs_status hs_prophet_stage_run(const hs_prophet_stage_config *c, cJSON *manifest
         st = hs_prophet_job_score(c, &j);
     if (st == HS_OK)
         st = hs_prophet_job_forecast(c, &j);
+    if (st == HS_OK)
+        st = hs_prophet_job_validate(c, &j);
     res->n = j.n;
     res->n_train = j.n_train;
     res->holdout = j.holdout;

@@ -76,6 +76,10 @@ hs_status hs_forecast_report_write(const char *dir)
                      cJSON_GetObjectItem(w, "prophet_weight")->valuedouble);
             hs_row(f, name, "LSTM one step", cJSON_GetObjectItem(w, "one_step"));
             hs_row(f, name, "LSTM recursive", cJSON_GetObjectItem(w, "recursive"));
+            const cJSON *pl = cJSON_GetObjectItem(hm, "per_lead");
+            if (pl && cJSON_GetObjectItem(pl, "recursive"))
+                hs_row(f, "Hybrid (per lead, the default)", "from the end of training",
+                       cJSON_GetObjectItem(pl, "recursive"));
         }
         /* baselines over the same points: the previous point, and the same time a day before */
         double ap = 0, sp = 0, as = 0, ss = 0;

@@ -13,21 +13,26 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hyscale/backtest_csv.h"
+#include "hyscale/hybrid.h"
 #include "hyscale/lead.h"
 #include "hyscale/math/errsum.h"
 #include "hyscale/plot.h"
 
-enum { HS_RL_PROPHET, HS_RL_LSTM, HS_RL_HYBRID, HS_RL_PERSIST, HS_RL_SNAIVE, HS_RL_MODELS };
+enum { HS_RL_PROPHET, HS_RL_LSTM, HS_RL_HYBRID_LEAD, HS_RL_HYBRID, HS_RL_PERSIST, HS_RL_SNAIVE, HS_RL_MODELS };
 
-static const char *const hs_rl_key[HS_RL_MODELS] = {"prophet", "lstm_recursive", "hybrid_average", "persistence",
-                                                    "seasonal_naive"};
-static const char *const hs_rl_name[HS_RL_MODELS] = {"Prophet", "LSTM (recursive)", "Hybrid (average)",
+static const char *const hs_rl_key[HS_RL_MODELS] = {"prophet",        "lstm_recursive", "hybrid",
+                                                    "hybrid_average", "persistence",    "seasonal_naive"};
+static const char *const hs_rl_name[HS_RL_MODELS] = {"Prophet",
+                                                     "LSTM (recursive)",
+                                                     "Hybrid (per lead, the default)",
+                                                     "Hybrid (average)",
                                                      "persistence (last point at the cutoff)",
                                                      "seasonal naive (same time the day before)"};
-static const hs_color hs_rl_color[HS_RL_MODELS] = {HS_COLOR_BLUE, HS_COLOR_GREEN, HS_COLOR_PURPLE, HS_COLOR_GREY,
-                                                   HS_COLOR_ORANGE};
+static const hs_color hs_rl_color[HS_RL_MODELS] = {HS_COLOR_BLUE, HS_COLOR_GREEN, HS_COLOR_RED,
+                                                   HS_COLOR_PURPLE, HS_COLOR_GREY, HS_COLOR_ORANGE};
 
 typedef struct hs_rl_score {
     double mae, rmse;
@@ -89,7 +94,7 @@ static hs_status hs_rl_read_lstm(const char *dir, const hs_fc_table *pf, int64_t
 
 /* Sums |e| and e^2 of each model at each lead over the cutoffs. */
 static void hs_rl_score_all(const hs_fc_table *pf, const int64_t *cut, int64_t nc, const double *lf, int have_lstm,
-                            int64_t step, hs_rl_score sc[HS_RL_MODELS][HS_LEADS])
+                            const double *wlead, int64_t step, hs_rl_score sc[HS_RL_MODELS][HS_LEADS])
 {
     int64_t n = pf->n, day = 86400 / step;
     for (int i = 0; i < HS_LEADS; i++) {
@@ -106,6 +111,8 @@ static void hs_rl_score_all(const hs_fc_table *pf, const int64_t *cut, int64_t n
             f[HS_RL_PROPHET] = pf->yhat[x];
             f[HS_RL_LSTM] = have_lstm ? lf[k * HS_LEADS + i] : NAN;
             f[HS_RL_HYBRID] = 0.5 * (f[HS_RL_PROPHET] + f[HS_RL_LSTM]);
+            double w = wlead ? hs_hybrid_lead_weight(wlead, (double)(L * step) / 60.0) : NAN;
+            f[HS_RL_HYBRID_LEAD] = w * f[HS_RL_PROPHET] + (1 - w) * f[HS_RL_LSTM];
             f[HS_RL_PERSIST] = pf->y[c];
             f[HS_RL_SNAIVE] = day >= 1 && L <= day && x - day >= 0 ? pf->y[x - day] : NAN;
             for (int mdl = 0; mdl < HS_RL_MODELS; mdl++)
@@ -231,13 +238,18 @@ hs_status hs_report_by_lead(const char *dir, const hs_fc_table *pf, int64_t H, i
     double *lf = malloc((size_t)HS_LEAD_MAX_CUTOFFS(H) * HS_LEADS * sizeof *lf);
     hs_status st = cut && lf ? HS_OK : hs_error_set(HS_ERR_NOMEM, "report: out of memory");
     int64_t nc = st == HS_OK ? hs_lead_cutoffs(ntr, n, step, cut) : 0;
-    int have = 0;
+    int have = 0, have_w = 0;
+    double wlead[HS_LEADS];
     if (st == HS_OK)
         st = hs_rl_read_lstm(dir, pf, ntr, step, nc, lf, &have);
+    char hp[4096];
+    snprintf(hp, sizeof hp, "%s/hybrid_metrics.json", dir);
+    if (st == HS_OK && access(hp, F_OK) == 0)
+        st = hs_hybrid_lead_read(hp, wlead, &have_w);
     hs_rl_score sc[HS_RL_MODELS][HS_LEADS];
     int used[HS_LEADS], any = 0;
     if (st == HS_OK) {
-        hs_rl_score_all(pf, cut, nc, lf, have, step, sc);
+        hs_rl_score_all(pf, cut, nc, lf, have, have_w ? wlead : NULL, step, sc);
         for (int i = 0; i < HS_LEADS; i++)
             any |= used[i] = sc[HS_RL_PROPHET][i].count > 0;
     }
@@ -256,8 +268,9 @@ hs_status hs_report_by_lead(const char *dir, const hs_fc_table *pf, int64_t H, i
             fputs("No lead of 1, 5, 15, 60, 240 or 1,440 minutes fits this holdout and step.\n\n", md);
         fprintf(md, "Prophet, fitted once on the training span, forecasts a function of the time alone: its "
                     "forecast of a point is the same from every cutoff. The LSTM forecasts recursively from each "
-                    "cutoff (its forecasts fed back), trained once on the training span%s; the Hybrid is their "
-                    "average. Persistence repeats the last point known; the seasonal naive forecast is the point "
+                    "cutoff (its forecasts fed back), trained once on the training span%s; the Hybrid (average) is "
+                    "their average, the Hybrid (per lead) their blend with Prophet's weight at each lead chosen on "
+                    "the validation span (hybrid_metrics.json, per_lead). Persistence repeats the last point known; the seasonal naive forecast is the point "
                     "a day before the one forecast. Table: forecast_by_lead.csv; plot: forecast_by_lead.png.\n",
                 have ? "" : " (no lstm_by_lead.csv in this folder: run `hyscale forecast lstm` with a holdout)");
     }
