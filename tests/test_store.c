@@ -418,13 +418,15 @@ Test(store, concurrent_puts_and_reads, .timeout = 120)
 static double wval(int64_t i) { return (double)(i % 997) + 0.5; }
 
 /* 20,000 single puts, each its own transaction, as POST /api/observe makes them: the checkpointer
- * keeps the WAL file near HS_STORE_WAL_MAX frames (about 4 MiB; 12 MB allows for the frames
- * committed while it catches up), and all of them are on disk after a reopen. The slowest put is
+ * keeps the WAL file near HS_STORE_WAL_MAX frames (about 4 MiB; 16 MB allows for the frames
+ * committed while it catches up: on two cores busy with other builds a put's own checkpoint
+ * (HS_STORE_WAL_HARD, 2,500 frames) was seen to let the file reach 12.3 MB), and all of them are
+ * on disk after a reopen. Unbounded, 20,000 puts make a WAL of about 80 MB. The slowest put is
  * printed, not asserted: it depends on the disk. */
 Test(store, the_wal_stays_bounded_under_single_puts, .timeout = 300)
 {
     enum { N = 20000 };
-    const off_t wal_limit = 12000000;
+    const off_t wal_limit = 16000000;
     char *dir = hs_test_scratch("store_wal");
     char path[1024], wal[1100];
     snprintf(path, sizeof path, "%s/observations.sqlite", dir);
