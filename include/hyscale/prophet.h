@@ -14,7 +14,11 @@
  * Scaling as Prophet's: y_scale = max|y| (0 -> 1), t = (ds - start) / (ds_max - start).
  * Fit: the MAP point of k, m ~ N(0, 5), delta ~ Laplace(0, tau), beta ~ N(0, prior_scale),
  * sigma ~ N+(0, 0.5), y ~ N(trend .* (1 + X_m beta) + X_a beta, sigma), from Prophet's initial
- * point, by an exact block method (see HS_PROPHET_EXACT) or liblbfgs's OWL-QN.
+ * point, by an exact block method (see HS_PROPHET_EXACT) or liblbfgs's OWL-QN. Where the data
+ * leave directions free (a series with systematic gaps, such as business days only: the weekly
+ * seasonality and the intercept are then determined on the observed weekdays alone), the exact
+ * method keeps them at the initial point's value, as Prophet's L-BFGS does, instead of where the
+ * priors alone would put them (prophet_fit.c says how and why).
  */
 #ifndef HYSCALE_PROPHET_H
 #define HYSCALE_PROPHET_H
@@ -86,6 +90,10 @@ typedef struct hs_prophet_model {
     double objective; /* negative log posterior at the optimum (up to constants) */
     double fit_seconds;
     int constant;     /* the series was constant: Prophet's shortcut, sigma = 1e-9 */
+    int free_directions; /* directions of (k, m, delta, beta) the data leave free (a design without
+                          * full rank: gaps such as business days only), held at the initial
+                          * point's value as Prophet's L-BFGS leaves them (exact optimizer,
+                          * additive models; 0 otherwise) */
 } hs_prophet_model;
 
 /* Fits on n >= 2 points, ds strictly increasing. Frees nothing of the caller's. */
