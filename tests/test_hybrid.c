@@ -192,9 +192,14 @@ Test(hybrid, lead_weights_chosen_on_validation)
     write_validation(dir);
     cr_assert_eq(hs_hybrid_lead_choose(dir, 60, &fit), HS_OK);
     cr_expect_eq(fit.found, 1);
-    cr_expect_float_eq(fit.w[0], 0.0, 1e-12);
-    cr_expect_float_eq(fit.w[1], 1.0, 1e-12);
+    cr_expect_float_eq(fit.best[0], 0.0, 1e-12);
+    cr_expect_float_eq(fit.best[1], 1.0, 1e-12);
+    cr_expect_float_eq(fit.best[2], 0.5, 1e-12);
+    /* half way to the plain average */
+    cr_expect_float_eq(fit.w[0], 0.25, 1e-12);
+    cr_expect_float_eq(fit.w[1], 0.75, 1e-12);
     cr_expect_float_eq(fit.w[2], 0.5, 1e-12);
+    cr_expect_float_eq(fit.mae_hybrid[0], 0.25 * 7.0, 1e-9);
     cr_expect(isnan(fit.w[3]) && isnan(fit.w[5]), "a lead without rows has no weight");
     cr_expect_eq(fit.rows[0], 13);
     cr_expect_float_eq(fit.mae_prophet[0], 7.0, 1e-9);
@@ -221,24 +226,24 @@ Test(hybrid, per_lead_is_the_default_with_validation)
     double w[6];
     int found;
     cr_assert_eq(hs_hybrid_lead_read(p, w, &found), HS_OK);
-    cr_expect(found && w[0] == 0.0 && w[1] == 1.0 && w[2] == 0.5 && isnan(w[3]));
-    /* the next horizon: Prophet 100, LSTM 200; lead 1 all LSTM, leads 15 and after (the last
-     * scored weight, 0.5) the average */
+    cr_expect(found && w[0] == 0.25 && w[1] == 0.75 && w[2] == 0.5 && isnan(w[3]));
+    /* the next 5 minutes: Prophet 100, LSTM 200; lead 1 0.25 x 100 + 0.75 x 200, lead 5
+     * 0.75 x 100 + 0.25 x 200 */
     snprintf(p, sizeof p, "%s/hybrid_lead_next.csv", dir);
     char *t = hs_test_read_file(p, NULL);
-    cr_assert(t && strstr(t, ":00,,200,,\n"), "%s", t);
+    cr_assert(t && strstr(t, "03:20:00,,175,,\n") && strstr(t, "03:24:00,,125,,\n"), "%s", t);
     free(t);
-    /* F8 at minute 0: lead 1 the LSTM's 1, lead 5 Prophet's value of point 5 (19) */
+    /* F8 at minute 0 (the LSTM's 1 everywhere; Prophet's point k is 14 + k): lead 1
+     * 0.25 x 15 + 0.75 x 1 = 4.5, lead 5 0.75 x 19 + 0.25 x 1 = 14.5 */
     snprintf(p, sizeof p, "%s/hybrid_forecast8.csv", dir);
     t = hs_test_read_file(p, NULL);
-    char *row = strstr(t, "\n0,1,");
+    char *row = strstr(t, "\n0,4.5,");
     cr_assert(row, "%s", t);
-    cr_assert(strncmp(strchr(row + 5, ',') ? row : row, "\n0,1,", 5) == 0);
     int commas = 0;
     const char *q = row + 1;
     while (*q && commas < 5)
         commas += *q++ == ',';
-    cr_assert(strncmp(q, "19,", 3) == 0, "f5 should be Prophet's 19: %.60s", row);
+    cr_assert(strncmp(q, "14.5,", 5) == 0, "f5 should be 14.5: %.60s", row);
     free(t);
     snprintf(p, sizeof p, "%s/forecast_report.md", dir);
     t = hs_test_read_file(p, NULL);

@@ -56,7 +56,7 @@ hs_status hs_hybrid_lead_choose(const char *dir, int64_t step_seconds, hs_hybrid
 {
     memset(fit, 0, sizeof *fit);
     for (int i = 0; i < HS_LEADS; i++)
-        fit->w[i] = fit->mae_prophet[i] = fit->mae_lstm[i] = fit->mae_hybrid[i] = NAN;
+        fit->w[i] = fit->best[i] = fit->mae_prophet[i] = fit->mae_lstm[i] = fit->mae_hybrid[i] = NAN;
     char pp[4096], lp[4096];
     snprintf(pp, sizeof pp, "%s/prophet_validation.csv", dir);
     snprintf(lp, sizeof lp, "%s/lstm_validation_by_lead.csv", dir);
@@ -93,10 +93,11 @@ hs_status hs_hybrid_lead_choose(const char *dir, int64_t step_seconds, hs_hybrid
             double e = hs_hl_mae(y, p, l, c, k / 20.0);
             if (e < best) {
                 best = e;
-                fit->w[i] = k / 20.0;
+                fit->best[i] = k / 20.0;
             }
         }
-        fit->mae_hybrid[i] = best;
+        fit->w[i] = 0.5 * (fit->best[i] + 0.5);
+        fit->mae_hybrid[i] = hs_hl_mae(y, p, l, c, fit->w[i]);
         fit->mae_prophet[i] = hs_hl_mae(y, p, l, c, 1.0);
         fit->mae_lstm[i] = hs_hl_mae(y, p, l, c, 0.0);
     }
@@ -124,13 +125,14 @@ cJSON *hs_hybrid_lead_json(const hs_hybrid_lead_fit *fit)
         lm[i] = (double)hs_lead_minutes(i);
         rows[i] = (double)fit->rows[i];
     }
-    cJSON_AddStringToObject(o, "rule", "w(L) * Prophet + (1 - w(L)) * LSTM; w chosen on validation at each lead, "
-                                       "linear in log(lead) between them");
+    cJSON_AddStringToObject(o, "rule", "w(L) * Prophet + (1 - w(L)) * LSTM; at each lead w is half way between "
+                                       "the validation's best weight and 0.5, linear in log(lead) between leads");
     cJSON_AddItemToObject(o, "leads_minutes", hs_hl_array(lm, HS_LEADS));
     cJSON_AddItemToObject(o, "prophet_weight", hs_hl_array(fit->w, HS_LEADS));
     cJSON *v = cJSON_AddObjectToObject(o, "validation");
     cJSON_AddStringToObject(v, "files", fit->found ? "prophet_validation.csv, lstm_validation_by_lead.csv" : "missing");
     cJSON_AddItemToObject(v, "rows", hs_hl_array(rows, HS_LEADS));
+    cJSON_AddItemToObject(v, "best_weight", hs_hl_array(fit->best, HS_LEADS));
     cJSON_AddItemToObject(v, "mae_prophet", hs_hl_array(fit->mae_prophet, HS_LEADS));
     cJSON_AddItemToObject(v, "mae_lstm", hs_hl_array(fit->mae_lstm, HS_LEADS));
     cJSON_AddItemToObject(v, "mae_hybrid", hs_hl_array(fit->mae_hybrid, HS_LEADS));
