@@ -90,11 +90,12 @@ Test(lstm_cuda, forward_and_gradients_match_the_cpu)
     if (!gpu_or_skip())
         return;
     /* one model as the stage trains it; a stack of two with calendar features and two outputs; many
-     * small models; a hidden size past the persistent kernel's shared memory; a ragged last batch */
-    hs_lstm_config cs[] = {{1, 1, 64, 1, 60, 1, 256}, {3, 2, 32, 5, 12, 2, 64}, {16, 1, 32, 1, 20, 1, 64},
-                           {1, 2, 128, 1, 15, 1, 96}, {2, 1, 48, 5, 9, 3, 100}};
-    int Bs[] = {256, 50, 64, 96, 37};
-    for (int i = 0; i < 5; i++)
+     * small models; a hidden size past the persistent kernel's shared memory; a ragged last batch;
+     * the stage's day-ahead default (calendar, an hour's 60 outputs) */
+    hs_lstm_config cs[] = {{1, 1, 64, 1, 60, 1, 256},  {3, 2, 32, 5, 12, 2, 64}, {16, 1, 32, 1, 20, 1, 64},
+                           {1, 2, 128, 1, 15, 1, 96},  {2, 1, 48, 5, 9, 3, 100}, {1, 1, 64, 5, 60, 60, 256}};
+    int Bs[] = {256, 50, 64, 96, 37, 256};
+    for (int i = 0; i < 6; i++)
         for (int k = 0; k < 3; k++)
             parity(impls[k], cs[i], Bs[i]);
 }

@@ -181,6 +181,17 @@ Test(lstm_recursive_cuda, h64_horizon8_inside_the_series)
     compare(&rc, ends, 3, -0.75f);
 }
 
+/* The day-ahead default of the stage (hs_lstm_stage_resolve): calendar inputs (F = 5) and a
+ * head of an hour's outputs (K = 60), a day of minutes from the end of the series: 24 steps. */
+Test(lstm_recursive_cuda, h64_calendar_horizon60_day)
+{
+    if (!gpu_or_skip())
+        return;
+    rec_case rc = {"H64 L1 K60 W60 calendar 1440 steps", 1, 1, 64, 60, 60, 1, 1440, 3000, 41};
+    int64_t ends[] = {3000, 1500};
+    compare(&rc, ends, 2, -0.5f);
+}
+
 /* Shapes off the fast path's defaults: H = 96 (two passes of units, a part-filled warp) with a
  * long window (150 windows in flight over 8 blocks: 3 groups of 8 slots each), and H = 160 with
  * two layers, whose weights do not fit in shared memory (the fallback: packed into global
