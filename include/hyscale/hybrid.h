@@ -7,9 +7,12 @@
  * Two Hybrids: the plain average of the two forecasts (the reference design), and a blend
  * w * Prophet + (1 - w) * LSTM with w in {0, 0.05, .., 1} chosen by MAE on the validation span
  * (the last 10% of the training span). Each is scored on the holdout two ways, with the LSTM's
- * one-step and its recursive forecast. Files: hybrid_full.csv, hybrid_next.csv,
- * hybrid_weighted_full.csv, hybrid_weighted_next.csv, hybrid_forecast8.csv,
- * hybrid_metrics.json, hybrid.png (Hybrid purple, Prophet blue, LSTM green, actual black).
+ * one-step and its recursive forecast. A third, the default, blends them per lead time
+ * (hs_hybrid_lead_weight below). Files: hybrid_full.csv, hybrid_next.csv,
+ * hybrid_weighted_full.csv, hybrid_weighted_next.csv, hybrid_lead_next.csv,
+ * hybrid_lead_recursive.csv, hybrid_forecast8.csv (the per-lead Hybrid's 8-step forecasts, the
+ * environment's input), hybrid_metrics.json, hybrid.png (the default Hybrid purple, Prophet
+ * blue, LSTM green, actual black).
  */
 #ifndef HYSCALE_HYBRID_H
 #define HYSCALE_HYBRID_H
@@ -48,7 +51,7 @@ double hs_hybrid_lead_weight(const double w[6], double lead_minutes);
  * the plain average: weights fitted on a short validation span overfit it (the forecast
  * combination puzzle). The built-in trace's validation span (a Friday and a Saturday) gave the
  * LSTM every lead, yet on its Sunday holdout the average beat the LSTM at 5 of 6 leads; halved,
- * the blend lost nothing on NASA-HTTP (docs: README). NAN with fewer than
+ * the blend lost nothing on NASA-HTTP July (README). NAN with fewer than
  * HS_HYBRID_LEAD_MIN_ROWS rows. found: 0 when either file is missing (a folder from before the
  * per-lead Hybrid, or no holdout): then every w[i] is NAN (the plain average). */
 #define HS_HYBRID_LEAD_MIN_ROWS 5

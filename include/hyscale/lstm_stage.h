@@ -69,7 +69,7 @@ hs_status hs_lstm_stage_check(const hs_lstm_stage_config *c);
  * minutes) when the span covers two days and an hour is a whole number of points, else 1. One
  * forward then forecasts the next hour, trained on the loss of all K (multi-step), and a day is
  * 24 forwards instead of 1,440 steps fed back one at a time: the recursion that settled on a
- * flat line within two hours (docs/FORECAST.md, the measurements). Set values are kept. Pure. */
+ * flat line within two hours (README, "LSTM and Hybrid": the measurements). Set values are kept. Pure. */
 void hs_lstm_stage_resolve(hs_lstm_train_config *t, int64_t n_train, int64_t step_seconds);
 
 /* The minimum-length rule of both LSTM stages: a training span needs 2 * window + 2 points

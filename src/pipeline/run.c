@@ -152,7 +152,7 @@ static hs_status hs_run_prophet(hs_run *run)
     pc.manifest_name = "prophet.manifest.json";
     /* Prophet's own auto rule decides the weekly seasonality (two weeks of training span): the
      * built-in trace trains on 13 days, and forcing a weekly term fitted on one week and six days
-     * took its holdout MAE from 40 to 71 (docs/FORECAST.md) */
+     * took its holdout MAE from 40 to 71 */
     cJSON *fm = hs_manifest_new("forecast prophet", c->argc, c->argv);
     hs_manifest_set_device(fm, HS_DEVICE_CPU);
     hs_prophet_stage_result pr;
