@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hyscale/outfiles.h"
 #include "hyscale/parse.h"
@@ -646,8 +647,20 @@ hs_status hs_store_put(hs_store *s, const hs_observation *obs, int64_t n)
     pthread_mutex_lock(&s->ck_mu);
     int64_t frames = s->wal_frames;
     pthread_mutex_unlock(&s->ck_mu);
-    if (st == HS_OK && frames >= HS_STORE_WAL_HARD)
-        (void)sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (st == HS_OK && frames >= HS_STORE_WAL_HARD) {
+        /* TRUNCATE, not PASSIVE: a passive checkpoint returns at once, copying nothing, while
+         * the checkpointer's connection holds the checkpoint lock, and the WAL grew past 16 MB in
+         * a CI run on busy cores. TRUNCATE copies every frame and empties the file; while the
+         * checkpointer finishes its own (it never waits on db_mu with the lock held) this put
+         * retries, 1 ms apart, for at most about 200 ms. */
+        for (int tries = 0; tries < 200; tries++) {
+            int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+            if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+                break;
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+    }
     pthread_mutex_unlock(&s->db_mu);
     return st;
 }
