@@ -1,7 +1,9 @@
 /* test_serve.c: the service below HTTP: the request parsers (every refusal names its field),
  * the model's load checks, and the answer's math against the stages': the forecasts equal the
- * files the forecasters wrote (and `forecast lstm --weights` after a cut history), the
- * observation and the action equal the environment's and the agent's in `evaluate`'s replay. */
+ * files the forecasters wrote (the Hybrid the per-lead one of hybrid_lead_next.csv, or the plain
+ * average of hybrid_next.csv for a folder without per-lead weights; and `forecast lstm --weights`
+ * after a cut history), the observation and the action equal the environment's and the agent's in
+ * `evaluate`'s replay. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,8 @@
 #include "hyscale/forecast8_csv.h"
 #include "hyscale/forecast_input.h"
 #include "hyscale/forecast_rows.h"
+#include "hyscale/hybrid.h"
+#include "hyscale/manifest.h"
 #include "hyscale/policy.h"
 #include "hyscale/series.h"
 #include "serve/serve_internal.h"
@@ -284,28 +288,33 @@ static const char *str(const cJSON *o, const char *k)
     return v->valuestring;
 }
 
+/* The forecast's times and invocations against ref (n minutes from ds[0]); what names the reference. */
+static void same_as(const cJSON *ans, const int64_t *ds, const double *ref, int n, const char *what)
+{
+    const cJSON *fc = cJSON_GetObjectItemCaseSensitive(ans, "forecast");
+    cr_assert_eq(cJSON_GetArraySize(fc), n);
+    double *got = malloc((size_t)n * sizeof *got);
+    int i = 0;
+    for (const cJSON *r = fc->child; r; r = r->next, i++) {
+        got[i] = num(r, "invocations");
+        int64_t t;
+        cr_assert_eq(hs_serve_parse_minute(str(r, "ds"), &t), 0);
+        cr_assert_eq(t, ds[i], "%s row %d: time", what, i + 2);
+    }
+    char msg[256];
+    /* the CSVs hold 6 to 9 significant digits */
+    int ok = hs_test_close_d(got, ref, n, 1e-6, 2e-6, msg, sizeof msg);
+    free(got);
+    cr_assert(ok, "%s: %s", what, msg);
+}
+
 /* The forecast's invocations against a forecasters' CSV (ds,y,yhat,...), n rows. */
 static void same_as_csv(const cJSON *ans, const char *path, int n)
 {
     hs_fc_table t;
     cr_assert_eq(hs_fc_table_read(path, &t), HS_OK, "%s", hs_error_message());
     cr_assert_geq(t.n, n);
-    const cJSON *fc = cJSON_GetObjectItemCaseSensitive(ans, "forecast");
-    cr_assert_eq(cJSON_GetArraySize(fc), n);
-    double *got = malloc((size_t)n * sizeof *got), *ref = malloc((size_t)n * sizeof *ref);
-    int i = 0;
-    for (const cJSON *r = fc->child; r; r = r->next, i++) {
-        got[i] = num(r, "invocations");
-        ref[i] = t.yhat[i];
-        int64_t ds;
-        cr_assert_eq(hs_serve_parse_minute(str(r, "ds"), &ds), 0);
-        cr_assert_eq(ds, t.ds[i], "%s row %d: time", path, i + 2);
-    }
-    char msg[256];
-    /* the CSVs hold 6 to 9 significant digits */
-    cr_assert(hs_test_close_d(got, ref, n, 1e-6, 2e-6, msg, sizeof msg), "%s: %s", path, msg);
-    free(got);
-    free(ref);
+    same_as(ans, t.ds, t.yhat, n, path);
     hs_fc_table_free(&t);
 }
 
@@ -322,13 +331,19 @@ Test(serve_model, the_seed_request_from_the_training_tail, .timeout = 120)
     const cJSON *mj = cJSON_GetObjectItemCaseSensitive(a, "model");
     cr_assert_str_eq(str(mj, "revision"), hs_serve_model_revision(m));
     cr_assert_eq(num(mj, "env_version"), HS_ENV_VERSION);
+    cr_assert_str_eq(str(mj, "hybrid"), "per_lead");
     cr_assert_geq(num(a, "elapsed_ms"), 0);
     char p[4200];
-    snprintf(p, sizeof p, "%s/hybrid_next.csv", run_dir());
+    /* the default Hybrid is the per-lead one, as the hybrid stage wrote it */
+    snprintf(p, sizeof p, "%s/hybrid_lead_next.csv", run_dir());
     same_as_csv(a, p, 60);
     /* instances_needed is fneed of each minute */
     for (const cJSON *r = cJSON_GetObjectItemCaseSensitive(a, "forecast")->child; r; r = r->next)
         cr_assert_eq(num(r, "instances_needed"), hs_env_fneed((float)num(r, "invocations"), m->c));
+    cJSON_Delete(a);
+    a = answer(m, "{\"current_instances\": 5, \"forecast_periods\": 1440}"); /* every lead of the weights */
+    snprintf(p, sizeof p, "%s/hybrid_lead_next.csv", run_dir());
+    same_as_csv(a, p, 1440);
     cJSON_Delete(a);
     a = answer(m, "{\"current_instances\": 5, \"forecast_periods\": 1440, \"forecaster\": \"lstm\"}");
     snprintf(p, sizeof p, "%s/lstm_next.csv", run_dir());
@@ -577,6 +592,127 @@ Test(serve_model, pieces_that_do_not_belong_together_are_refused, .timeout = 120
     cr_assert_eq(remove(p), 0);
     cr_assert_neq(hs_serve_model_load(tmp, &m), HS_OK);
     cr_assert_neq(hs_serve_model_load("/nonexistent/run", &m), HS_OK);
+}
+
+/* hybrid_metrics.json of dir with per_lead.prophet_weight set to weights (JSON text), or without
+ * per_lead and default (weights NULL: a folder made before the per-lead Hybrid). */
+static void set_lead_weights(const char *dir, const char *weights)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/hybrid_metrics.json", dir);
+    cJSON *j = NULL;
+    cr_assert_eq(hs_json_read(p, &j), HS_OK, "%s", hs_error_message());
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "default");
+    cJSON *pl = cJSON_GetObjectItemCaseSensitive(j, "per_lead");
+    if (!weights) {
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "per_lead");
+    } else {
+        if (!pl)
+            pl = cJSON_AddObjectToObject(j, "per_lead");
+        cJSON *w = cJSON_Parse(weights);
+        cr_assert(w, "%s", weights);
+        cJSON_DeleteItemFromObjectCaseSensitive(pl, "prophet_weight");
+        cJSON_AddItemToObject(pl, "prophet_weight", w);
+    }
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    cr_assert_eq(hs_test_write_file(p, text), 0);
+    free(text);
+}
+
+static cJSON *answer_for(const char *dir, const char *body, hs_serve_model **out)
+{
+    cr_assert_eq(hs_serve_model_load(dir, out), HS_OK, "%s", hs_error_message());
+    return answer(*out, body);
+}
+
+/* The Hybrid's weights are the folder's: w(L) * Prophet + (1 - w(L)) * LSTM at every lead L from
+ * per_lead.prophet_weight (hybrid.h's interpolation), the plain average (hybrid_next.csv) for a
+ * folder without per_lead or without hybrid_metrics.json, and a malformed per_lead refuses the
+ * load naming the file and the field. */
+Test(serve_model, the_hybrid_weights_are_the_folders, .timeout = 120)
+{
+    const char *dir = run_dir();
+    char *tmp = hs_test_scratch("serve_hybrid");
+    char cmd[16384], p[4200];
+    snprintf(cmd, sizeof cmd, "cp -r '%s/.' '%s/'", dir, tmp);
+    cr_assert_eq(system(cmd), 0);
+    const char *body = "{\"current_instances\": 5, \"forecast_periods\": 1440}";
+    /* hand-made weights: each anchor's own, interpolated in log(lead) between, the last past 240 */
+    const double w6[6] = {0, NAN, 1, 0.5, 0.25, NAN};
+    set_lead_weights(tmp, "[0, null, 1, 0.5, 0.25, null]");
+    hs_fc_table pn, ln;
+    snprintf(p, sizeof p, "%s/prophet_next.csv", dir);
+    cr_assert_eq(hs_fc_table_read(p, &pn), HS_OK, "%s", hs_error_message());
+    snprintf(p, sizeof p, "%s/lstm_next.csv", dir);
+    cr_assert_eq(hs_fc_table_read(p, &ln), HS_OK, "%s", hs_error_message());
+    cr_assert_geq(pn.n, 1440);
+    cr_assert_geq(ln.n, 1440);
+    double *want = malloc(1440 * sizeof *want);
+    for (int i = 0; i < 1440; i++) {
+        double w = hs_hybrid_lead_weight(w6, i + 1.0);
+        want[i] = w * pn.yhat[i] + (1 - w) * ln.yhat[i];
+    }
+    cr_assert_float_eq(hs_hybrid_lead_weight(w6, 1), 0, 0);
+    cr_assert_float_eq(hs_hybrid_lead_weight(w6, 15), 1, 0);
+    cr_assert_float_eq(hs_hybrid_lead_weight(w6, 1440), 0.25, 0);
+    hs_serve_model *m = NULL;
+    cJSON *a = answer_for(tmp, body, &m);
+    cr_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(a, "model"), "hybrid"), "per_lead");
+    same_as(a, pn.ds, want, 1440, "w(L) * prophet_next.csv + (1 - w(L)) * lstm_next.csv");
+    cJSON_Delete(a);
+    hs_serve_model_unref(m);
+    free(want);
+    hs_fc_table_free(&pn);
+    hs_fc_table_free(&ln);
+    /* no lead scored: the plain average, and said so */
+    set_lead_weights(tmp, "[null, null, null, null, null, null]");
+    a = answer_for(tmp, body, &m);
+    cr_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(a, "model"), "hybrid"), "average");
+    snprintf(p, sizeof p, "%s/hybrid_next.csv", dir);
+    same_as_csv(a, p, 1440);
+    cJSON_Delete(a);
+    hs_serve_model_unref(m);
+    /* a folder from before the per-lead Hybrid: the plain average */
+    set_lead_weights(tmp, NULL);
+    a = answer_for(tmp, body, &m);
+    const cJSON *mj = cJSON_GetObjectItemCaseSensitive(a, "model");
+    cr_assert_str_eq(str(mj, "hybrid"), "average");
+    cr_assert_str_eq(str(mj, "forecaster"), "hybrid");
+    same_as_csv(a, p, 1440);
+    cJSON_Delete(a);
+    /* the other forecasters are untouched, and the answer still says which Hybrid the model has */
+    a = answer(m, "{\"current_instances\": 5, \"forecast_periods\": 30, \"forecaster\": \"prophet\"}");
+    cr_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(a, "model"), "hybrid"), "average");
+    snprintf(p, sizeof p, "%s/prophet_next.csv", dir);
+    same_as_csv(a, p, 30);
+    cJSON_Delete(a);
+    hs_serve_model_unref(m);
+    /* malformed weights refuse the load, naming the file and the field */
+    const char *bad[] = {"[0.1, 0.2, 0.2, 0.2, null]", "[0.1, 0.2, 1.5, 0.2, null, null]",
+                         "[0.1, 0.2, \"0.2\", 0.2, null, null]", "[0.1, 0.2, 0.2, 0.2, null, null, 0.5]",
+                         "[-0.1, 0.2, 0.2, 0.2, null, null]", "{\"1\": 0.5}", "0.5"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        set_lead_weights(tmp, bad[i]);
+        m = NULL;
+        cr_assert_neq(hs_serve_model_load(tmp, &m), HS_OK, "accepted %s", bad[i]);
+        cr_assert_null(m);
+        cr_assert(strstr(hs_error_message(), "hybrid_metrics.json: per_lead.prophet_weight"), "%s: %s", bad[i],
+                  hs_error_message());
+    }
+    /* not JSON: refused naming the file */
+    snprintf(p, sizeof p, "%s/hybrid_metrics.json", tmp);
+    cr_assert_eq(hs_test_write_file(p, "{\"per_lead\": "), 0);
+    cr_assert_neq(hs_serve_model_load(tmp, &m), HS_OK);
+    cr_assert(strstr(hs_error_message(), "hybrid_metrics.json"), "%s", hs_error_message());
+    /* no hybrid_metrics.json at all (the hybrid stage not run): the plain average */
+    cr_assert_eq(remove(p), 0);
+    a = answer_for(tmp, body, &m);
+    cr_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(a, "model"), "hybrid"), "average");
+    snprintf(p, sizeof p, "%s/hybrid_next.csv", dir);
+    same_as_csv(a, p, 1440);
+    cJSON_Delete(a);
+    hs_serve_model_unref(m);
 }
 
 /* Forecasts of an unchanged history are computed once; the cached and fresh answers agree. */

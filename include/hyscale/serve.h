@@ -95,10 +95,12 @@ void hs_serve_format_minute(int64_t unix_seconds, char *buf, size_t size);
 
 typedef struct hs_serve_model hs_serve_model;
 /* Loads a run folder (lstm.safetensors, prophet_model.json, series.json and series.csv for the
- * training tail, ppo_<forecaster>/ppo_policy.safetensors for each agent present) and checks that
- * the pieces belong together (the ENV version and observation size of every agent, the LSTM's
- * normalisation against series.json, the series' step of 60 s). A folder that does not fit is
- * HS_ERR_INPUT naming the file and what is wrong. The model starts with one reference. */
+ * training tail, hybrid_metrics.json for the per-lead Hybrid's weights when present,
+ * ppo_<forecaster>/ppo_policy.safetensors for each agent present) and checks that the pieces
+ * belong together (the ENV version and observation size of every agent, the LSTM's normalisation
+ * against series.json, the series' step of 60 s, the Hybrid's weights in [0, 1]). A folder that
+ * does not fit is HS_ERR_INPUT naming the file and what is wrong. The model starts with one
+ * reference. */
 hs_status hs_serve_model_load(const char *run_dir, hs_serve_model **out);
 hs_serve_model *hs_serve_model_ref(hs_serve_model *m);
 void hs_serve_model_unref(hs_serve_model *m); /* frees at the last reference */
@@ -121,7 +123,8 @@ typedef struct hs_serve_history {
     uint64_t version; /* changes whenever the history does (forecast cache key); 0: do not cache */
 } hs_serve_history;
 
-/* The answer to rq: forecast, decision, model, history and elapsed_ms (docs/SERVE.md). The
+/* The answer to rq: forecast, decision, model, history and elapsed_ms (docs/SERVE.md; the
+ * Hybrid is the folder's per-lead one, or the plain average for a folder without it). The
  * history is rq->recent when given, else hist when not NULL (the store's), else the model's
  * training tail. Errors: 404 for a function the model does not know, 400 for a `now` before the
  * history's last minute. Thread-safe; forecasts of an unchanged history are computed once. */

@@ -1,5 +1,6 @@
 /* answer.c: the service's answer: the forecast by the forecasters' own prediction code
- * (hs_lstm_predict, hs_prophet_predict; the Hybrid their plain average as hybrid_next.csv), the
+ * (hs_lstm_predict, hs_prophet_predict; the Hybrid their per-lead blend as hybrid_lead_next.csv,
+ * or their plain average as hybrid_next.csv for a folder made before it), the
  * observation by the environment's (hs_env_observe), the action by the agent's forward
  * (hs_ppo_act, greedy as evaluate takes it), the target by the action's own map. Forecasts of an
  * unchanged history are kept (a small cache keyed by the history's identity). */
@@ -262,10 +263,16 @@ static hs_status hs_decide(hs_serve_model *m, hs_serve_forecaster f, const hs_hi
     return HS_OK;
 }
 
-static void hs_combine(hs_serve_forecaster f, const double *l, const double *p, int n, double *F)
+/* The forecaster's minutes: the LSTM's, Prophet's, or the Hybrid's w(L) * Prophet +
+ * (1 - w(L)) * LSTM at lead L = i + 1 minutes (w precomputed at load; 0.5: the plain average). */
+static void hs_combine(const hs_serve_model *m, hs_serve_forecaster f, const double *l, const double *p, int n,
+                       double *F)
 {
-    for (int i = 0; i < n; i++)
-        F[i] = f == HS_SERVE_LSTM ? l[i] : f == HS_SERVE_PROPHET ? p[i] : 0.5 * (p[i] + l[i]);
+    HS_ASSERT(n <= HS_SERVE_MAX_PERIODS);
+    for (int i = 0; i < n; i++) {
+        double w = m->hybrid_w[i];
+        F[i] = f == HS_SERVE_LSTM ? l[i] : f == HS_SERVE_PROPHET ? p[i] : w * p[i] + (1 - w) * l[i];
+    }
 }
 
 /* ---- the answer ---------------------------------------------------------------------------- */
@@ -421,6 +428,7 @@ static cJSON *hs_answer_json(const hs_serve_model *m, const hs_serve_request *rq
     cJSON *mj = cJSON_AddObjectToObject(o, "model");
     cJSON_AddStringToObject(mj, "revision", m->revision);
     cJSON_AddStringToObject(mj, "forecaster", hs_serve_forecaster_name(rq->forecaster));
+    cJSON_AddStringToObject(mj, "hybrid", hs_serve_hybrid_name(m));
     cJSON_AddNumberToObject(mj, "env_version", HS_ENV_VERSION);
     cJSON_AddStringToObject(mj, "run", m->dir);
     cJSON_AddNumberToObject(mj, "c", m->c);
@@ -437,7 +445,7 @@ static hs_status hs_compute(hs_serve_model *m, const hs_serve_request *rq, const
         return hs_serve_fail(e, 500, "", "out of memory");
     hs_status st = hs_forecasts(m, h, steps, buf, buf + steps, e);
     if (st == HS_OK) {
-        hs_combine(rq->forecaster, buf, buf + steps, steps, F);
+        hs_combine(m, rq->forecaster, buf, buf + steps, steps, F);
         /* an agent sees its own forecaster's minutes: the request's, or none (ppo_none) */
         st = hs_decide(m, rq->forecaster, h, F, rq->current_instances, d, e);
     }

@@ -1,9 +1,11 @@
 /* model.c: a run folder loaded once for the service and checked to belong together: the
  * series' tail, the LSTM (its normalisation refitted on the series must match the file's),
- * Prophet, and every agent (ENV version and observation size by the policy reader; c and S
- * recomputed from the series must match what the agents were trained with). Immutable after
- * load except for the pool of LSTM copies and the forecast cache, each under its mutex. */
+ * Prophet, the Hybrid's per-lead weights (hybrid_metrics.json), and every agent (ENV version and
+ * observation size by the policy reader; c and S recomputed from the series must match what the
+ * agents were trained with). Immutable after load except for the pool of LSTM copies and the
+ * forecast cache, each under its mutex. */
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 #include <unistd.h>
 
 #include "hyscale/forecast_input.h"
+#include "hyscale/hybrid.h"
+#include "hyscale/lead.h"
 #include "hyscale/manifest.h"
 #include "hyscale/parse.h"
 #include "hyscale/prophet_stage.h"
@@ -127,6 +131,32 @@ static hs_status hs_load_prophet(hs_serve_model *m, uint64_t *h)
     return HS_OK;
 }
 
+/* The Hybrid the hybrid stage made the default: with "per_lead" in hybrid_metrics.json (read by
+ * the stage's own reader, strict), Prophet's weight w(L) (hybrid.h) at each lead the service
+ * forecasts, L = 1 .. HS_SERVE_MAX_PERIODS minutes (the series' step, checked above); without it (a
+ * folder made before the per-lead Hybrid, or without the hybrid stage's metrics) or with no lead
+ * scored, the plain average: w = 0.5 everywhere. */
+static hs_status hs_load_hybrid(hs_serve_model *m, uint64_t *h)
+{
+    char p[4200];
+    hs_path(p, sizeof p, m->dir, "hybrid_metrics.json");
+    double w[HS_LEADS];
+    int found = 0;
+    for (int i = 0; i < HS_LEADS; i++)
+        w[i] = NAN;
+    if (access(p, F_OK) == 0 || errno != ENOENT) {
+        HS_TRY(hs_hash_file(p, h));
+        HS_TRY(hs_hybrid_lead_read(p, w, &found));
+    }
+    m->hybrid_per_lead = 0;
+    for (int i = 0; found && i < HS_LEADS; i++)
+        m->hybrid_per_lead |= !isnan(w[i]);
+    const double step_minutes = 1.0; /* the series' step, 60 s (hs_load_series) */
+    for (int i = 0; i < HS_SERVE_MAX_PERIODS; i++)
+        m->hybrid_w[i] = hs_hybrid_lead_weight(w, (double)(i + 1) * step_minutes);
+    return HS_OK;
+}
+
 /* c and S of ENV.md from the series' training span of `holdout` minutes held out. */
 static hs_status hs_scale_of(const hs_serve_model *m, int64_t holdout, double *c, float *S)
 {
@@ -237,6 +267,7 @@ static hs_status hs_load_all(hs_serve_model *m)
     HS_TRY(hs_load_series(m, &h));
     HS_TRY(hs_load_lstm(m, &h));
     HS_TRY(hs_load_prophet(m, &h));
+    HS_TRY(hs_load_hybrid(m, &h));
     static const char *const agents[4] = {"ppo_hybrid", "ppo_lstm", "ppo_prophet", "ppo_none"};
     for (int i = 0; i < 4; i++)
         HS_TRY(hs_load_agent(m, agents[i], &h));
@@ -258,10 +289,11 @@ static hs_status hs_load_all(hs_serve_model *m)
     char last[32];
     hs_serve_format_minute(m->last, last, sizeof last);
     snprintf(m->describe, sizeof m->describe,
-             "run %s (revision %s): lstm H=%d L=%d W=%d%s, prophet, agents%s, c=%.6g S=%.6g, tail of %lld minutes "
-             "to %s",
+             "run %s (revision %s): lstm H=%d L=%d W=%d%s, prophet, hybrid %s, agents%s, c=%.6g S=%.6g, tail of %lld "
+             "minutes to %s",
              m->dir, m->revision, m->lcfg.hidden, m->lcfg.layers, m->lcfg.window, m->norm.calendar ? " calendar" : "",
-             m->nagents ? agents_list : " none (classic forecast+margin)", m->c, (double)m->S, (long long)m->n, last);
+             hs_serve_hybrid_name(m), m->nagents ? agents_list : " none (classic forecast+margin)", m->c,
+             (double)m->S, (long long)m->n, last);
     return HS_OK;
 }
 
@@ -376,6 +408,11 @@ void hs_serve_lstm_give(hs_serve_model *m, hs_lstm *l)
     }
     pthread_mutex_unlock(&m->pool_mu);
     hs_lstm_free(l);
+}
+
+const char *hs_serve_hybrid_name(const hs_serve_model *m)
+{
+    return m->hybrid_per_lead ? "per_lead" : "average";
 }
 
 hs_serve_agent *hs_serve_agent_for(hs_serve_model *m, hs_serve_forecaster f)

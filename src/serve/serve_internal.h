@@ -59,6 +59,10 @@ struct hs_serve_model {
     hs_prophet_model pm;
     hs_prophet_config pcfg;
     int p_log;
+    /* the Hybrid: Prophet's weight in the forecast of the minute i + 1 after the last known one,
+     * w(i + 1) of hybrid.h's per-lead Hybrid, or 0.5 everywhere (the plain average) */
+    int hybrid_per_lead;
+    double hybrid_w[HS_SERVE_MAX_PERIODS]; /* (HS_SERVE_MAX_PERIODS) */
     /* agents */
     hs_serve_agent agents[HS_SERVE_MAX_AGENTS];
     int nagents;
@@ -85,6 +89,9 @@ void hs_serve_observation(const hs_serve_model *m, const double *v, int64_t n, i
 /* v with 9 significant digits into p (at least 32 bytes), the answer's number format; returns the
  * end (no NUL). */
 char *hs_serve_put_g9(char *p, double v);
+
+/* The Hybrid the model forecasts with: "per_lead" or "average". */
+const char *hs_serve_hybrid_name(const hs_serve_model *m);
 
 /* The agent used for a forecaster (its own, else ppo_none), NULL for the classic fallback. */
 hs_serve_agent *hs_serve_agent_for(hs_serve_model *m, hs_serve_forecaster f);
