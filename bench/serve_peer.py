@@ -86,6 +86,25 @@ class Refused(Exception):
 
 # ---- time -----------------------------------------------------------------------------------
 
+
+def hybrid_weights(run, leads):
+    """The per-lead Hybrid's Prophet weight for leads 1..leads minutes, as hyscale makes it
+    (hs_hybrid_lead_weight): hybrid_metrics.json's per_lead.prophet_weight at 1, 5, 15, 60, 240
+    and 1440 minutes, linear in log(lead) between scored anchors, flat outside; 0.5 (the plain
+    average) for a folder without per_lead or without a scored lead."""
+    anchors = [1, 5, 15, 60, 240, 1440]
+    try:
+        with open(os.path.join(run, "hybrid_metrics.json")) as f:
+            w6 = json.load(f).get("per_lead", {}).get("prophet_weight")
+    except FileNotFoundError:
+        w6 = None
+    pts = [(math.log(a), w) for a, w in zip(anchors, w6 or []) if w is not None]
+    out = np.full(leads, 0.5)
+    if pts:
+        xs = np.array([p[0] for p in pts]); ys = np.array([p[1] for p in pts])
+        out = np.interp(np.log(np.arange(1, leads + 1)), xs, ys)
+    return out
+
 def parse_minute(s):
     """ISO minute ('2019-07-02T00:00:00Z', '2019-07-02 00:00', '+00:00') -> unix seconds, or None."""
     if not isinstance(s, str) or len(s) < 16 or len(s) > 40 or s[10] not in "T ":
@@ -295,6 +314,7 @@ class Model:
             with open(os.path.join(run, "lstm_metrics.json")) as f:
                 holdout = int(json.load(f)["holdout"])
         self.c, self.S = env_scale(self.tail, holdout)
+        self.hybrid_w = hybrid_weights(run, 1440)
         for a in self.agents.values():
             assert abs(a.c - self.c) <= 1e-6 * self.c and abs(a.S - self.S) <= 1e-6 * self.S, \
                 f"{a.name}: trained with c={a.c} S={a.S}, series.csv gives c={self.c} S={self.S}"
@@ -516,7 +536,9 @@ def answer(model, store, rq):
     steps = max(rq["periods"], ENV_FC)
     lf, pf = model.forecasts(key, hv, at, steps)
     f = rq["forecaster"]
-    F = lf if f == "lstm" else pf if f == "prophet" else 0.5 * (pf + lf)
+    w = model.hybrid_w[:len(pf)] if len(pf) <= len(model.hybrid_w) else \
+        np.concatenate([model.hybrid_w, np.full(len(pf) - len(model.hybrid_w), model.hybrid_w[-1])])
+    F = lf if f == "lstm" else pf if f == "prophet" else w * pf + (1 - w) * lf
     agent, act, target = model.decide(f, hv, at, F, rq["p"])
     c, p = model.c, rq["p"]
     decision = {"target_instances": target, "scale_by": target - p,
