@@ -55,6 +55,7 @@ typedef struct hs_prophet_config {
     uint64_t seed;           /* of the uncertainty simulation */
     int max_iterations;      /* of the fit, 10000 */
     int optimizer;           /* HS_PROPHET_EXACT (default) or HS_PROPHET_OWLQN */
+    int trend_interval;      /* 1: the trend's interval too (default); 0: yhat's only (a fifth less work) */
 } hs_prophet_config;
 
 /* The MAP fit's optimizer. EXACT: block coordinate descent, each block solved exactly: the
@@ -66,7 +67,7 @@ typedef struct hs_prophet_config {
 #define HS_PROPHET_OWLQN 1
 
 #define HS_PROPHET_DEFAULTS                                                                          \
-    {25, 0.8, 0.05, 10.0, 0, -1, -1, -1, {{{0}, 0, 0, 0, 0}}, 0, 1000, 0.8, 0, 10000, HS_PROPHET_EXACT}
+    {25, 0.8, 0.05, 10.0, 0, -1, -1, -1, {{{0}, 0, 0, 0, 0}}, 0, 1000, 0.8, 0, 10000, HS_PROPHET_EXACT, 1}
 
 typedef struct hs_prophet_model {
     int64_t start;   /* ds of the first history point */
@@ -105,7 +106,8 @@ void hs_prophet_model_free(hs_prophet_model *m);
 typedef struct hs_prophet_forecast {
     int64_t n;
     double *yhat, *lower, *upper;             /* (n); lower/upper NULL without samples */
-    double *trend, *trend_lower, *trend_upper; /* (n) */
+    double *trend, *trend_lower, *trend_upper; /* (n); trend_lower/upper NULL without samples or
+                                                * with cfg->trend_interval 0 */
     double *comp;                              /* (ns, n): each seasonality's contribution */
     int ns;
     double predict_seconds;

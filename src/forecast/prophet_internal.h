@@ -27,5 +27,11 @@ int hs_prophet_solve_gram(const hs_prophet_model *shape, double tau, int max_rou
                           double yy, int64_t n, double *theta, double *sig2);
 /* The fitted trend at t (scaled units). */
 double hs_prophet_trend(const hs_prophet_model *m, double t);
+/* The interval of the future points f0..n-1 (t > 1; 0 <= f0 < n) from cfg->uncertainty_samples
+ * (> 0) simulated futures (prophet_interval.c): out->lower and upper (allocated, n) there, from
+ * out->yhat, and trend_lower and trend_upper from out->trend when they are allocated; ts (n)
+ * the points' t, xm (n) their multiplicative seasonal sum. HS_ERR_NOMEM or HS_OK. Thread-safe. */
+hs_status hs_prophet_interval(const hs_prophet_model *m, const hs_prophet_config *cfg, const double *ts,
+                              const double *xm, int64_t f0, int64_t n, hs_prophet_forecast *out);
 
 #endif
