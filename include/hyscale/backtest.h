@@ -15,7 +15,8 @@
  * otherwise). Each cutoff forecasts the points in (cutoff, cutoff + horizon]:
  * - prophet: refitted on the points at or before the cutoff (the exact solver), with the
  *   seasonalities of the model fitted on every point (Prophet's prophet_copy), its interval
- *   from the simulation of hs_prophet_predict;
+ *   from the simulation of hs_prophet_predict, each cutoff's from its own seed (drawn from the
+ *   run's), as each of Prophet's cutoffs draws its own futures;
  * - lstm: trained once on the points at or before the first cutoff (normalised there), then a
  *   recursive forecast from every cutoff with the actual points before it; no interval;
  * - hybrid: the average of the two; no interval.

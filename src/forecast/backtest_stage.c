@@ -11,6 +11,7 @@
 #include "hyscale/forecast_input.h"
 #include "hyscale/lstm_stage.h"
 #include "hyscale/manifest.h"
+#include "hyscale/math/rng.h"
 #include "hyscale/outfiles.h"
 #include "hyscale/plot.h"
 #include "hyscale/progress.h"
@@ -89,6 +90,7 @@ static hs_status hs_bt_defaults(const hs_backtest_config *c, hs_bt_job *j)
     memcpy(j->pcfg.extra, seas, sizeof seas);
     j->pcfg.n_extra = ns;
     j->pcfg.yearly = j->pcfg.weekly = j->pcfg.daily = 0;
+    j->pcfg.trend_interval = 0; /* cross_validation keeps yhat's interval only */
     double pmax = 0;
     for (int s = 0; s < ns; s++)
         pmax = fmax(pmax, seas[s].period);
@@ -163,17 +165,23 @@ static hs_status hs_bt_plan(const hs_backtest_config *c, hs_bt_job *j)
 
 static double hs_bt_back(double v, int log_scale) { return log_scale ? expm1(v) : v; }
 
-/* Prophet at cutoff k: refitted on the points at or before it, predicted after it (rows of k). */
+/* Prophet at cutoff k: refitted on the points at or before it, predicted after it (rows of k).
+ * Each cutoff simulates its interval from its own seed (Philox of the run's seed and k), as
+ * Prophet's cutoffs draw their own futures: one seed for all would give every cutoff the same
+ * draws, and the coverage by horizon one sample's error instead of an average over the cutoffs'. */
 static hs_status hs_bt_prophet_cutoff(hs_bt_job *j, int64_t k)
 {
     const hs_forecast_input *in = &j->in;
     int64_t a = j->last[k], q0 = j->first_row[k], m = j->first_row[k + 1] - q0;
+    hs_prophet_config pc = j->pcfg;
+    hs_u32x4 r = hs_rng_u32x4(j->pcfg.seed, (uint64_t)3 << 40, (uint64_t)k);
+    pc.seed = ((uint64_t)r.v[1] << 32) | r.v[0];
     hs_prophet_model mdl;
     hs_prophet_forecast fc;
     memset(&fc, 0, sizeof fc);
     hs_status st = hs_prophet_fit(&j->pcfg, in->ds, in->y, a + 1, &mdl);
     if (st == HS_OK) {
-        st = hs_prophet_predict(&mdl, &j->pcfg, in->ds + a + 1, m, &fc);
+        st = hs_prophet_predict(&mdl, &pc, in->ds + a + 1, m, &fc);
         hs_prophet_model_free(&mdl);
     }
     for (int64_t i = 0; st == HS_OK && i < m; i++) {
@@ -188,8 +196,9 @@ static hs_status hs_bt_prophet_cutoff(hs_bt_job *j, int64_t k)
 }
 
 /* Compute, Prophet: every cutoff, OpenMP over the cutoffs (each writes its own rows; the
- * results do not depend on the thread count). A failed cutoff is run again on this thread for
- * its message (the message is thread-local). */
+ * results do not depend on the thread count), the last cutoff first: the longest fits start
+ * first and the shortest fill in at the end, so no thread waits long for the last. A failed
+ * cutoff is run again on this thread for its message (the message is thread-local). */
 static hs_status hs_bt_prophet(const hs_backtest_config *c, hs_bt_job *j)
 {
     if (j->pcfg.uncertainty_samples > 0) {
@@ -202,7 +211,8 @@ static hs_status hs_bt_prophet(const hs_backtest_config *c, hs_bt_job *j)
     hs_progress_start(&p, "backtest prophet", (double)j->ncut, c->quiet);
     int64_t failed = -1, done = 0;
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t k = 0; k < j->ncut; k++) {
+    for (int64_t r = 0; r < j->ncut; r++) {
+        int64_t k = j->ncut - 1 - r;
         hs_status st = hs_bt_prophet_cutoff(j, k);
 #pragma omp critical(hs_bt_progress)
         {
