@@ -12,6 +12,7 @@
 #include "hyscale/forecast8_csv.h"
 #include "hyscale/forecast_rows.h"
 #include "hyscale/forecast_csv.h"
+#include "hyscale/lead.h"
 #include "hyscale/manifest.h"
 #include "hyscale/outfiles.h"
 #include "hyscale/plot.h"
@@ -175,7 +176,7 @@ static hs_status hs_hybrid_plan(const char *dir, hs_hybrid_job *j)
     j->n = n;
     j->H = hp;
     j->ntr = n - j->H;
-    j->v0 = j->ntr - j->ntr / 10;
+    j->v0 = hs_lead_validation_start(j->ntr);
     j->nn = j->pn.n < j->ln.n ? j->pn.n : j->ln.n;
     int64_t H1 = j->H > 0 ? j->H : 1, nn1 = j->nn > 0 ? j->nn : 1;
     j->avg = malloc((size_t)n * sizeof *j->avg);

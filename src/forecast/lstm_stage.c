@@ -304,7 +304,7 @@ static hs_status hs_lstm_job_plan(const hs_lstm_stage_config *c, hs_lstm_job *j)
  * 4, too few for early stopping to judge (the manifest records the batch used). */
 static void hs_lstm_job_fit_batch(const hs_lstm_stage_config *c, hs_lstm_job *j)
 {
-    int64_t ntr = j->plan.n_train, nwin = ntr - ntr / 10 - j->tc.window;
+    int64_t ntr = j->plan.n_train, nwin = hs_lead_validation_start(ntr) - j->tc.window;
     if (j->m || nwin <= 0 || (int64_t)j->tc.batch * 32 <= nwin)
         return;
     int64_t b = nwin / 32 > 32 ? nwin / 32 : 32;
