@@ -270,3 +270,17 @@ Test(hybrid, malformed_lead_weights_are_refused)
         cr_expect(strstr(hs_error_message(), "per_lead.prophet_weight"), "%s", hs_error_message());
     }
 }
+
+/* A validation file that does not read is an error naming it, not a silent plain average. */
+Test(hybrid, unreadable_validation_is_an_error)
+{
+    char *dir = hs_test_scratch("hybvalbad");
+    write_validation(dir);
+    char p[700];
+    snprintf(p, sizeof p, "%s/lstm_validation_by_lead.csv", dir);
+    hs_test_write_file(p, "cutoff,ds,y,yhat,yhat_lower,yhat_upper\n2020-01-02 00:00:00,2020-01-02 00:01:00,1,x,,\n");
+    hs_hybrid_lead_fit fit;
+    cr_expect_eq(hs_hybrid_lead_choose(dir, 60, &fit), HS_ERR_INPUT);
+    cr_expect(strstr(hs_error_message(), "lstm_validation_by_lead.csv"), "%s", hs_error_message());
+    cr_expect_eq(fit.found, 0);
+}

@@ -61,7 +61,7 @@ typedef struct hs_backtest_config {
 } hs_backtest_config;
 
 #define HS_BACKTEST_DEFAULTS                                                                                           \
-    {NULL, NULL, HS_BT_PROPHET, -1, -1, -1, 0.1, HS_PROPHET_DEFAULTS, HS_LSTM_TRAIN_DEFAULTS, 1, 0, NULL}
+    {NULL, NULL, HS_BT_PROPHET, -1, -1, -1, 0.1, HS_PROPHET_DEFAULTS, HS_LSTM_TRAIN_AUTO, 1, 0, NULL}
 
 typedef struct hs_backtest_result {
     int64_t cutoffs, rows, horizons;     /* forecasts from how many cutoffs, rows of backtest.csv, of the metrics */

@@ -55,6 +55,11 @@ int hs_cli_fail(hs_status st);
  * exit code of a usage error. */
 int hs_cli_usage_fail(const hs_cli *cli);
 
+/* --calendar (sets *calendar to 1 over its default -1, chosen from the series) against
+ * --no-calendar: *calendar 0 for the latter; both given is a usage error (returns 2, printed),
+ * else -1 (go on). */
+int hs_cli_calendar(const hs_cli *cli, int *calendar, int no_calendar);
+
 /* Subcommands: argc/argv start at the subcommand word. Return the exit code. */
 int hs_cmd_preprocess(int argc, char **argv);
 int hs_cmd_generate(int argc, char **argv);

@@ -24,7 +24,7 @@ int hs_cmd_backtest(int argc, char **argv)
 {
     hs_backtest_config c = HS_BACKTEST_DEFAULTS;
     const char *model = "prophet", *horizon = NULL, *period = NULL, *initial = NULL, *device = "auto", *impl = "auto";
-    int no_plot = 0;
+    int no_plot = 0, no_calendar = 0;
     double lr = c.lstm.lr;
     hs_opt opts[] = {
         {"model", HS_OPT_STR, &model, "prophet|lstm|hybrid", "the forecaster to backtest (prophet)"},
@@ -48,7 +48,11 @@ int hs_cmd_backtest(int argc, char **argv)
         {"window", HS_OPT_INT, &c.lstm.window, "W", "LSTM: input window in points (60)"},
         {"batch", HS_OPT_INT, &c.lstm.batch, "B", "LSTM: batch size (256)"},
         {"lr", HS_OPT_DOUBLE, &lr, "LR", "LSTM: Adam learning rate (1e-3)"},
-        {"calendar", HS_OPT_FLAG, &c.lstm.calendar, NULL, "LSTM: sin/cos of minute of day and day of week as inputs"},
+        {"calendar", HS_OPT_FLAG, &c.lstm.calendar, NULL,
+         "LSTM: sin/cos of minute of day and day of week as inputs (default from 2 days before the first cutoff)"},
+        {"no-calendar", HS_OPT_FLAG, &no_calendar, NULL, "LSTM: no calendar inputs"},
+        {"outputs", HS_OPT_INT, &c.lstm.horizon, "K",
+         "LSTM: values the head predicts at once (default: an hour's points from 2 days of training, else 1)"},
         {"lstm-seed", HS_OPT_U64, &c.lstm.seed, "S", "LSTM: seed of the initialisation and shuffles (1)"},
         {"device", HS_OPT_STR, &device, "auto|cpu|cuda", "where the LSTM trains (auto)"},
         {"lstm-impl", HS_OPT_STR, &impl, "auto|cublas|persistent|cudnn", "the LSTM's GPU implementation (auto)"},
@@ -70,6 +74,8 @@ int hs_cmd_backtest(int argc, char **argv)
         fprintf(stderr, "hyscale backtest: --input and --out are required (see --help)\n");
         return 2;
     }
+    if ((rc = hs_cli_calendar(&cli, &c.lstm.calendar, no_calendar)) >= 0)
+        return rc;
     if (!strcmp(model, "prophet"))
         c.model = HS_BT_PROPHET;
     else if (!strcmp(model, "lstm"))

@@ -231,12 +231,8 @@ static int hs_cmd_forecast_lstm(int argc, char **argv)
     }
     c.train.lr = (float)lr;
     c.train.clip = (float)clip;
-    if (no_calendar && c.train.calendar == 1) {
-        fprintf(stderr, "hyscale forecast lstm: --calendar and --no-calendar: choose one\n");
-        return 2;
-    }
-    if (no_calendar)
-        c.train.calendar = 0;
+    if ((rc = hs_cli_calendar(&cli, &c.train.calendar, no_calendar)) >= 0)
+        return rc;
     if (hs_lstm_stage_check(&c))
         return hs_cli_usage_fail(&cli);
     c.train.quiet = c.quiet;

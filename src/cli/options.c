@@ -299,3 +299,14 @@ int hs_cli_usage_fail(const hs_cli *cli)
     fprintf(stderr, "hyscale %s: %s\n", cli->cmd, hs_error_message());
     return 2;
 }
+
+int hs_cli_calendar(const hs_cli *cli, int *calendar, int no_calendar)
+{
+    if (no_calendar && *calendar == 1) {
+        fprintf(stderr, "hyscale %s: --calendar and --no-calendar: choose one\n", cli->cmd);
+        return 2;
+    }
+    if (no_calendar)
+        *calendar = 0;
+    return -1;
+}

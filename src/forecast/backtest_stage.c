@@ -57,7 +57,7 @@ typedef struct hs_bt_job {
     double *yp, *yl;            /* (rows) Prophet's and the LSTM's yhat (hybrid) */
     hs_bt_metrics met;
     double seconds, lstm_train_seconds;
-    int lstm_epochs;
+    int lstm_epochs, lstm_calendar, lstm_outputs; /* as trained (hs_lstm_stage_resolve) */
     int64_t lstm_train_points;
 } hs_bt_job;
 
@@ -252,8 +252,11 @@ static hs_status hs_bt_lstm(const hs_backtest_config *c, hs_bt_job *j)
     memset(&hist, 0, sizeof hist);
     if (st == HS_OK) {
         hs_lstm_scale_apply(&sc, in->y, n, v);
-        hs_lstm_data d = {1, n, in->ds[0], in->step_seconds, v, c->lstm.calendar};
         hs_lstm_train_config tc = c->lstm;
+        hs_lstm_stage_resolve(&tc, ntr, in->step_seconds); /* the stage's day-ahead defaults */
+        j->lstm_calendar = tc.calendar;
+        j->lstm_outputs = tc.horizon;
+        hs_lstm_data d = {1, n, in->ds[0], in->step_seconds, v, tc.calendar};
         tc.quiet = c->quiet;
         st = hs_lstm_train(&tc, &d, ntr, &m, &hist);
         for (int64_t k = 0; k < j->ncut; k++)
@@ -385,6 +388,8 @@ static void hs_bt_manifest(cJSON *mf, const hs_backtest_config *c, const hs_bt_j
         cJSON_AddStringToObject(l, "training", "once, on the points at or before the first cutoff");
         cJSON_AddNumberToObject(l, "train_points", (double)j->lstm_train_points);
         cJSON_AddNumberToObject(l, "epochs", j->lstm_epochs);
+        cJSON_AddBoolToObject(l, "calendar", j->lstm_calendar);
+        cJSON_AddNumberToObject(l, "outputs", j->lstm_outputs);
         cJSON_AddNumberToObject(l, "train_seconds", j->lstm_train_seconds);
     }
     cJSON_AddNumberToObject(hs_manifest_section(mf, "timings"), "backtest_seconds", j->seconds);
