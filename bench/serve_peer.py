@@ -87,19 +87,20 @@ class Refused(Exception):
 # ---- time -----------------------------------------------------------------------------------
 
 
-def hybrid_weights(run, leads):
-    """The per-lead Hybrid's Prophet weight for leads 1..leads minutes, as hyscale makes it
-    (hs_hybrid_lead_weight): hybrid_metrics.json's per_lead.prophet_weight at 1, 5, 15, 60, 240
-    and 1440 minutes, linear in log(lead) between scored anchors, flat outside; 0.5 (the plain
+def hybrid_weights(run, leads, key="prophet_weight", none=0.5):
+    """The per-lead Hybrid's Prophet weight (or, key "residual_weight" and none 0, the share of
+    Prophet's error at the last minute it adds) for leads 1..leads minutes, as hyscale makes it
+    (hs_hybrid_lead_interp): hybrid_metrics.json's per_lead[key] at 1, 5, 15, 60, 240 and 1440
+    minutes, linear in log(lead) between scored anchors, flat outside; `none` (0.5: the plain
     average) for a folder without per_lead or without a scored lead."""
     anchors = [1, 5, 15, 60, 240, 1440]
     try:
         with open(os.path.join(run, "hybrid_metrics.json")) as f:
-            w6 = json.load(f).get("per_lead", {}).get("prophet_weight")
+            w6 = json.load(f).get("per_lead", {}).get(key)
     except FileNotFoundError:
         w6 = None
     pts = [(math.log(a), w) for a, w in zip(anchors, w6 or []) if w is not None]
-    out = np.full(leads, 0.5)
+    out = np.full(leads, float(none))
     if pts:
         xs = np.array([p[0] for p in pts]); ys = np.array([p[1] for p in pts])
         out = np.interp(np.log(np.arange(1, leads + 1)), xs, ys)
@@ -315,6 +316,7 @@ class Model:
                 holdout = int(json.load(f)["holdout"])
         self.c, self.S = env_scale(self.tail, holdout)
         self.hybrid_w = hybrid_weights(run, 1440)
+        self.hybrid_a = hybrid_weights(run, 1440, "residual_weight", 0.0)
         for a in self.agents.values():
             assert abs(a.c - self.c) <= 1e-6 * self.c and abs(a.S - self.S) <= 1e-6 * self.S, \
                 f"{a.name}: trained with c={a.c} S={a.S}, series.csv gives c={self.c} S={self.S}"
@@ -538,7 +540,13 @@ def answer(model, store, rq):
     f = rq["forecaster"]
     w = model.hybrid_w[:len(pf)] if len(pf) <= len(model.hybrid_w) else \
         np.concatenate([model.hybrid_w, np.full(len(pf) - len(model.hybrid_w), model.hybrid_w[-1])])
-    F = lf if f == "lstm" else pf if f == "prophet" else w * pf + (1 - w) * lf
+    a = model.hybrid_a[:len(pf)] if len(pf) <= len(model.hybrid_a) else \
+        np.concatenate([model.hybrid_a, np.full(len(pf) - len(model.hybrid_a), model.hybrid_a[-1])])
+    if f == "hybrid" and np.any(a != 0):  # Prophet's error at the last minute, carried forward
+        e = hv[-1] - model.prophet.yhat(np.array([at], dtype=np.int64))[0]
+        F = w * pf + (1 - w) * lf + a * (e if np.isfinite(e) else 0.0)
+    else:
+        F = lf if f == "lstm" else pf if f == "prophet" else w * pf + (1 - w) * lf
     agent, act, target = model.decide(f, hv, at, F, rq["p"])
     c, p = model.c, rq["p"]
     decision = {"target_instances": target, "scale_by": target - p,

@@ -154,6 +154,13 @@ Test(hybrid, lead_weight_interpolates_in_log_lead)
     cr_expect_float_eq(hs_hybrid_lead_weight(w, 1440), 1.0, 1e-12, "after the last scored lead, its weight");
     double none[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
     cr_expect_float_eq(hs_hybrid_lead_weight(none, 30), 0.5, 1e-12);
+    /* the correction interpolates the same way, with no share at all where nothing was scored */
+    cr_expect_float_eq(hs_hybrid_lead_correction(w, 15), 0.2 + f * 0.8, 1e-12);
+    cr_expect_float_eq(hs_hybrid_lead_correction(none, 30), 0.0, 1e-12);
+    cr_expect_float_eq(hs_hybrid_lead_correction(NULL, 30), 0.0, 1e-12);
+    double a[6] = {0.4, NAN, NAN, NAN, NAN, NAN};
+    cr_expect_float_eq(hs_hybrid_lead_forecast(w, a, 1, 10, 20, 5), 0.0 * 10 + 1.0 * 20 + 0.4 * 5, 1e-12);
+    cr_expect_float_eq(hs_hybrid_lead_forecast(w, NULL, 5, 10, 20, 5), 0.2 * 10 + 0.8 * 20, 1e-12);
 }
 
 /* Validation files where the LSTM is exact at lead 1, Prophet at 5 minutes and their average at
@@ -205,6 +212,56 @@ Test(hybrid, lead_weights_chosen_on_validation)
     cr_expect_float_eq(fit.mae_prophet[0], 7.0, 1e-9);
     cr_expect_float_eq(fit.mae_lstm[1], 9.0, 1e-9);
     cr_expect_float_eq(fit.mae_hybrid[2], 0.0, 1e-9);
+    /* Prophet's errors at the cutoffs are unknown (no y in prophet_validation.csv): no correction */
+    cr_expect_float_eq(fit.a[0], 0.0, 1e-12);
+    cr_expect(isnan(fit.a[3]));
+}
+
+/* Validation at lead 1 from 12 cutoffs where y is Prophet plus 0.6 of Prophet's error at the
+ * cutoff (+4 or -4, as many of each) and the LSTM is 50 above Prophet: the best weight is
+ * Prophet's alone (w = 0.75 halved), the blend then misses 0.6 e - 12.5. */
+static void write_validation_with_errors(const char *dir)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/prophet_validation.csv", dir);
+    FILE *pv = fopen(p, "w");
+    fputs("ds,y,yhat,yhat_lower,yhat_upper\n", pv);
+    for (int i = 0; i < 120; i++) /* Prophet's error at minute i: +4 or -4 */
+        fprintf(pv, "2020-01-02 %02d:%02d:00,%d,%d,,\n", i / 60, i % 60, 100 + i + (i % 2 ? 4 : -4), 100 + i);
+    fclose(pv);
+    snprintf(p, sizeof p, "%s/lstm_validation_by_lead.csv", dir);
+    FILE *lv = fopen(p, "w");
+    fputs("cutoff,ds,y,yhat,yhat_lower,yhat_upper\n", lv);
+    for (int c = 0; c < 84; c += 7) {
+        int t = c + 1;
+        double e = c % 2 ? 4 : -4, y = 100 + t + 0.6 * e;
+        fprintf(lv, "2020-01-02 %02d:%02d:00,2020-01-02 %02d:%02d:00,%.10g,%d,,\n", c / 60, c % 60, t / 60, t % 60, y,
+                150 + t);
+    }
+    fclose(lv);
+}
+
+/* The correction's share is half the least-squares 0.6 (the errors sum to 0), and the Hybrid's
+ * validation MAE what the halved share leaves: the mean of |0.3 e - 12.5|, 12.5. */
+Test(hybrid, lead_correction_chosen_on_validation)
+{
+    char *dir = hs_test_scratch("hybcorr");
+    write_validation_with_errors(dir);
+    hs_hybrid_lead_fit fit;
+    cr_assert_eq(hs_hybrid_lead_choose(dir, 60, &fit), HS_OK, "%s", hs_error_message());
+    cr_assert_eq(fit.rows[0], 12);
+    cr_expect_float_eq(fit.best[0], 1.0, 1e-12);
+    cr_expect_float_eq(fit.w[0], 0.75, 1e-12);
+    cr_expect_float_eq(fit.a[0], 0.3, 1e-9);
+    cr_expect_float_eq(fit.mae_prophet[0], 0.6 * 4, 1e-9);
+    cr_expect_float_eq(fit.mae_lstm[0], 50, 1e-9);
+    cr_expect_float_eq(fit.mae_hybrid[0], 12.5, 1e-9);
+    cJSON *j = hs_hybrid_lead_json(&fit);
+    cJSON *rw = cJSON_GetObjectItemCaseSensitive(j, "residual_weight");
+    cr_assert(cJSON_IsArray(rw) && cJSON_GetArraySize(rw) == 6);
+    cr_expect_float_eq(cJSON_GetArrayItem(rw, 0)->valuedouble, 0.3, 1e-9);
+    cr_expect(cJSON_IsNull(cJSON_GetArrayItem(rw, 1)));
+    cJSON_Delete(j);
 }
 
 /* The stage with validation files: the per-lead Hybrid is the default, recorded in
@@ -223,10 +280,11 @@ Test(hybrid, per_lead_is_the_default_with_validation)
     cr_assert_eq(hs_json_read(p, &j), HS_OK);
     cr_expect_str_eq(cJSON_GetObjectItem(j, "default")->valuestring, "per_lead");
     cJSON_Delete(j);
-    double w[6];
+    double w[6], a[6];
     int found;
-    cr_assert_eq(hs_hybrid_lead_read(p, w, &found), HS_OK);
+    cr_assert_eq(hs_hybrid_lead_read(p, w, a, &found), HS_OK);
     cr_expect(found && w[0] == 0.25 && w[1] == 0.75 && w[2] == 0.5 && isnan(w[3]));
+    cr_expect(a[0] == 0 && isnan(a[3]), "no y in the validation file: no correction");
     /* the next 5 minutes: Prophet 100, LSTM 200; lead 1 0.25 x 100 + 0.75 x 200, lead 5
      * 0.75 x 100 + 0.25 x 200 */
     snprintf(p, sizeof p, "%s/hybrid_lead_next.csv", dir);
@@ -251,23 +309,70 @@ Test(hybrid, per_lead_is_the_default_with_validation)
     free(t);
 }
 
+/* The stage carries the correction into its outputs: Prophet's error at the last known point
+ * (prophet_full.csv: -4 outside the validation span) times a = 0.3 (every lead: one bucket
+ * scored) on top of the blend with w = 0.75. */
+Test(hybrid, lead_correction_reaches_the_outputs)
+{
+    char *dir = hs_test_scratch("hybcorrout");
+    write_inputs(dir, 200, 20);
+    write_validation_with_errors(dir);
+    char *err;
+    cr_assert_eq(hs_test_run(&err, "forecast", "hybrid", "--out", dir, "--quiet", NULL), 0, "%s", err);
+    free(err);
+    char p[700];
+    /* the next minutes: 0.75 x 100 + 0.25 x 200 + 0.3 x (-4) */
+    snprintf(p, sizeof p, "%s/hybrid_lead_next.csv", dir);
+    char *t = hs_test_read_file(p, NULL);
+    cr_assert(t && strstr(t, "03:20:00,,123.8") && strstr(t, "03:24:00,,123.8"), "%s", t);
+    free(t);
+    /* the holdout from the end of training (Prophet 194, the LSTM 184 at its first point): Prophet
+     * is exact at the last training point (inside the validation span), so no correction */
+    snprintf(p, sizeof p, "%s/hybrid_lead_recursive.csv", dir);
+    t = hs_test_read_file(p, NULL);
+    cr_assert(t && strstr(t, "03:00:00,190,191.5"), "%s", t);
+    free(t);
+    /* F8 at minute 0: 0.75 x 15 + 0.25 x 1 + 0.3 x (-4) */
+    snprintf(p, sizeof p, "%s/hybrid_forecast8.csv", dir);
+    t = hs_test_read_file(p, NULL);
+    cr_assert(t && strstr(t, "\n0,10.3"), "%s", t);
+    free(t);
+}
+
 Test(hybrid, malformed_lead_weights_are_refused)
 {
     char *dir = hs_test_scratch("hybplbad");
     char p[700];
     snprintf(p, sizeof p, "%s/hybrid_metrics.json", dir);
-    double w[6];
+    double w[6], a[6];
     int found = 1;
     hs_test_write_file(p, "{\"average\": {}}");
-    cr_expect_eq(hs_hybrid_lead_read(p, w, &found), HS_OK);
+    cr_expect_eq(hs_hybrid_lead_read(p, w, a, &found), HS_OK);
     cr_expect_eq(found, 0, "no per_lead: the plain average");
     const char *bad[3] = {"{\"per_lead\": {\"prophet_weight\": [0, 0, 0, 0, 0]}}",
                           "{\"per_lead\": {\"prophet_weight\": [0, 0, 1.5, 0, 0, 0]}}",
                           "{\"per_lead\": {\"prophet_weight\": [0, \"x\", 0, 0, 0, 0]}}"};
     for (int i = 0; i < 3; i++) {
         hs_test_write_file(p, bad[i]);
-        cr_expect_eq(hs_hybrid_lead_read(p, w, &found), HS_ERR_INPUT, "%s", bad[i]);
+        cr_expect_eq(hs_hybrid_lead_read(p, w, a, &found), HS_ERR_INPUT, "%s", bad[i]);
         cr_expect(strstr(hs_error_message(), "per_lead.prophet_weight"), "%s", hs_error_message());
+    }
+    /* the correction: optional (a folder from before it), else six shares in [-1, 1] or nulls */
+    hs_test_write_file(p, "{\"per_lead\": {\"prophet_weight\": [0, 0, 0, 0, 0, 0]}}");
+    cr_expect_eq(hs_hybrid_lead_read(p, w, a, &found), HS_OK);
+    cr_expect(found && isnan(a[0]) && isnan(a[5]));
+    hs_test_write_file(p, "{\"per_lead\": {\"prophet_weight\": [0, 0, 0, 0, 0, 0], "
+                          "\"residual_weight\": [0.2, -0.1, null, 0, 0, 0]}}");
+    cr_expect_eq(hs_hybrid_lead_read(p, w, a, &found), HS_OK);
+    cr_expect(found && a[0] == 0.2 && a[1] == -0.1 && isnan(a[2]));
+    const char *bada[3] = {"[0, 0, 0, 0, 0]", "[0, 0, 1.5, 0, 0, 0]", "[0, true, 0, 0, 0, 0]"};
+    for (int i = 0; i < 3; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "{\"per_lead\": {\"prophet_weight\": [0, 0, 0, 0, 0, 0], \"residual_weight\": %s}}",
+                 bada[i]);
+        hs_test_write_file(p, text);
+        cr_expect_eq(hs_hybrid_lead_read(p, w, a, &found), HS_ERR_INPUT, "%s", bada[i]);
+        cr_expect(strstr(hs_error_message(), "per_lead.residual_weight"), "%s", hs_error_message());
     }
 }
 

@@ -35,6 +35,29 @@ Test(lead, leads_and_cutoffs)
     cr_expect_eq(hs_lead_last(cut[0], 20160, 60), 5);
     cr_expect_eq(hs_lead_last(cut[1], 20160, 60), 4);
     cr_expect_eq(hs_lead_last(20159, 20160, 60), -1);
+    /* the sampled leads: increasing, each in its bucket, the buckets' ends among them */
+    int ends = 0;
+    for (int j = 0; j < HS_LEAD_SAMPLES; j++) {
+        int64_t m = hs_lead_sample_minutes(j);
+        int b = hs_lead_sample_bucket(j);
+        cr_assert(j == 0 || m > hs_lead_sample_minutes(j - 1));
+        cr_assert(b >= 0 && m <= hs_lead_minutes(b) && m >= hs_lead_bucket_first_minutes(b), "%lld in %d", (long long)m,
+                  b);
+        ends += m == hs_lead_minutes(b);
+        cr_expect_eq(hs_lead_sample_of(hs_lead_sample_points(j, 60), 60), j);
+    }
+    cr_expect_eq(ends, HS_LEADS);
+    cr_expect_eq(hs_lead_sample_minutes(HS_LEAD_SAMPLES - 1), 1440);
+    cr_expect_eq(hs_lead_sample_minutes(15), 20);
+    cr_expect_eq(hs_lead_sample_minutes(24), 75);
+    cr_expect_eq(hs_lead_sample_minutes(36), 300);
+    cr_expect_eq(hs_lead_sample_of(16, 60), -1, "16 minutes is no sampled lead");
+    cr_expect_eq(hs_lead_sample_of(4, 300), hs_lead_sample_of(20, 60), "4 points of 5 minutes: 20 minutes");
+    cr_expect_eq(hs_lead_sample_points(1, 300), 0, "2 minutes is no whole number of 5-minute points");
+    cr_expect_eq(hs_lead_bucket_first_minutes(0), 1);
+    cr_expect_eq(hs_lead_bucket_first_minutes(5), 241);
+    cr_expect_eq(hs_lead_sample_last(cut[0], 20160, 60), HS_LEAD_SAMPLES - 1);
+    cr_expect_eq(hs_lead_sample_last(20160 - 3, 20160, 60), 1, "two points left: lead 2 minutes");
     cr_expect_eq(hs_lead_cutoffs(0, 10, 60, NULL), 0);
     cr_expect_eq(hs_lead_cutoffs(10, 10, 60, NULL), 0);
 }
@@ -43,7 +66,8 @@ Test(lead, leads_and_cutoffs)
 static double y_at(int64_t i) { return 20.0 + (double)(i % 7) * 3.0 + (double)i / 100.0; }
 
 /* n minutes, the last h held out: prophet_full.csv (Prophet off by +2 everywhere),
- * prophet_metrics.json, and lstm_by_lead.csv from every cutoff of lead.h (the LSTM off by -3). */
+ * prophet_metrics.json, and lstm_by_lead.csv from every cutoff of lead.h at every sampled lead
+ * (the LSTM off by -3). */
 static void write_lead_inputs(const char *dir, int64_t n, int64_t h)
 {
     char p[600], ts[24], tc[24];
@@ -58,17 +82,17 @@ static void write_lead_inputs(const char *dir, int64_t n, int64_t h)
     }
     fclose(f);
     snprintf(p, sizeof p, "%s/prophet_metrics.json", dir);
-    char j[128];
-    snprintf(j, sizeof j, "{\"holdout\": %lld, \"step_seconds\": 60, \"mae\": 2, \"rmse\": 2}", (long long)h);
-    hs_test_write_file(p, j);
+    char js[128];
+    snprintf(js, sizeof js, "{\"holdout\": %lld, \"step_seconds\": 60, \"mae\": 2, \"rmse\": 2}", (long long)h);
+    hs_test_write_file(p, js);
     snprintf(p, sizeof p, "%s/lstm_by_lead.csv", dir);
     f = fopen(p, "w");
     fputs("cutoff,ds,y,yhat,yhat_lower,yhat_upper\n", f);
     int64_t cut[4000];
     int64_t nc = hs_lead_cutoffs(n - h, n, 60, cut);
     for (int64_t k = 0; k < nc; k++)
-        for (int i = 0; i < HS_LEADS; i++) {
-            int64_t L = hs_lead_points(i, 60), x = cut[k] + L;
+        for (int j = 0; j < HS_LEAD_SAMPLES; j++) {
+            int64_t L = hs_lead_sample_points(j, 60), x = cut[k] + L;
             if (x >= n)
                 continue;
             hs_format_time(t0 + 60 * cut[k], tc);
@@ -78,15 +102,21 @@ static void write_lead_inputs(const char *dir, int64_t n, int64_t h)
     fclose(f);
 }
 
-/* The row of model at lead in forecast_by_lead.csv: mae, rmse, origins; 0 when absent. */
-static int by_lead_row(const char *text, const char *model, int lead, double *mae, double *rmse, long *orig)
+/* The row of model at lead in forecast_by_lead.csv: mae, rmse, origins, forecasts; 0 when absent
+ * or when its lead_from is not the bucket's first minute. */
+static int by_lead_row(const char *text, const char *model, int lead, double *mae, double *rmse, long *orig,
+                       long *pairs)
 {
     char key[64];
     snprintf(key, sizeof key, "\n%s,%d,", model, lead);
     const char *p = strstr(text, key);
-    if (!p)
+    long from = -1;
+    if (!p || sscanf(p + strlen(key), "%lf,%lf,%ld,%ld,%ld", mae, rmse, orig, &from, pairs) != 5)
         return 0;
-    return sscanf(p + strlen(key), "%lf,%lf,%ld", mae, rmse, orig) == 3;
+    for (int i = 0; i < HS_LEADS; i++)
+        if (hs_lead_minutes(i) == lead)
+            return from == hs_lead_bucket_first_minutes(i);
+    return 0;
 }
 
 Test(lead, report_table_on_hand_made_forecasts, .timeout = 60)
@@ -99,19 +129,29 @@ Test(lead, report_table_on_hand_made_forecasts, .timeout = 60)
     snprintf(p, sizeof p, "%s/forecast_by_lead.csv", dir);
     char *t = hs_test_read_file(p, NULL);
     cr_assert(t, "no %s", p);
-    cr_assert(strncmp(t, "model,lead,mae,rmse,origins\n", 28) == 0, "%s", t);
+    cr_assert(strncmp(t, "model,lead,mae,rmse,origins,lead_from,forecasts\n", 48) == 0, "%s", t);
     int64_t cut[1440];
     int64_t nc = hs_lead_cutoffs(n - h, n, 60, cut);
     for (int i = 0; i < HS_LEADS; i++) {
-        int64_t L = hs_lead_points(i, 60), cnt = 0;
+        /* each bucket pools its sampled leads from every cutoff they land inside the series from */
+        int64_t cnt = 0, origins = 0;
         double ap = 0, sp = 0, as = 0, ss = 0;
-        for (int64_t k = 0; k < nc && cut[k] + L < n; k++, cnt++) {
-            double e = y_at(cut[k] + L) - y_at(cut[k]); /* persistence */
-            ap += fabs(e);
-            sp += e * e;
-            e = y_at(cut[k] + L) - y_at(cut[k] + L - 1440); /* the same minute the day before */
-            as += fabs(e);
-            ss += e * e;
+        for (int64_t k = 0; k < nc; k++) {
+            int reached = 0;
+            for (int j = 0; j < HS_LEAD_SAMPLES; j++) {
+                int64_t L = hs_lead_sample_points(j, 60);
+                if (hs_lead_sample_bucket(j) != i || cut[k] + L >= n)
+                    continue;
+                reached = 1;
+                cnt++;
+                double e = y_at(cut[k] + L) - y_at(cut[k]); /* persistence */
+                ap += fabs(e);
+                sp += e * e;
+                e = y_at(cut[k] + L) - y_at(cut[k] + L - 1440); /* the same minute the day before */
+                as += fabs(e);
+                ss += e * e;
+            }
+            origins += reached;
         }
         int lead = (int)hs_lead_minutes(i);
         /* constant errors: Prophet +2, the LSTM -3, their average -0.5 */
@@ -119,22 +159,23 @@ Test(lead, report_table_on_hand_made_forecasts, .timeout = 60)
         double err[3] = {2, 3, 0.5};
         for (int m = 0; m < 3; m++) {
             double mae, rmse;
-            long o;
-            cr_assert(by_lead_row(t, models[m], lead, &mae, &rmse, &o), "no %s at %d in\n%s", models[m], lead, t);
-            cr_expect_eq(o, cnt, "%s at %d: %ld origins, want %lld", models[m], lead, o, (long long)cnt);
+            long o, q;
+            cr_assert(by_lead_row(t, models[m], lead, &mae, &rmse, &o, &q), "no %s at %d in\n%s", models[m], lead, t);
+            cr_expect_eq(o, origins, "%s at %d: %ld origins, want %lld", models[m], lead, o, (long long)origins);
+            cr_expect_eq(q, cnt, "%s at %d: %ld forecasts, want %lld", models[m], lead, q, (long long)cnt);
             /* the file keeps 6 significant digits */
             cr_expect(fabs(mae - err[m]) < 1e-5 && fabs(rmse - err[m]) < 1e-5, "%s at %d: %g %g", models[m], lead, mae,
                       rmse);
         }
         double mae, rmse;
-        long o;
-        cr_assert(by_lead_row(t, "persistence", lead, &mae, &rmse, &o));
-        cr_expect(o == cnt && fabs(mae - ap / cnt) < 1e-5 * (1 + ap / cnt) &&
+        long o, q;
+        cr_assert(by_lead_row(t, "persistence", lead, &mae, &rmse, &o, &q));
+        cr_expect(q == cnt && fabs(mae - ap / cnt) < 1e-5 * (1 + ap / cnt) &&
                       fabs(rmse - sqrt(sp / cnt)) < 1e-5 * (1 + rmse),
-                  "persistence at %d: %g %g %ld, want %g %g %lld", lead, mae, rmse, o, ap / cnt, sqrt(sp / cnt),
+                  "persistence at %d: %g %g %ld, want %g %g %lld", lead, mae, rmse, q, ap / cnt, sqrt(sp / cnt),
                   (long long)cnt);
-        cr_assert(by_lead_row(t, "seasonal_naive", lead, &mae, &rmse, &o));
-        cr_expect(o == cnt && fabs(mae - as / cnt) < 1e-5 * (1 + as / cnt) &&
+        cr_assert(by_lead_row(t, "seasonal_naive", lead, &mae, &rmse, &o, &q));
+        cr_expect(q == cnt && fabs(mae - as / cnt) < 1e-5 * (1 + as / cnt) &&
                       fabs(rmse - sqrt(ss / cnt)) < 1e-5 * (1 + rmse),
                   "seasonal naive at %d: %g %g", lead, mae, rmse);
     }
@@ -145,8 +186,11 @@ Test(lead, report_table_on_hand_made_forecasts, .timeout = 60)
     cr_assert(t);
     cr_expect(strstr(t, "| Prophet | forecast from the end of training | 2.00 | 2.00 |") != NULL, "%s", t);
     cr_expect(strstr(t, "## Scores by lead time") != NULL, "%s", t);
-    cr_expect(strstr(t, "| MAE | 1 min | 5 min | 15 min | 1 h | 4 h | 1 day |") != NULL, "%s", t);
-    cr_expect(strstr(t, "| cutoffs | 206 | 206 | 204 | 198 | 172 | 1 |") != NULL, "%s", t);
+    cr_expect(strstr(t, "| MAE | 1 min | 2-5 min | 6-15 min | 16-60 min | 61-240 min | 241-1440 min |") != NULL, "%s",
+              t);
+    /* the day's bucket from the 163 cutoffs 300 minutes reach from (the day alone: 1 cutoff) */
+    cr_expect(strstr(t, "| cutoffs | 206 | 206 | 205 | 203 | 196 | 163 |") != NULL, "%s", t);
+    cr_expect(strstr(t, "| forecasts | 206 | 824 | 2047 | 1805 | 2205 | 1640 |") != NULL, "%s", t);
     free(t);
     cr_expect(hs_test_nonempty(dir, "forecast_by_lead.png"));
 }
@@ -199,8 +243,8 @@ Test(lead, lstm_stage_by_lead_matches_its_recursive_forecast, .timeout = 300)
         cr_expect(b.y[i] == r.y[L - 1]);
         first++;
     }
-    cr_expect_eq(first, HS_LEADS);
-    cr_expect_eq(b.n, 206 + 206 + 204 + 198 + 172 + 1);
+    cr_expect_eq(first, HS_LEAD_SAMPLES);
+    cr_expect_eq(b.n, 206 + 824 + 2047 + 1805 + 2205 + 1640, "every cutoff at every sampled lead it reaches");
     hs_bt_table_free(&b);
     hs_fc_table_free(&r);
     free(series);

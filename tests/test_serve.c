@@ -17,6 +17,7 @@
 #include "hyscale/hybrid.h"
 #include "hyscale/manifest.h"
 #include "hyscale/policy.h"
+#include "hyscale/prophet_stage.h"
 #include "hyscale/series.h"
 #include "serve/serve_internal.h"
 #include "support/hs_test.h"
@@ -594,9 +595,11 @@ Test(serve_model, pieces_that_do_not_belong_together_are_refused, .timeout = 120
     cr_assert_neq(hs_serve_model_load("/nonexistent/run", &m), HS_OK);
 }
 
-/* hybrid_metrics.json of dir with per_lead.prophet_weight set to weights (JSON text), or without
- * per_lead and default (weights NULL: a folder made before the per-lead Hybrid). */
-static void set_lead_weights(const char *dir, const char *weights)
+/* hybrid_metrics.json of dir with per_lead.prophet_weight set to weights (JSON text) and
+ * per_lead.residual_weight to residual (JSON text; NULL: none, a folder from before the
+ * correction), or without per_lead and default (weights NULL: a folder made before the per-lead
+ * Hybrid). */
+static void set_lead_weights_and_correction(const char *dir, const char *weights, const char *residual)
 {
     char p[4200];
     snprintf(p, sizeof p, "%s/hybrid_metrics.json", dir);
@@ -613,11 +616,22 @@ static void set_lead_weights(const char *dir, const char *weights)
         cr_assert(w, "%s", weights);
         cJSON_DeleteItemFromObjectCaseSensitive(pl, "prophet_weight");
         cJSON_AddItemToObject(pl, "prophet_weight", w);
+        cJSON_DeleteItemFromObjectCaseSensitive(pl, "residual_weight");
+        if (residual) {
+            cJSON *a = cJSON_Parse(residual);
+            cr_assert(a, "%s", residual);
+            cJSON_AddItemToObject(pl, "residual_weight", a);
+        }
     }
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     cr_assert_eq(hs_test_write_file(p, text), 0);
     free(text);
+}
+
+static void set_lead_weights(const char *dir, const char *weights)
+{
+    set_lead_weights_and_correction(dir, weights, NULL);
 }
 
 static cJSON *answer_for(const char *dir, const char *body, hs_serve_model **out)
@@ -662,6 +676,38 @@ Test(serve_model, the_hybrid_weights_are_the_folders, .timeout = 120)
     same_as(a, pn.ds, want, 1440, "w(L) * prophet_next.csv + (1 - w(L)) * lstm_next.csv");
     cJSON_Delete(a);
     hs_serve_model_unref(m);
+    /* with the correction: a(L) times Prophet's error at the last minute of the series (the
+     * clipped series of prophet_full.csv; Prophet there by prophet_model.json, fitted on all of it) */
+    const double a6[6] = {0.5, NAN, NAN, NAN, NAN, 0.1};
+    set_lead_weights_and_correction(tmp, "[0, null, 1, 0.5, 0.25, null]", "[0.5, null, null, null, null, 0.1]");
+    hs_fc_table pf;
+    snprintf(p, sizeof p, "%s/prophet_full.csv", dir);
+    cr_assert_eq(hs_fc_table_read(p, &pf), HS_OK, "%s", hs_error_message());
+    hs_prophet_model pm;
+    hs_prophet_config pc;
+    hs_prophet_forecast pfc;
+    int plog = 0;
+    int64_t pstep = 0, at = pf.ds[pf.n - 1];
+    memset(&pfc, 0, sizeof pfc);
+    snprintf(p, sizeof p, "%s/prophet_model.json", dir);
+    cr_assert_eq(hs_prophet_model_load(p, &pm, &pc, &plog, &pstep), HS_OK, "%s", hs_error_message());
+    pc.uncertainty_samples = 0;
+    cr_assert_eq(hs_prophet_predict(&pm, &pc, &at, 1, &pfc), HS_OK, "%s", hs_error_message());
+    cr_assert(plog && at + 60 == pn.ds[0]);
+    double e = pf.y[pf.n - 1] - expm1(pfc.yhat[0]);
+    hs_prophet_forecast_free(&pfc);
+    hs_prophet_model_free(&pm);
+    cr_assert(fabs(e) > 0.1, "a test of the correction needs Prophet off at the last minute (%g)", e);
+    for (int i = 0; i < 1440; i++)
+        want[i] = hs_hybrid_lead_forecast(w6, a6, i + 1.0, pn.yhat[i], ln.yhat[i], e);
+    cr_assert_float_eq(hs_hybrid_lead_correction(a6, 1), 0.5, 0);
+    cr_assert_float_eq(hs_hybrid_lead_correction(a6, 1440), 0.1, 0);
+    a = answer_for(tmp, body, &m);
+    cr_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(a, "model"), "hybrid"), "per_lead");
+    same_as(a, pn.ds, want, 1440, "w(L) * Prophet + (1 - w(L)) * LSTM + a(L) * Prophet's last error");
+    cJSON_Delete(a);
+    hs_serve_model_unref(m);
+    hs_fc_table_free(&pf);
     free(want);
     hs_fc_table_free(&pn);
     hs_fc_table_free(&ln);

@@ -11,7 +11,13 @@
  *     }
  *
  * Leads: 1, 5, 15, 60, 240 and 1,440 minutes, each in points of the series' step when that is
- * whole (a daily series keeps 1,440 minutes = 1 point alone). A cutoff is the index of the last
+ * whole (a daily series keeps 1,440 minutes = 1 point alone). Each is the end of a bucket, the
+ * leads after the one before up to it: 1, 2-5, 6-15, 16-60, 61-240 and 241-1,440 minutes, scored
+ * at the sampled leads inside it (HS_LEAD_SAMPLES: every minute to 15, every 5 to 60, every 15
+ * to 240, every 60 to 1,440; those a whole number of points). A bucket's score pools every
+ * cutoff and sampled lead in it: the day's bucket of a one-day holdout pools 1,640 forecasts from
+ * 163 cutoffs, where the day alone lands from one cutoff (one point: the report's first version
+ * scored the day on that one point, a coin toss). A cutoff is the index of the last
  * point known: the end of training (n_train - 1), then every HS_LEAD_STRIDE_SECONDS (7 minutes;
  * at least one point) while a point follows it. A lead is scored over the cutoffs from which it
  * lands inside the series: a one-day holdout of minutes gives 206 cutoffs at lead 1, 172 at 240
@@ -56,6 +62,21 @@ int64_t hs_lead_validation_start(int64_t n_train);
 
 /* The largest lead index whose points from cutoff c land inside n points (c + L < n), or -1. */
 int hs_lead_last(int64_t c, int64_t n, int64_t step_seconds);
+
+/* The sampled leads, in increasing order: j (0 <= j < HS_LEAD_SAMPLES) in minutes, its bucket
+ * (the lead index it ends at or before, 0 .. HS_LEADS - 1), in points of step_seconds (0 when
+ * not whole), and the sample of a lead of L points (-1 when L is no sampled lead). */
+#define HS_LEAD_SAMPLES 56
+int64_t hs_lead_sample_minutes(int j);
+int hs_lead_sample_bucket(int j);
+int64_t hs_lead_sample_points(int j, int64_t step_seconds);
+int hs_lead_sample_of(int64_t L, int64_t step_seconds);
+
+/* The largest sample whose points from cutoff c land inside n points (c + L < n), or -1. */
+int hs_lead_sample_last(int64_t c, int64_t n, int64_t step_seconds);
+
+/* The first minute of bucket i: 1 for the first, else one after the lead before. */
+int64_t hs_lead_bucket_first_minutes(int i);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #include "hyscale/manifest.h"
 #include "hyscale/outfiles.h"
 #include "hyscale/plot.h"
+#include "hyscale/prophet_stage.h"
 
 static void hs_err2(const double *y, const double *yh, int64_t n, double *mae, double *rmse)
 {
@@ -90,6 +91,42 @@ static double hs_prophet_at(const hs_fc_table *pf, const hs_fc_table *pn, int64_
     return j - pf->n < pn->n ? pn->yhat[j - pf->n] : NAN;
 }
 
+/* Prophet's error at point j, the last known one (0 where y or yhat is missing): the per-lead
+ * Hybrid's correction carries a share of it forward. */
+static double hs_prophet_error(const hs_fc_table *pf, int64_t j)
+{
+    double e = j >= 0 && j < pf->n ? pf->y[j] - pf->yhat[j] : NAN;
+    return isnan(e) ? 0.0 : e;
+}
+
+/* Prophet's error at the last point of pf by the model that forecast prophet_next.csv (fitted on
+ * all the points: prophet_model.json, the service's too), or by prophet_full.csv's fit where the
+ * folder has no model (hand-made folders). */
+static hs_status hs_next_prophet_error(const char *dir, const hs_fc_table *pf, double *e)
+{
+    *e = hs_prophet_error(pf, pf->n - 1);
+    char p[4096];
+    snprintf(p, sizeof p, "%s/prophet_model.json", dir);
+    if (pf->n == 0 || access(p, F_OK) != 0 || isnan(pf->y[pf->n - 1]))
+        return HS_OK;
+    hs_prophet_model m;
+    hs_prophet_config cfg;
+    int log_scale = 0;
+    int64_t step = 0, at = pf->ds[pf->n - 1];
+    HS_TRY(hs_prophet_model_load(p, &m, &cfg, &log_scale, &step));
+    cfg.uncertainty_samples = 0;
+    hs_prophet_forecast fc;
+    memset(&fc, 0, sizeof fc);
+    hs_status st = hs_prophet_predict(&m, &cfg, &at, 1, &fc);
+    if (st == HS_OK) {
+        double yhat = log_scale ? expm1(fc.yhat[0]) : fc.yhat[0];
+        *e = isfinite(yhat) ? pf->y[pf->n - 1] - yhat : 0.0;
+    }
+    hs_prophet_forecast_free(&fc);
+    hs_prophet_model_free(&m);
+    return st;
+}
+
 /* Everything one run of the stage holds between plan, compute and write. */
 typedef struct hs_hybrid_job {
     hs_fc_table pf, pn;         /* Prophet: full (n rows), next */
@@ -104,6 +141,7 @@ typedef struct hs_hybrid_job {
     int64_t step;               /* seconds between points */
     hs_hybrid_lead_fit lead;    /* the per-lead Hybrid's weights (hybrid_lead.c) */
     double *lead_rec, *lead_next; /* (H), (nn): the per-lead Hybrid from the end of training, of the next horizon */
+    double e_next;              /* Prophet's error at the last point, by the model of prophet_next.csv */
     cJSON *metrics;             /* hybrid_metrics.json */
 } hs_hybrid_job;
 
@@ -156,6 +194,7 @@ static hs_status hs_hybrid_plan(const char *dir, hs_hybrid_job *j)
 {
     HS_TRY(hs_read_in(dir, "prophet_full.csv", &j->pf));
     HS_TRY(hs_read_in(dir, "prophet_next.csv", &j->pn));
+    HS_TRY(hs_next_prophet_error(dir, &j->pf, &j->e_next));
     HS_TRY(hs_read_in(dir, "lstm_full.csv", &j->lf));
     HS_TRY(hs_read_in(dir, "lstm_recursive.csv", &j->lr));
     HS_TRY(hs_read_in(dir, "lstm_next.csv", &j->ln));
@@ -235,23 +274,26 @@ static void hs_hybrid_compute(hs_hybrid_job *j, hs_hybrid_result *res)
         j->w_next[i] = w * pn->yhat[i] + (1 - w) * ln->yhat[i];
     }
     /* the per-lead Hybrid (the default: F8 feeds the environment); the plain average's weight 0.5
-     * everywhere when the folder has no validation files */
-    double wl[8], mins = (double)j->step / 60.0;
-    for (int k = 1; k <= 8; k++)
+     * and no correction everywhere when the folder has no validation files */
+    double wl[8], al[8], mins = (double)j->step / 60.0;
+    for (int k = 1; k <= 8; k++) {
         wl[k - 1] = hs_hybrid_lead_weight(j->lead.w, k * mins);
-    for (int64_t t = 0; t < j->f8_rows; t++)
+        al[k - 1] = hs_hybrid_lead_correction(j->lead.a, k * mins);
+    }
+    for (int64_t t = 0; t < j->f8_rows; t++) {
+        double e = hs_prophet_error(pf, t);
         for (int k = 1; k <= 8; k++) {
             double pv = hs_prophet_at(pf, pn, t + k), *v = &j->f8[t * 9 + k];
-            *v = isnan(pv) ? *v : wl[k - 1] * pv + (1 - wl[k - 1]) * *v;
+            *v = isnan(pv) ? *v : wl[k - 1] * pv + (1 - wl[k - 1]) * *v + al[k - 1] * e;
         }
-    for (int64_t i = 0; i < H; i++) {
-        double wi = hs_hybrid_lead_weight(j->lead.w, (double)(i + 1) * mins);
-        j->lead_rec[i] = wi * pf->yhat[ntr + i] + (1 - wi) * lr->yhat[i];
     }
-    for (int64_t i = 0; i < j->nn; i++) {
-        double wi = hs_hybrid_lead_weight(j->lead.w, (double)(i + 1) * mins);
-        j->lead_next[i] = wi * pn->yhat[i] + (1 - wi) * ln->yhat[i];
-    }
+    double e_end = hs_prophet_error(pf, ntr - 1), e_last = j->e_next;
+    for (int64_t i = 0; i < H; i++)
+        j->lead_rec[i] = hs_hybrid_lead_forecast(j->lead.w, j->lead.a, (double)(i + 1) * mins, pf->yhat[ntr + i],
+                                                 lr->yhat[i], e_end);
+    for (int64_t i = 0; i < j->nn; i++)
+        j->lead_next[i] =
+            hs_hybrid_lead_forecast(j->lead.w, j->lead.a, (double)(i + 1) * mins, pn->yhat[i], ln->yhat[i], e_last);
     cJSON *o = j->metrics = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", "hybrid");
     cJSON_AddStringToObject(o, "scale", "as the inputs (invocations for a series)");

@@ -12,7 +12,14 @@
 #include "hyscale/lead.h"
 #include "hyscale/manifest.h"
 
-double hs_hybrid_lead_weight(const double w[6], double lead_minutes)
+double hs_hybrid_lead_weight(const double w[6], double lead_minutes) { return hs_hybrid_lead_interp(w, lead_minutes, 0.5); }
+
+double hs_hybrid_lead_correction(const double a[6], double lead_minutes)
+{
+    return a ? hs_hybrid_lead_interp(a, lead_minutes, 0.0) : 0.0;
+}
+
+double hs_hybrid_lead_interp(const double w[6], double lead_minutes, double none)
 {
     int lo = -1, hi = -1; /* the scored anchors at or below and at or above the lead */
     for (int i = 0; i < HS_LEADS; i++) {
@@ -25,7 +32,7 @@ double hs_hybrid_lead_weight(const double w[6], double lead_minutes)
             hi = i;
     }
     if (lo < 0 && hi < 0)
-        return 0.5;
+        return none;
     if (lo < 0)
         return w[hi];
     if (hi < 0 || hi == lo)
@@ -44,19 +51,78 @@ static int64_t hs_hl_index(const hs_fc_table *t, int64_t step, int64_t ds)
     return k < t->n && t->ds[k] == ds ? k : -1;
 }
 
-static double hs_hl_mae(const double *y, const double *p, const double *l, int64_t n, double w)
+/* The validation rows: per row its bucket, the actual, Prophet's and the LSTM's forecasts, the
+ * lead in minutes and Prophet's error at the cutoff (0 at the first cutoff, which precedes the
+ * span Prophet forecast). */
+typedef struct hs_hl_rows {
+    int64_t n;
+    int *bucket;
+    double *y, *p, *l, *lead, *e;
+} hs_hl_rows;
+
+static void hs_hl_rows_free(hs_hl_rows *r)
+{
+    free(r->bucket);
+    free(r->y);
+    memset(r, 0, sizeof *r);
+}
+
+static hs_status hs_hl_rows_gather(const hs_fc_table *pv, const hs_bt_table *lv, int64_t step, hs_hl_rows *r)
+{
+    size_t cap = (size_t)(lv->n > 0 ? lv->n : 1);
+    memset(r, 0, sizeof *r);
+    r->bucket = malloc(cap * sizeof *r->bucket);
+    r->y = malloc(cap * 5 * sizeof *r->y);
+    if (!r->bucket || !r->y) {
+        hs_hl_rows_free(r);
+        return hs_error_set(HS_ERR_NOMEM, "hybrid: out of memory");
+    }
+    r->p = r->y + cap;
+    r->l = r->p + cap;
+    r->lead = r->l + cap;
+    r->e = r->lead + cap;
+    for (int64_t i = 0; i < lv->n; i++) {
+        int64_t dt = lv->ds[i] - lv->cutoff[i];
+        int j = dt > 0 && dt % step == 0 ? hs_lead_sample_of(dt / step, step) : -1;
+        int64_t k = j >= 0 && !isnan(lv->y[i]) ? hs_hl_index(pv, step, lv->ds[i]) : -1;
+        if (k < 0 || isnan(pv->yhat[k]))
+            continue;
+        int64_t kc = hs_hl_index(pv, step, lv->cutoff[i]), c = r->n++;
+        r->bucket[c] = hs_lead_sample_bucket(j);
+        r->y[c] = lv->y[i];
+        r->p[c] = pv->yhat[k];
+        r->l[c] = lv->yhat[i];
+        r->lead[c] = (double)dt / 60.0;
+        r->e[c] = kc >= 0 && !isnan(pv->y[kc]) && !isnan(pv->yhat[kc]) ? pv->y[kc] - pv->yhat[kc] : 0.0;
+    }
+    return HS_OK;
+}
+
+/* MAE over the rows of bucket i of the blend with Prophet's weight w (no correction). */
+static double hs_hl_mae(const hs_hl_rows *r, int i, double w)
 {
     double a = 0;
-    for (int64_t i = 0; i < n; i++)
-        a += fabs(y[i] - (w * p[i] + (1 - w) * l[i]));
-    return n ? a / (double)n : NAN;
+    int64_t c = 0;
+    for (int64_t k = 0; k < r->n; k++)
+        if (r->bucket[k] == i) {
+            a += fabs(r->y[k] - (w * r->p[k] + (1 - w) * r->l[k]));
+            c++;
+        }
+    return c ? a / (double)c : NAN;
+}
+
+double hs_hybrid_lead_forecast(const double w[6], const double a[6], double lead_minutes, double prophet,
+                               double lstm, double prophet_error)
+{
+    double wl = hs_hybrid_lead_weight(w, lead_minutes);
+    return wl * prophet + (1 - wl) * lstm + hs_hybrid_lead_correction(a, lead_minutes) * prophet_error;
 }
 
 hs_status hs_hybrid_lead_choose(const char *dir, int64_t step_seconds, hs_hybrid_lead_fit *fit)
 {
     memset(fit, 0, sizeof *fit);
     for (int i = 0; i < HS_LEADS; i++)
-        fit->w[i] = fit->best[i] = fit->mae_prophet[i] = fit->mae_lstm[i] = fit->mae_hybrid[i] = NAN;
+        fit->w[i] = fit->best[i] = fit->a[i] = fit->mae_prophet[i] = fit->mae_lstm[i] = fit->mae_hybrid[i] = NAN;
     char pp[4096], lp[4096];
     snprintf(pp, sizeof pp, "%s/prophet_validation.csv", dir);
     snprintf(lp, sizeof lp, "%s/lstm_validation_by_lead.csv", dir);
@@ -64,46 +130,49 @@ hs_status hs_hybrid_lead_choose(const char *dir, int64_t step_seconds, hs_hybrid
         return HS_OK;
     hs_fc_table pv;
     hs_bt_table lv;
+    hs_hl_rows r;
     memset(&lv, 0, sizeof lv);
+    memset(&r, 0, sizeof r);
     HS_TRY(hs_fc_table_read(pp, &pv));
     hs_status st = hs_bt_table_read(lp, &lv);
-    int64_t n = lv.n;
-    double *buf = st == HS_OK ? malloc((size_t)(n > 0 ? n : 1) * 3 * sizeof *buf) : NULL;
-    if (st == HS_OK && !buf)
-        st = hs_error_set(HS_ERR_NOMEM, "hybrid: out of memory");
+    if (st == HS_OK)
+        st = hs_hl_rows_gather(&pv, &lv, step_seconds, &r);
+    for (int64_t k = 0; st == HS_OK && k < r.n; k++)
+        fit->rows[r.bucket[k]]++;
+    /* Prophet's weight per bucket, then (with w(L) known across buckets) the correction: half the
+     * least-squares coefficient of what the blend misses on Prophet's error at the cutoff */
     for (int i = 0; st == HS_OK && i < HS_LEADS; i++) {
-        int64_t L = hs_lead_points(i, step_seconds), c = 0;
-        double *y = buf, *p = buf + n, *l = buf + 2 * n;
-        for (int64_t r = 0; L > 0 && r < n; r++) {
-            if ((lv.ds[r] - lv.cutoff[r]) != L * step_seconds || isnan(lv.y[r]))
-                continue;
-            int64_t k = hs_hl_index(&pv, step_seconds, lv.ds[r]);
-            if (k < 0 || isnan(pv.yhat[k]))
-                continue;
-            y[c] = lv.y[r];
-            p[c] = pv.yhat[k];
-            l[c] = lv.yhat[r];
-            c++;
-        }
-        fit->rows[i] = c;
-        if (c < HS_HYBRID_LEAD_MIN_ROWS)
+        if (fit->rows[i] < HS_HYBRID_LEAD_MIN_ROWS)
             continue;
         double best = INFINITY;
         for (int k = 0; k <= 20; k++) {
-            double e = hs_hl_mae(y, p, l, c, k / 20.0);
+            double e = hs_hl_mae(&r, i, k / 20.0);
             if (e < best) {
                 best = e;
                 fit->best[i] = k / 20.0;
             }
         }
         fit->w[i] = 0.5 * (fit->best[i] + 0.5);
-        fit->mae_hybrid[i] = hs_hl_mae(y, p, l, c, fit->w[i]);
-        fit->mae_prophet[i] = hs_hl_mae(y, p, l, c, 1.0);
-        fit->mae_lstm[i] = hs_hl_mae(y, p, l, c, 0.0);
+        fit->mae_prophet[i] = hs_hl_mae(&r, i, 1.0);
+        fit->mae_lstm[i] = hs_hl_mae(&r, i, 0.0);
     }
+    double se[HS_LEADS] = {0}, see[HS_LEADS] = {0}, ae[HS_LEADS] = {0};
+    for (int64_t k = 0; st == HS_OK && k < r.n; k++) {
+        double wl = hs_hybrid_lead_weight(fit->w, r.lead[k]), miss = r.y[k] - (wl * r.p[k] + (1 - wl) * r.l[k]);
+        se[r.bucket[k]] += miss * r.e[k];
+        see[r.bucket[k]] += r.e[k] * r.e[k];
+    }
+    for (int i = 0; st == HS_OK && i < HS_LEADS; i++)
+        if (fit->rows[i] >= HS_HYBRID_LEAD_MIN_ROWS)
+            fit->a[i] = see[i] > 0 ? fmax(-1.0, fmin(1.0, 0.5 * se[i] / see[i])) : 0.0;
+    for (int64_t k = 0; st == HS_OK && k < r.n; k++)
+        ae[r.bucket[k]] += fabs(r.y[k] - hs_hybrid_lead_forecast(fit->w, fit->a, r.lead[k], r.p[k], r.l[k], r.e[k]));
+    for (int i = 0; st == HS_OK && i < HS_LEADS; i++)
+        if (fit->rows[i] >= HS_HYBRID_LEAD_MIN_ROWS)
+            fit->mae_hybrid[i] = ae[i] / (double)fit->rows[i];
     if (st == HS_OK)
         fit->found = 1;
-    free(buf);
+    hs_hl_rows_free(&r);
     hs_fc_table_free(&pv);
     hs_bt_table_free(&lv);
     return st;
@@ -125,10 +194,13 @@ cJSON *hs_hybrid_lead_json(const hs_hybrid_lead_fit *fit)
         lm[i] = (double)hs_lead_minutes(i);
         rows[i] = (double)fit->rows[i];
     }
-    cJSON_AddStringToObject(o, "rule", "w(L) * Prophet + (1 - w(L)) * LSTM; at each lead w is half way between "
-                                       "the validation's best weight and 0.5, linear in log(lead) between leads");
+    cJSON_AddStringToObject(o, "rule", "w(L) * Prophet + (1 - w(L)) * LSTM + a(L) * (y - Prophet at the last known "
+                                       "point); per lead bucket w is half way between the validation's best weight "
+                                       "and 0.5, a half the least-squares coefficient of what the blend misses; "
+                                       "both linear in log(lead) between leads");
     cJSON_AddItemToObject(o, "leads_minutes", hs_hl_array(lm, HS_LEADS));
     cJSON_AddItemToObject(o, "prophet_weight", hs_hl_array(fit->w, HS_LEADS));
+    cJSON_AddItemToObject(o, "residual_weight", hs_hl_array(fit->a, HS_LEADS));
     cJSON *v = cJSON_AddObjectToObject(o, "validation");
     cJSON_AddStringToObject(v, "files", fit->found ? "prophet_validation.csv, lstm_validation_by_lead.csv" : "missing");
     cJSON_AddItemToObject(v, "rows", hs_hl_array(rows, HS_LEADS));
@@ -139,30 +211,46 @@ cJSON *hs_hybrid_lead_json(const hs_hybrid_lead_fit *fit)
     return o;
 }
 
-hs_status hs_hybrid_lead_read(const char *path, double w[6], int *found)
+/* A per_lead array of six numbers in [lo, hi] or nulls (NAN) into v; absent and optional: all NAN. */
+static hs_status hs_hl_read_array(const char *path, const cJSON *pl, const char *key, int optional, double lo,
+                                  double hi, double v[6])
+{
+    for (int i = 0; i < HS_LEADS; i++)
+        v[i] = NAN;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(pl, key);
+    if (!a && optional)
+        return HS_OK;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != HS_LEADS)
+        return hs_error_set(HS_ERR_INPUT, "%s: per_lead.%s: expected an array of %d numbers", path, key, HS_LEADS);
+    for (int i = 0; i < HS_LEADS; i++) {
+        const cJSON *e = cJSON_GetArrayItem(a, i);
+        if (cJSON_IsNull(e))
+            continue;
+        if (!cJSON_IsNumber(e) || !(e->valuedouble >= lo && e->valuedouble <= hi))
+            return hs_error_set(HS_ERR_INPUT, "%s: per_lead.%s[%d]: expected a number in [%g, %g] or null", path, key,
+                                i, lo, hi);
+        v[i] = e->valuedouble;
+    }
+    return HS_OK;
+}
+
+hs_status hs_hybrid_lead_read(const char *path, double w[6], double a[6], int *found)
 {
     *found = 0;
-    for (int i = 0; i < HS_LEADS; i++)
+    double scratch[HS_LEADS];
+    for (int i = 0; i < HS_LEADS; i++) {
         w[i] = NAN;
+        if (a)
+            a[i] = NAN;
+    }
     cJSON *j;
     HS_TRY(hs_json_read(path, &j));
     hs_status st = HS_OK;
     const cJSON *pl = cJSON_GetObjectItemCaseSensitive(j, "per_lead");
     if (pl) {
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(pl, "prophet_weight");
-        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != HS_LEADS)
-            st = hs_error_set(HS_ERR_INPUT, "%s: per_lead.prophet_weight: expected an array of %d weights", path,
-                              HS_LEADS);
-        for (int i = 0; st == HS_OK && i < HS_LEADS; i++) {
-            const cJSON *e = cJSON_GetArrayItem(a, i);
-            if (cJSON_IsNull(e))
-                continue;
-            if (!cJSON_IsNumber(e) || !(e->valuedouble >= 0 && e->valuedouble <= 1))
-                st = hs_error_set(HS_ERR_INPUT, "%s: per_lead.prophet_weight[%d]: expected a number in [0, 1] or null",
-                                  path, i);
-            else
-                w[i] = e->valuedouble;
-        }
+        st = hs_hl_read_array(path, pl, "prophet_weight", 0, 0.0, 1.0, w);
+        if (st == HS_OK) /* a folder from before the correction has none: no correction */
+            st = hs_hl_read_array(path, pl, "residual_weight", 1, -1.0, 1.0, a ? a : scratch);
         *found = st == HS_OK;
     }
     cJSON_Delete(j);

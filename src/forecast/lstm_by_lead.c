@@ -1,21 +1,21 @@
 /* lstm_by_lead.c: the LSTM's recursive forecasts from the rolling cutoffs of the holdout
- * (lead.h), kept at the leads only, for the forecast report's scores by lead time
- * (lstm_by_lead.csv; lstm_stage.h). Each cutoff forecasts as far as the largest lead that lands
- * inside the series, so the cutoffs are grouped by that lead: one hs_lstm_predict per group, and
- * a one-day holdout of minutes costs about 43,000 recursive steps (the 8-step forecast of every
- * minute of 14 days is 160,000). */
+ * (lead.h), kept at the sampled leads only, for the forecast report's scores by lead time
+ * (lstm_by_lead.csv; lstm_stage.h). Each cutoff forecasts as far as the largest sampled lead
+ * that lands inside the series, so the cutoffs are grouped by that lead: one hs_lstm_predict per
+ * group; a one-day holdout of minutes costs about 150,000 forecast steps (206 cutoffs, 1,440
+ * steps from the first, 7 fewer from each next), 2,500 forwards of a 60-output head. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "hyscale/lead.h"
 #include "hyscale/lstm_stage.h"
 
-/* Rows of cutoff c in the table: one per lead that lands inside n points. */
+/* Rows of cutoff c in the table: one per sampled lead that lands inside n points. */
 static int hs_lead_rows(int64_t c, int64_t n, int64_t step)
 {
     int r = 0;
-    for (int i = 0; i < HS_LEADS; i++) {
-        int64_t L = hs_lead_points(i, step);
+    for (int j = 0; j < HS_LEAD_SAMPLES; j++) {
+        int64_t L = hs_lead_sample_points(j, step);
         r += L > 0 && c + L < n;
     }
     return r;
@@ -54,10 +54,10 @@ hs_status hs_lstm_by_lead(hs_lstm *m, const hs_lstm_data *d, const hs_lstm_scale
         st = hs_lead_alloc(out, rows);
     if (st == HS_OK && !(who = malloc((size_t)HS_LEAD_MAX_CUTOFFS(H) * sizeof *who)))
         st = hs_error_set(HS_ERR_NOMEM, "lstm: out of memory");
-    for (int g = 0; st == HS_OK && g < HS_LEADS; g++) {
-        int64_t Lg = hs_lead_points(g, step), ne = 0;
+    for (int g = 0; st == HS_OK && g < HS_LEAD_SAMPLES; g++) {
+        int64_t Lg = hs_lead_sample_points(g, step), ne = 0;
         for (int64_t k = 0; Lg > 0 && k < nc; k++)
-            if (hs_lead_last(cut[k], n, step) == g) {
+            if (hs_lead_sample_last(cut[k], n, step) == g) {
                 who[ne] = k;
                 ends[ne++] = cut[k] + 1; /* the window ends after the cutoff */
             }
@@ -73,7 +73,7 @@ hs_status hs_lstm_by_lead(hs_lstm *m, const hs_lstm_data *d, const hs_lstm_scale
         for (int64_t e = 0; st == HS_OK && e < ne; e++) {
             int64_t c = cut[who[e]], r = first[who[e]];
             for (int i = 0; i <= g; i++) {
-                int64_t L = hs_lead_points(i, step);
+                int64_t L = hs_lead_sample_points(i, step);
                 if (L <= 0 || c + L >= n)
                     continue;
                 out->cutoff[r] = ds[c];

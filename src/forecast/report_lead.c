@@ -1,6 +1,7 @@
-/* report_lead.c: the scores by lead time of forecast_report.md (report_lead.h): MAE and RMSE at
- * leads of 1, 5, 15, 60, 240 and 1,440 minutes from the rolling cutoffs of lead.h over the
- * holdout, for every model and baseline, as two tables, forecast_by_lead.csv and a plot.
+/* report_lead.c: the scores by lead time of forecast_report.md (report_lead.h): MAE and RMSE in
+ * the lead buckets of lead.h (1, 2-5, 6-15, 16-60, 61-240 and 241-1,440 minutes, each pooled over
+ * its sampled leads) from the rolling cutoffs of lead.h over the holdout, for every model and
+ * baseline, as two tables, forecast_by_lead.csv and a plot.
  *
  * From a cutoff c (the last point known) the forecast of point c + L is: Prophet's yhat there
  * (prophet_full.csv: Prophet fitted on the training span is a function of the time alone, so
@@ -36,7 +37,7 @@ static const hs_color hs_rl_color[HS_RL_MODELS] = {HS_COLOR_BLUE, HS_COLOR_GREEN
 
 typedef struct hs_rl_score {
     double mae, rmse;
-    int64_t count;
+    int64_t count, pairs; /* cutoffs that reach the bucket; forecasts scored in it */
 } hs_rl_score;
 
 /* Index of time t in the sorted ds (n), or -1. */
@@ -55,13 +56,15 @@ static int64_t hs_rl_find(const int64_t *ds, int64_t n, int64_t t)
     return -1;
 }
 
-/* The LSTM's forecasts into lf (nc, HS_LEADS) by cutoff slot and lead; NAN where absent.
- * *have: 0 when lstm_by_lead.csv is missing. A row that does not land on a cutoff and a lead
- * of this holdout means the LSTM ran on another series or holdout: an input error. */
+/* The LSTM's forecasts into lf (nc, HS_LEAD_SAMPLES) by cutoff slot and sampled lead; NAN where
+ * absent. *have: 0 when lstm_by_lead.csv is missing. A row that does not land on a cutoff and a
+ * sampled lead of this holdout means the LSTM ran on another series or holdout: an input error.
+ * (A file from before the sampled leads holds the six leads alone, all of them samples: its
+ * buckets are scored at their ends.) */
 static hs_status hs_rl_read_lstm(const char *dir, const hs_fc_table *pf, int64_t ntr, int64_t step, int64_t nc,
                                  double *lf, int *have)
 {
-    for (int64_t i = 0; i < nc * HS_LEADS; i++)
+    for (int64_t i = 0; i < nc * HS_LEAD_SAMPLES; i++)
         lf[i] = NAN;
     char p[4096];
     snprintf(p, sizeof p, "%s/lstm_by_lead.csv", dir);
@@ -76,70 +79,79 @@ static hs_status hs_rl_read_lstm(const char *dir, const hs_fc_table *pf, int64_t
     int64_t stride = hs_lead_stride(step);
     for (int64_t r = 0; st == HS_OK && r < t.n; r++) {
         int64_t c = hs_rl_find(pf->ds, pf->n, t.cutoff[r]), x = hs_rl_find(pf->ds, pf->n, t.ds[r]);
-        int lead = -1;
-        for (int i = 0; c >= 0 && x >= 0 && i < HS_LEADS; i++)
-            if (hs_lead_points(i, step) == x - c)
-                lead = i;
+        int j = c >= 0 && x >= 0 ? hs_lead_sample_of(x - c, step) : -1;
         int64_t k = c >= ntr - 1 ? (c - (ntr - 1)) / stride : -1;
-        if (lead < 0 || k < 0 || k >= nc || (c - (ntr - 1)) % stride)
+        if (j < 0 || k < 0 || k >= nc || (c - (ntr - 1)) % stride)
             st = hs_error_set(HS_ERR_INPUT, "%s:%lld: not a forecast from a cutoff of this holdout at a lead of the "
                                             "report (made from another series or holdout? run forecast lstm again)",
                               p, (long long)r + 2);
         else
-            lf[k * HS_LEADS + lead] = t.yhat[r];
+            lf[k * HS_LEAD_SAMPLES + j] = t.yhat[r];
     }
     hs_bt_table_free(&t);
     return st;
 }
 
-/* Sums |e| and e^2 of each model at each lead over the cutoffs. */
+/* Sums |e| and e^2 of each model in each bucket over the cutoffs and the bucket's sampled leads;
+ * count: the cutoffs that reach the bucket, pairs: the forecasts scored. */
 static void hs_rl_score_all(const hs_fc_table *pf, const int64_t *cut, int64_t nc, const double *lf, int have_lstm,
-                            const double *wlead, int64_t step, hs_rl_score sc[HS_RL_MODELS][HS_LEADS])
+                            const double *wlead, const double *alead, int64_t step,
+                            hs_rl_score sc[HS_RL_MODELS][HS_LEADS])
 {
     int64_t n = pf->n, day = 86400 / step;
-    for (int i = 0; i < HS_LEADS; i++) {
-        int64_t L = hs_lead_points(i, step);
-        hs_errsum s[HS_RL_MODELS];
-        int64_t cnt[HS_RL_MODELS];
-        memset(s, 0, sizeof s);
-        memset(cnt, 0, sizeof cnt);
-        for (int64_t k = 0; L > 0 && k < nc && cut[k] + L < n; k++) {
-            int64_t c = cut[k], x = c + L;
-            double y = pf->y[x], f[HS_RL_MODELS];
-            if (isnan(y))
+    hs_errsum s[HS_RL_MODELS][HS_LEADS];
+    int64_t cnt[HS_RL_MODELS][HS_LEADS];
+    memset(s, 0, sizeof s);
+    memset(cnt, 0, sizeof cnt);
+    memset(sc, 0, sizeof(hs_rl_score) * HS_RL_MODELS * HS_LEADS);
+    for (int64_t k = 0; k < nc; k++) {
+        int64_t c = cut[k];
+        int reached[HS_LEADS] = {0};
+        for (int j = 0; j < HS_LEAD_SAMPLES; j++) {
+            int64_t L = hs_lead_sample_points(j, step), x = c + L;
+            int i = hs_lead_sample_bucket(j);
+            if (L <= 0 || x >= n || isnan(pf->y[x]))
                 continue;
+            double y = pf->y[x], f[HS_RL_MODELS];
             f[HS_RL_PROPHET] = pf->yhat[x];
-            f[HS_RL_LSTM] = have_lstm ? lf[k * HS_LEADS + i] : NAN;
+            f[HS_RL_LSTM] = have_lstm ? lf[k * HS_LEAD_SAMPLES + j] : NAN;
             f[HS_RL_HYBRID] = 0.5 * (f[HS_RL_PROPHET] + f[HS_RL_LSTM]);
-            double w = wlead ? hs_hybrid_lead_weight(wlead, (double)(L * step) / 60.0) : NAN;
-            f[HS_RL_HYBRID_LEAD] = w * f[HS_RL_PROPHET] + (1 - w) * f[HS_RL_LSTM];
+            double ec = pf->y[c] - pf->yhat[c]; /* Prophet's error at the cutoff: the correction's input */
+            f[HS_RL_HYBRID_LEAD] = wlead ? hs_hybrid_lead_forecast(wlead, alead, (double)(L * step) / 60.0,
+                                                                   f[HS_RL_PROPHET], f[HS_RL_LSTM], isnan(ec) ? 0 : ec)
+                                         : NAN;
             f[HS_RL_PERSIST] = pf->y[c];
             f[HS_RL_SNAIVE] = day >= 1 && L <= day && x - day >= 0 ? pf->y[x - day] : NAN;
             for (int mdl = 0; mdl < HS_RL_MODELS; mdl++)
                 if (!isnan(f[mdl])) {
                     double e = y - f[mdl];
-                    s[mdl].abs_sum += fabs(e);
-                    s[mdl].sq_sum += e * e;
-                    cnt[mdl]++;
+                    s[mdl][i].abs_sum += fabs(e);
+                    s[mdl][i].sq_sum += e * e;
+                    cnt[mdl][i]++;
+                    if (!(reached[i] >> mdl & 1)) {
+                        reached[i] |= 1 << mdl;
+                        sc[mdl][i].count++;
+                    }
                 }
         }
-        for (int mdl = 0; mdl < HS_RL_MODELS; mdl++) {
-            sc[mdl][i].count = cnt[mdl];
-            sc[mdl][i].mae = cnt[mdl] ? s[mdl].abs_sum / (double)cnt[mdl] : NAN;
-            sc[mdl][i].rmse = cnt[mdl] ? sqrt(s[mdl].sq_sum / (double)cnt[mdl]) : NAN;
-        }
     }
+    for (int mdl = 0; mdl < HS_RL_MODELS; mdl++)
+        for (int i = 0; i < HS_LEADS; i++) {
+            int64_t m = cnt[mdl][i];
+            sc[mdl][i].pairs = m;
+            sc[mdl][i].mae = m ? s[mdl][i].abs_sum / (double)m : NAN;
+            sc[mdl][i].rmse = m ? sqrt(s[mdl][i].sq_sum / (double)m) : NAN;
+        }
 }
 
+/* Bucket i's leads: "1 min", "2-5 min", .., "241-1440 min". */
 static void hs_rl_lead_text(int i, char *buf, size_t cap)
 {
-    int64_t m = hs_lead_minutes(i);
-    if (m % 1440 == 0)
-        snprintf(buf, cap, "%lld day%s", (long long)(m / 1440), m == 1440 ? "" : "s");
-    else if (m % 60 == 0)
-        snprintf(buf, cap, "%lld h", (long long)(m / 60));
-    else
+    int64_t a = hs_lead_bucket_first_minutes(i), m = hs_lead_minutes(i);
+    if (a == m)
         snprintf(buf, cap, "%lld min", (long long)m);
+    else
+        snprintf(buf, cap, "%lld-%lld min", (long long)a, (long long)m);
 }
 
 /* One markdown table (rmse 0: MAE, 1: RMSE) of every model with a score, then the cutoffs row. */
@@ -177,6 +189,10 @@ static void hs_rl_table(FILE *md, hs_rl_score sc[HS_RL_MODELS][HS_LEADS], int rm
     for (int i = 0; i < HS_LEADS; i++)
         if (used[i])
             fprintf(md, " | %lld", (long long)sc[HS_RL_PROPHET][i].count);
+    fputs(" |\n| forecasts", md);
+    for (int i = 0; i < HS_LEADS; i++)
+        if (used[i])
+            fprintf(md, " | %lld", (long long)sc[HS_RL_PROPHET][i].pairs);
     fputs(" |\n\n", md);
 }
 
@@ -185,7 +201,7 @@ static hs_status hs_rl_csv(hs_outset *os, hs_rl_score sc[HS_RL_MODELS][HS_LEADS]
     FILE *f;
     const char *tmp;
     HS_TRY(hs_outset_file(os, "forecast_by_lead.csv", &f, &tmp));
-    fputs("model,lead,mae,rmse,origins\n", f);
+    fputs("model,lead,mae,rmse,origins,lead_from,forecasts\n", f);
     int64_t line = 1;
     static const char *const names[2] = {"mae", "rmse"};
     for (int mdl = 0; mdl < HS_RL_MODELS; mdl++)
@@ -195,8 +211,8 @@ static hs_status hs_rl_csv(hs_outset *os, hs_rl_score sc[HS_RL_MODELS][HS_LEADS]
                 continue;
             double v[2] = {s->mae, s->rmse};
             HS_TRY(hs_out_check_finite(tmp, ++line, 3, names, v, 2));
-            fprintf(f, "%s,%lld,%.6g,%.6g,%lld\n", hs_rl_key[mdl], (long long)hs_lead_minutes(i), s->mae, s->rmse,
-                    (long long)s->count);
+            fprintf(f, "%s,%lld,%.6g,%.6g,%lld,%lld,%lld\n", hs_rl_key[mdl], (long long)hs_lead_minutes(i), s->mae,
+                    s->rmse, (long long)s->count, (long long)hs_lead_bucket_first_minutes(i), (long long)s->pairs);
         }
     return HS_OK;
 }
@@ -235,21 +251,21 @@ hs_status hs_report_by_lead(const char *dir, const hs_fc_table *pf, int64_t H, i
 {
     int64_t n = pf->n, ntr = n - H;
     int64_t *cut = malloc((size_t)HS_LEAD_MAX_CUTOFFS(H) * sizeof *cut);
-    double *lf = malloc((size_t)HS_LEAD_MAX_CUTOFFS(H) * HS_LEADS * sizeof *lf);
+    double *lf = malloc((size_t)HS_LEAD_MAX_CUTOFFS(H) * HS_LEAD_SAMPLES * sizeof *lf);
     hs_status st = cut && lf ? HS_OK : hs_error_set(HS_ERR_NOMEM, "report: out of memory");
     int64_t nc = st == HS_OK ? hs_lead_cutoffs(ntr, n, step, cut) : 0;
     int have = 0, have_w = 0;
-    double wlead[HS_LEADS];
+    double wlead[HS_LEADS], alead[HS_LEADS];
     if (st == HS_OK)
         st = hs_rl_read_lstm(dir, pf, ntr, step, nc, lf, &have);
     char hp[4096];
     snprintf(hp, sizeof hp, "%s/hybrid_metrics.json", dir);
     if (st == HS_OK && access(hp, F_OK) == 0)
-        st = hs_hybrid_lead_read(hp, wlead, &have_w);
+        st = hs_hybrid_lead_read(hp, wlead, alead, &have_w);
     hs_rl_score sc[HS_RL_MODELS][HS_LEADS];
     int used[HS_LEADS], any = 0;
     if (st == HS_OK) {
-        hs_rl_score_all(pf, cut, nc, lf, have, have_w ? wlead : NULL, step, sc);
+        hs_rl_score_all(pf, cut, nc, lf, have, have_w ? wlead : NULL, alead, step, sc);
         for (int i = 0; i < HS_LEADS; i++)
             any |= used[i] = sc[HS_RL_PROPHET][i].count > 0;
     }
@@ -258,8 +274,10 @@ hs_status hs_report_by_lead(const char *dir, const hs_fc_table *pf, int64_t H, i
         if (hs_lead_stride(step) > 1)
             snprintf(every, sizeof every, "%lld points", (long long)hs_lead_stride(step));
         fprintf(md, "\n## Scores by lead time\n\nMAE and RMSE of the forecast of the point L after a cutoff, over "
-                    "rolling cutoffs in the holdout: the end of the training span, then every %s; a lead is scored "
-                    "from every cutoff it lands inside the series from (the cutoffs row).\n\n",
+                    "rolling cutoffs in the holdout: the end of the training span, then every %s. A column pools "
+                    "the leads of its bucket (every minute to 15, every 5 to 60, every 15 to 240, every 60 to a "
+                    "day; those a whole number of points) from every cutoff they land inside the series from: "
+                    "the cutoffs row counts the cutoffs, the forecasts row the forecasts scored.\n\n",
                 every);
         if (any) {
             hs_rl_table(md, sc, 0, used);
@@ -269,8 +287,9 @@ hs_status hs_report_by_lead(const char *dir, const hs_fc_table *pf, int64_t H, i
         fprintf(md, "Prophet, fitted once on the training span, forecasts a function of the time alone: its "
                     "forecast of a point is the same from every cutoff. The LSTM forecasts recursively from each "
                     "cutoff (its forecasts fed back), trained once on the training span%s; the Hybrid (average) is "
-                    "their average, the Hybrid (per lead) their blend with Prophet's weight at each lead chosen on "
-                    "the validation span (hybrid_metrics.json, per_lead). Persistence repeats the last point known; the seasonal naive forecast is the point "
+                    "their average, the Hybrid (per lead) their blend with Prophet's weight at each lead, plus a share of "
+                    "Prophet's error at the cutoff, both chosen on the validation span (hybrid_metrics.json, "
+                    "per_lead). Persistence repeats the last point known; the seasonal naive forecast is the point "
                     "a day before the one forecast. Table: forecast_by_lead.csv; plot: forecast_by_lead.png.\n",
                 have ? "" : " (no lstm_by_lead.csv in this folder: run `hyscale forecast lstm` with a holdout)");
     }

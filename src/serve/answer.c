@@ -263,15 +263,32 @@ static hs_status hs_decide(hs_serve_model *m, hs_serve_forecaster f, const hs_hi
     return HS_OK;
 }
 
+/* Prophet's error at the history's last minute, y - Prophet there: the per-lead Hybrid's
+ * correction carries a share of it forward (hybrid.h). */
+static hs_status hs_prophet_error(hs_serve_model *m, const hs_hist *h, double *e)
+{
+    hs_prophet_forecast fc;
+    memset(&fc, 0, sizeof fc);
+    int64_t at = h->last;
+    HS_TRY(hs_prophet_predict(&m->pm, &m->pcfg, &at, 1, &fc));
+    double p = m->p_log ? expm1(fc.yhat[0]) : fc.yhat[0];
+    hs_prophet_forecast_free(&fc);
+    *e = h->n > 0 && isfinite(p) ? h->v[h->n - 1] - p : 0.0;
+    return HS_OK;
+}
+
 /* The forecaster's minutes: the LSTM's, Prophet's, or the Hybrid's w(L) * Prophet +
- * (1 - w(L)) * LSTM at lead L = i + 1 minutes (w precomputed at load; 0.5: the plain average). */
+ * (1 - w(L)) * LSTM + a(L) * e at lead L = i + 1 minutes (w and a precomputed at load; 0.5 and 0:
+ * the plain average), e Prophet's error at the history's last minute. */
 static void hs_combine(const hs_serve_model *m, hs_serve_forecaster f, const double *l, const double *p, int n,
-                       double *F)
+                       double e, double *F)
 {
     HS_ASSERT(n <= HS_SERVE_MAX_PERIODS);
     for (int i = 0; i < n; i++) {
         double w = m->hybrid_w[i];
-        F[i] = f == HS_SERVE_LSTM ? l[i] : f == HS_SERVE_PROPHET ? p[i] : w * p[i] + (1 - w) * l[i];
+        F[i] = f == HS_SERVE_LSTM      ? l[i]
+               : f == HS_SERVE_PROPHET ? p[i]
+                                       : w * p[i] + (1 - w) * l[i] + m->hybrid_a[i] * e;
     }
 }
 
@@ -444,8 +461,12 @@ static hs_status hs_compute(hs_serve_model *m, const hs_serve_request *rq, const
     if (!buf)
         return hs_serve_fail(e, 500, "", "out of memory");
     hs_status st = hs_forecasts(m, h, steps, buf, buf + steps, e);
+    double pe = 0;
+    if (st == HS_OK && rq->forecaster == HS_SERVE_HYBRID && m->hybrid_corrected &&
+        hs_prophet_error(m, h, &pe) != HS_OK)
+        st = hs_serve_fail(e, 500, "", "forecast failed: %s", hs_error_message());
     if (st == HS_OK) {
-        hs_combine(m, rq->forecaster, buf, buf + steps, steps, F);
+        hs_combine(m, rq->forecaster, buf, buf + steps, steps, pe, F);
         /* an agent sees its own forecaster's minutes: the request's, or none (ppo_none) */
         st = hs_decide(m, rq->forecaster, h, F, rq->current_instances, d, e);
     }

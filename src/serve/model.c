@@ -133,27 +133,32 @@ static hs_status hs_load_prophet(hs_serve_model *m, uint64_t *h)
 
 /* The Hybrid the hybrid stage made the default: with "per_lead" in hybrid_metrics.json (read by
  * the stage's own reader, strict), Prophet's weight w(L) (hybrid.h) at each lead the service
- * forecasts, L = 1 .. HS_SERVE_MAX_PERIODS minutes (the series' step, checked above); without it (a
+ * forecasts, L = 1 .. HS_SERVE_MAX_PERIODS minutes (the series' step, checked above), and the
+ * correction's share a(L) of Prophet's error at the last minute (0 in a folder from before it); without it (a
  * folder made before the per-lead Hybrid, or without the hybrid stage's metrics) or with no lead
  * scored, the plain average: w = 0.5 everywhere. */
 static hs_status hs_load_hybrid(hs_serve_model *m, uint64_t *h)
 {
     char p[4200];
     hs_path(p, sizeof p, m->dir, "hybrid_metrics.json");
-    double w[HS_LEADS];
+    double w[HS_LEADS], a[HS_LEADS];
     int found = 0;
     for (int i = 0; i < HS_LEADS; i++)
-        w[i] = NAN;
+        w[i] = a[i] = NAN;
     if (access(p, F_OK) == 0 || errno != ENOENT) {
         HS_TRY(hs_hash_file(p, h));
-        HS_TRY(hs_hybrid_lead_read(p, w, &found));
+        HS_TRY(hs_hybrid_lead_read(p, w, a, &found));
     }
     m->hybrid_per_lead = 0;
     for (int i = 0; found && i < HS_LEADS; i++)
         m->hybrid_per_lead |= !isnan(w[i]);
     const double step_minutes = 1.0; /* the series' step, 60 s (hs_load_series) */
-    for (int i = 0; i < HS_SERVE_MAX_PERIODS; i++)
+    m->hybrid_corrected = 0;
+    for (int i = 0; i < HS_SERVE_MAX_PERIODS; i++) {
         m->hybrid_w[i] = hs_hybrid_lead_weight(w, (double)(i + 1) * step_minutes);
+        m->hybrid_a[i] = found ? hs_hybrid_lead_correction(a, (double)(i + 1) * step_minutes) : 0.0;
+        m->hybrid_corrected |= m->hybrid_a[i] != 0.0;
+    }
     return HS_OK;
 }
 

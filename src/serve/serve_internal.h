@@ -63,6 +63,8 @@ struct hs_serve_model {
      * w(i + 1) of hybrid.h's per-lead Hybrid, or 0.5 everywhere (the plain average) */
     int hybrid_per_lead;
     double hybrid_w[HS_SERVE_MAX_PERIODS]; /* (HS_SERVE_MAX_PERIODS) */
+    double hybrid_a[HS_SERVE_MAX_PERIODS]; /* the correction's share of Prophet's error; 0: none */
+    int hybrid_corrected;                  /* any hybrid_a nonzero */
     /* agents */
     hs_serve_agent agents[HS_SERVE_MAX_AGENTS];
     int nagents;

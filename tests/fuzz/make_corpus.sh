@@ -10,7 +10,7 @@ C=corpus
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export ASAN_OPTIONS=detect_leaks=0
-rm -rf "$C" && mkdir -p "$C"/{trace,dsy,series,config,lstm_weights,ppo_policy,prophet_model,forecast_rows,forecast8,serve_request}
+rm -rf "$C" && mkdir -p "$C"/{trace,dsy,series,config,lstm_weights,ppo_policy,prophet_model,forecast_rows,forecast8,serve_request,hybrid_metrics}
 
 # ---- trace: first byte = options (bit 0 --skip-bad-rows, bit 1 --functions 0), then the file
 t() { printf "$1" > "$C/trace/$2"; printf "$3" >> "$C/trace/$2"; }
@@ -220,5 +220,15 @@ c '{"nope":1}' unknown_key.json
 c '["input"]' not_object.json
 c '{"input":[1,2]}' list_of_numbers.json
 c '{"clip-k":"1e400","functions":"12abc"}' bad_text.json
+
+# ---- hybrid_metrics.json (the per-lead Hybrid's weights and correction, as the service reads them)
+h() { printf '%s\n' "$1" > "$C/hybrid_metrics/$2"; }
+h '{"default": "per_lead", "per_lead": {"leads_minutes": [1, 5, 15, 60, 240, 1440], "prophet_weight": [0.275, 0.3, 0.325, 0.375, 0.475, 0.575], "residual_weight": [0.1, 0.07, 0.04, 0.02, 0.02, -0.007]}}' per_lead.json
+h '{"default": "per_lead", "per_lead": {"prophet_weight": [0.25, null, null, 1, null, null]}}' no_correction.json
+h '{"average": {"mae": 1}}' before_per_lead.json
+h '{"per_lead": {"prophet_weight": [0, 0, 0, 0, 0, 0], "residual_weight": [0, 0, 1.5, 0, 0, 0]}}' share_out_of_range.json
+h '{"per_lead": {"prophet_weight": [0, 0, 0, 0, 0]}}' five_weights.json
+h '{"per_lead": {"prophet_weight": [0, "x", 0, 0, 0, 0], "residual_weight": {}}}' wrong_types.json
+printf '{"per_lead": ' > "$C/hybrid_metrics/truncated.json"
 
 du -sh "$C"/* | sort -k2
