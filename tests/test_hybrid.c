@@ -309,6 +309,16 @@ Test(hybrid, per_lead_is_the_default_with_validation)
     free(t);
 }
 
+/* The file dir/name holds the text want. */
+static void assert_file_has(const char *dir, const char *name, const char *want)
+{
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    char *t = hs_test_read_file(p, NULL);
+    cr_assert(t && strstr(t, want), "%s: no '%s' in\n%s", name, want, t ? t : "(unreadable)");
+    free(t);
+}
+
 /* The stage carries the correction into its outputs: Prophet's error at the last known point
  * (prophet_full.csv: -4 outside the validation span) times a = 0.3 (every lead: one bucket
  * scored) on top of the blend with w = 0.75. */
@@ -320,23 +330,14 @@ Test(hybrid, lead_correction_reaches_the_outputs)
     char *err;
     cr_assert_eq(hs_test_run(&err, "forecast", "hybrid", "--out", dir, "--quiet", NULL), 0, "%s", err);
     free(err);
-    char p[700];
     /* the next minutes: 0.75 x 100 + 0.25 x 200 + 0.3 x (-4) */
-    snprintf(p, sizeof p, "%s/hybrid_lead_next.csv", dir);
-    char *t = hs_test_read_file(p, NULL);
-    cr_assert(t && strstr(t, "03:20:00,,123.8") && strstr(t, "03:24:00,,123.8"), "%s", t);
-    free(t);
+    assert_file_has(dir, "hybrid_lead_next.csv", "03:20:00,,123.8");
+    assert_file_has(dir, "hybrid_lead_next.csv", "03:24:00,,123.8");
     /* the holdout from the end of training (Prophet 194, the LSTM 184 at its first point): Prophet
      * is exact at the last training point (inside the validation span), so no correction */
-    snprintf(p, sizeof p, "%s/hybrid_lead_recursive.csv", dir);
-    t = hs_test_read_file(p, NULL);
-    cr_assert(t && strstr(t, "03:00:00,190,191.5"), "%s", t);
-    free(t);
+    assert_file_has(dir, "hybrid_lead_recursive.csv", "03:00:00,190,191.5");
     /* F8 at minute 0: 0.75 x 15 + 0.25 x 1 + 0.3 x (-4) */
-    snprintf(p, sizeof p, "%s/hybrid_forecast8.csv", dir);
-    t = hs_test_read_file(p, NULL);
-    cr_assert(t && strstr(t, "\n0,10.3"), "%s", t);
-    free(t);
+    assert_file_has(dir, "hybrid_forecast8.csv", "\n0,10.3");
 }
 
 Test(hybrid, malformed_lead_weights_are_refused)

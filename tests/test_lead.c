@@ -32,9 +32,8 @@ Test(lead, leads_and_cutoffs)
     cr_assert_eq(nc, 206);
     cr_expect_eq(cut[0], 20160 - 1441);
     cr_expect_eq(cut[205], 20160 - 1441 + 205 * 7);
-    cr_expect_eq(hs_lead_last(cut[0], 20160, 60), 5);
-    cr_expect_eq(hs_lead_last(cut[1], 20160, 60), 4);
-    cr_expect_eq(hs_lead_last(20159, 20160, 60), -1);
+    cr_expect_eq(hs_lead_sample_last(20159, 20160, 60), -1, "no point after the last");
+    cr_expect_eq(hs_lead_sample_last(cut[1], 20160, 60), HS_LEAD_SAMPLES - 2, "7 minutes short of a day: 1,380");
     /* the sampled leads: increasing, each in its bucket, the buckets' ends among them */
     int ends = 0;
     for (int j = 0; j < HS_LEAD_SAMPLES; j++) {

@@ -60,9 +60,6 @@ int64_t hs_lead_cutoffs(int64_t n_train, int64_t n, int64_t step_seconds, int64_
  * chooses its weights there). */
 int64_t hs_lead_validation_start(int64_t n_train);
 
-/* The largest lead index whose points from cutoff c land inside n points (c + L < n), or -1. */
-int hs_lead_last(int64_t c, int64_t n, int64_t step_seconds);
-
 /* The sampled leads, in increasing order: j (0 <= j < HS_LEAD_SAMPLES) in minutes, its bucket
  * (the lead index it ends at or before, 0 .. HS_LEADS - 1), in points of step_seconds (0 when
  * not whole), and the sample of a lead of L points (-1 when L is no sampled lead). */

@@ -32,17 +32,6 @@ int64_t hs_lead_cutoffs(int64_t n_train, int64_t n, int64_t step_seconds, int64_
     return k;
 }
 
-int hs_lead_last(int64_t c, int64_t n, int64_t step_seconds)
-{
-    int last = -1;
-    for (int i = 0; i < HS_LEADS; i++) {
-        int64_t L = hs_lead_points(i, step_seconds);
-        if (L > 0 && c + L < n)
-            last = i;
-    }
-    return last;
-}
-
 int64_t hs_lead_validation_start(int64_t n_train) { return n_train - n_train / 10; }
 
 /* every minute to 15 (15), every 5 to 60 (9), every 15 to 240 (12), every 60 to 1,440 (20) */
