@@ -32,6 +32,14 @@ Cases (the input is rebuilt by tests/test_prophet_gaps.c from the same shared fi
                           weekend included). Weekly and daily seasonality; the hours of the
                           week cover 120 distinct phases, so the design has full rank: the
                           gapped series the data determine, where the MAP point is the answer.
+  gap_nasa_business_hours the same hourly sums, only the hours starting 09:00..16:00 of
+                          Monday..Friday; 168 hours ahead (nights and a weekend). One direction
+                          exactly free (9 daily functions on 8 hours), others weakly determined
+                          (the night): Prophet's answer is where its L-BFGS stops.
+  gap_nasa_minute_business_hours  web/nasa_http_1995_jul_per_minute.csv as given, the minutes of
+                          09:00..16:59 on Monday..Friday; 672 x 15 minutes ahead (a week of
+                          nights and a weekend). No exactly free direction, several weakly
+                          determined ones: L-BFGS and Newton 10 ranges apart at night.
 
 Outputs, per case (tests/gen/README.md says every field):
   <case>.json   filter, row counts, y sum/min/max of the rebuilt input, scales, params of both
@@ -59,15 +67,20 @@ FREE_TOL = 1e-12
 
 # name, input (under the shared data folder), how the input is rebuilt, periods, freq,
 # history stride. 7 is prime to the 5 weekdays and to the 24 hours, so the kept history rows
-# cover every weekday and hour.
+# cover every weekday and hour; 97 to the 480 minutes of a business day (a 200 KB budget).
 CASES = [
     ("gap_peyton_weekdays", "prophet/example_wp_log_peyton_manning.csv", "weekdays", 30, "D", 7),
     ("gap_nasa_hourly_weekdays", "web/nasa_http_1995_jul_per_minute.csv", "hourly_sum_weekdays", 168, "h", 7),
+    ("gap_nasa_business_hours", "web/nasa_http_1995_jul_per_minute.csv", "hourly_sum_business_hours", 168, "h", 7),
+    ("gap_nasa_minute_business_hours", "web/nasa_http_1995_jul_per_minute.csv", "business_hours", 672, "15min", 97),
 ]
 FILTERS = {
     "weekdays": "rows whose ds falls on Monday..Friday",
     "hourly_sum_weekdays": "y summed per clock hour, hours with all 60 minutes present only, then "
                            "the hours of Monday..Friday; ds = the hour's start",
+    "hourly_sum_business_hours": "y summed per clock hour, hours with all 60 minutes present only, then "
+                                 "the hours 09:00..16:00 (their start) of Monday..Friday; ds = the hour's start",
+    "business_hours": "rows whose ds falls on Monday..Friday between 09:00 and 16:59",
 }
 
 
@@ -120,6 +133,15 @@ def rebuild(path, how):
         g = g[g["count"] == 60]
         out = pd.DataFrame({"ds": g.index, "y": g["sum"].to_numpy(dtype=float)})
         out = out[out["ds"].dt.day_of_week < 5]
+    elif how == "business_hours":
+        hr = df["ds"].dt.hour
+        out = df[(df["ds"].dt.day_of_week < 5) & (hr >= 9) & (hr < 17)]
+    elif how == "hourly_sum_business_hours":
+        g = df.groupby(df["ds"].dt.floor("h"))["y"].agg(["sum", "count"])
+        g = g[g["count"] == 60]
+        out = pd.DataFrame({"ds": g.index, "y": g["sum"].to_numpy(dtype=float)})
+        hr = out["ds"].dt.hour
+        out = out[(out["ds"].dt.day_of_week < 5) & (hr >= 9) & (hr < 17)]
     else:
         die(f"unknown filter {how}")
     return out.reset_index(drop=True)
