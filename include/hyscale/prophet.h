@@ -18,7 +18,9 @@
  * leave directions free (a series with systematic gaps, such as business days only: the weekly
  * seasonality and the intercept are then determined on the observed weekdays alone), the exact
  * method keeps them at the initial point's value, as Prophet's L-BFGS does, instead of where the
- * priors alone would put them (prophet_fit.c says how and why).
+ * priors alone would put them; where the data determine directions only weakly (business hours
+ * of business days: the night), the fit is Stan's L-BFGS as Prophet runs it, since Prophet's
+ * answer there is where that optimizer stops (prophet_fit.c says how and why).
  */
 #ifndef HYSCALE_PROPHET_H
 #define HYSCALE_PROPHET_H
@@ -95,6 +97,10 @@ typedef struct hs_prophet_model {
                           * full rank: gaps such as business days only), held at the initial
                           * point's value as Prophet's L-BFGS leaves them (exact optimizer,
                           * additive models; 0 otherwise) */
+    int weak_directions; /* directions of the intercept and seasonalities the data determine
+                          * only weakly (business hours of business days: the night); when
+                          * there are any, the fit is Stan's L-BFGS as Prophet runs it
+                          * (lbfgs_status its stop: 10..40 as Stan's codes) */
 } hs_prophet_model;
 
 /* Fits on n >= 2 points, ds strictly increasing. Frees nothing of the caller's. */

@@ -25,6 +25,25 @@ hs_status hs_prophet_shape(const hs_prophet_config *cfg, const int64_t *ds, cons
  * fits share one G between every function of a ds grid. Thread-safe. */
 int hs_prophet_solve_gram(const hs_prophet_model *shape, double tau, int max_rounds, const double *G, const double *b,
                           double yy, int64_t n, double *theta, double *sig2);
+/* Stan's L-BFGS with CmdStan's defaults (prophet_stan_lbfgs.c), the optimizer Prophet runs:
+ * minimises fn from x (n, in: the start, out: where it stops). fn writes f and its gradient g
+ * (n) at x and returns 0 (nonzero, or a non-finite value: a point the search backs off from).
+ * *fx (may be NULL) gets f at the end, *iters (may be NULL) the iterations. Returns how it
+ * stopped: one of HS_SL_* below (negative: a failure; the x reached is still written). */
+typedef int (*hs_stan_fn)(void *inst, const double *x, double *f, double *g);
+enum {
+    HS_SL_RUNNING = 0,
+    HS_SL_ABSX = 10,
+    HS_SL_ABSF = 20,
+    HS_SL_RELF = 21,
+    HS_SL_ABSGRAD = 30,
+    HS_SL_RELGRAD = 31,
+    HS_SL_MAXIT = 40,
+    HS_SL_LSFAIL = -1,
+    HS_SL_BAD_START = -2,
+    HS_SL_NOMEM = -3
+};
+int hs_stan_lbfgs(int n, double *x, hs_stan_fn fn, void *inst, int max_iter, double *fx, int *iters);
 /* The fitted trend at t (scaled units). */
 double hs_prophet_trend(const hs_prophet_model *m, double t);
 /* The interval of the future points f0..n-1 (t > 1; 0 <= f0 < n) from cfg->uncertainty_samples
