@@ -283,9 +283,6 @@ done:
  * exactly free directions 1e-15 or less. 1e-4 lies more than two decades from each side. */
 #define HS_WEAK_TOL 1e-4
 
-/* The count of weakly determined directions of the intercept and the seasonal columns (see
- * HS_WEAK_TOL), or -1 (out of memory, or dsyev failed). A Cholesky factorisation of the scaled
- * block less HS_WEAK_TOL I settles the common case (none) without an eigen-decomposition. */
 /* The scaled (q, q) block of G over the columns idx into A, less shift on its diagonal. */
 static void hs_scaled_block(int P, const double *G, const int *idx, int q, double shift, double *A)
 {
@@ -295,6 +292,9 @@ static void hs_scaled_block(int P, const double *G, const int *idx, int q, doubl
                            (i == j ? shift : 0.0);
 }
 
+/* The count of weakly determined directions of the intercept and the seasonal columns (see
+ * HS_WEAK_TOL), or -1 (out of memory, or dsyev failed). A Cholesky factorisation of the scaled
+ * block less HS_WEAK_TOL I settles the common case (none) without an eigen-decomposition. */
 static int hs_weak_directions(int P, int S, const double *G)
 {
     int *idx = malloc((size_t)P * sizeof *idx), q = 0, r = -1;
