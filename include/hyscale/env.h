@@ -1,7 +1,8 @@
 /* env.h: the autoscaling environment of ENV.md (version 1), E environments at once as structure
  * of arrays in host memory: the CPU backend of the environment seam (src/backend/env_seam.h,
  * filled in src/backend/cpu/env_cpu.c). Each environment replays one of K demand series; the per-element math lives in
- * math/env_step.h so the CUDA version steps the same way.
+ * math/env_step.h and one environment's reset, step and observation in math/env_state.h, so the
+ * CUDA backend (src/backend/cuda/env_cuda.c) steps the same way.
  *
  *     hs_env_series s;                                  // K series of N minutes + forecasts
  *     HS_TRY(hs_env_series_init(&s, d, F, K, N, holdout, "hybrid"));

@@ -53,5 +53,9 @@ typedef struct hs_env_ops {
 
 /* The CPU backend (src/backend/cpu/env_cpu.c): its context is an hs_envs. */
 const hs_env_ops *hs_env_cpu_ops(void);
+/* The CUDA backend (src/backend/cuda/env_cuda.c, kernels/env_step.cu): the environments resident
+ * on the current device; NULL in a build without CUDA (src/backend/nocuda.c). Its calls need a
+ * device (HS_ERR_DEVICE naming the CUDA error otherwise). */
+const hs_env_ops *hs_env_cuda_ops(void);
 
 #endif

@@ -4,6 +4,7 @@
 #ifndef HS_HAVE_CUDA
 #include <stddef.h>
 
+#include "backend/env_seam.h"
 #include "backend/lstm_seam.h"
 #include "hyscale/backend.h"
 #include "hyscale/lstm.h"
@@ -22,6 +23,8 @@ hs_status hs_lstm_backend_cuda_impl(hs_lstm_impl impl, const hs_lstm_backend **o
 }
 
 int hs_lstm_cuda_persist_max_hidden(void) { return 0; }
+
+const hs_env_ops *hs_env_cuda_ops(void) { return NULL; }
 
 hs_status hs_lstm_predict_cuda(hs_lstm *m, const hs_lstm_data *d, int64_t end, int steps, float pad, float *out,
                                double *seconds)

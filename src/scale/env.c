@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hyscale/math/env_state.h"
 #include "hyscale/series.h"
 
 void hs_env_series_free(hs_env_series *s)
@@ -152,15 +153,7 @@ hs_status hs_env_series_init(hs_env_series *s, const float *d, const float *F, i
     return hs_env_series_errors(s);
 }
 
-void hs_env_metrics_add(hs_env_metrics *a, const hs_env_metrics *b)
-{
-    a->steps += b->steps;
-    a->cold += b->cold;
-    a->idle += b->idle;
-    a->change += b->change;
-    a->need += b->need;
-    a->reward += b->reward;
-}
+void hs_env_metrics_add(hs_env_metrics *a, const hs_env_metrics *b) { hs_env_metrics_accumulate(a, b); }
 
 double hs_env_metrics_cold_rate(const hs_env_metrics *m)
 {

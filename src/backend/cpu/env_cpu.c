@@ -1,14 +1,15 @@
 /* env_cpu.c: the CPU backend of the autoscaling environment (ENV.md version 1): E environments
  * as structure of arrays in host memory (hs_envs), reset, step and auto-reset, and the
- * environment seam (src/backend/env_seam.h) filled over them. The per-element math is
- * math/env_step.h; nothing is allocated inside a step. */
+ * environment seam (src/backend/env_seam.h) filled over them. The per-environment reset, step
+ * and observation are math/env_state.h's, which the CUDA kernels run too; nothing is allocated
+ * inside a step. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/env_seam.h"
 #include "hyscale/env_rules.h"
-#include "hyscale/math/rng.h"
+#include "hyscale/math/env_state.h"
 
 void hs_envs_free(hs_envs *v)
 {
@@ -63,39 +64,58 @@ static hs_status hs_envs_alloc(hs_envs *v, const hs_env_series *s, int64_t E, co
     return HS_OK;
 }
 
-static void hs_envs_observe_one(hs_envs *v, int64_t e)
+/* hs_envs as the flat arrays of math/env_state.h (a view: the pointers are v's). */
+static hs_env_arrays hs_envs_arrays(hs_envs *v)
 {
     const hs_env_series *s = v->s;
-    int64_t j = v->series[e];
-    float *obs = v->obs + e * v->O;
-    hs_env_observe(obs, s->need + j * s->n, s->fneed ? s->fneed + j * s->n * HS_ENV_FC : NULL, v->t[e], v->p[e],
-                   s->S[j], v->cold[e], v->idle[e], s->time_feat + (int64_t)v->t[e] * 4);
-    if (v->cfg.version == HS_ENV_V2)
-        hs_env_observe_v2(obs, s->err + j * s->n, s->rms + j * s->n, v->t[e], s->S[j], v->w_idle[e]);
+    hs_env_arrays a = {s->n,
+                       s->need,
+                       s->fneed,
+                       s->fneed1,
+                       s->err,
+                       s->S,
+                       s->rms,
+                       s->time_feat,
+                       s->pmax,
+                       s->step,
+                       v->cfg.version,
+                       (int)v->cfg.mode,
+                       v->replay,
+                       v->O,
+                       v->cfg.w,
+                       v->cfg.seed,
+                       v->cfg.first_stream,
+                       v->cfg.w_idle_lo,
+                       v->cfg.w_idle_hi,
+                       v->L,
+                       v->lo,
+                       v->hi,
+                       v->t_end,
+                       v->series,
+                       v->t,
+                       v->p,
+                       v->steps,
+                       v->cold,
+                       v->idle,
+                       v->episode,
+                       v->sums,
+                       v->obs,
+                       v->w_idle,
+                       v->reward,
+                       v->done};
+    return a;
 }
 
-/* A new episode for environment e: t0 uniform in [lo, hi] from the stream (seed, first_stream + e),
- * at the counter of its episodes. */
+static void hs_envs_observe_one(hs_envs *v, int64_t e)
+{
+    hs_env_arrays a = hs_envs_arrays(v);
+    hs_env_observe_at(&a, e);
+}
+
 static void hs_envs_reset_one(hs_envs *v, int64_t e)
 {
-    hs_u32x4 r = hs_rng_u32x4(v->cfg.seed, v->cfg.first_stream + (uint64_t)e, (uint64_t)v->episode[e]);
-    double u = hs_u64_to_unit(r.v[0], r.v[1]);
-    int64_t span = v->hi - v->lo + 1;
-    int64_t t0 = v->lo + (int64_t)(u * (double)span);
-    if (t0 > v->hi)
-        t0 = v->hi;
-    v->episode[e]++;
-    if (v->cfg.version == HS_ENV_V2) { /* the episode's idle weight, log-uniform, from the same draw */
-        double u2 = hs_u64_to_unit(r.v[2], r.v[3]), lo = log(v->cfg.w_idle_lo), hi = log(v->cfg.w_idle_hi);
-        v->w_idle[e] = (float)exp(lo + u2 * (hi - lo));
-    }
-    const hs_env_series *s = v->s;
-    v->t[e] = (int32_t)t0;
-    v->p[e] = s->need[v->series[e] * s->n + t0];
-    v->steps[e] = 0;
-    v->cold[e] = v->idle[e] = 0;
-    memset(&v->sums[e], 0, sizeof v->sums[e]);
-    hs_envs_observe_one(v, e);
+    hs_env_arrays a = hs_envs_arrays(v);
+    hs_env_reset_at(&a, e);
 }
 
 hs_status hs_envs_init(hs_envs *v, const hs_env_series *s, int64_t E, const hs_env_config *cfg)
@@ -136,52 +156,21 @@ hs_status hs_envs_init_replay(hs_envs *v, const hs_env_series *s, const hs_env_c
 
 void hs_envs_targets_from_actions(const hs_envs *v, const int32_t *actions, int32_t *targets)
 {
-    const hs_env_series *s = v->s;
+    hs_env_arrays a = hs_envs_arrays((hs_envs *)v); /* read only here */
     for (int64_t e = 0; e < v->E; e++) {
-        int64_t j = v->series[e];
         HS_ASSERT(actions[e] >= 0 && actions[e] < hs_env_action_count(v->cfg.mode));
-        if (v->cfg.mode == HS_ENV_DELTA)
-            targets[e] = hs_env_delta_target(v->p[e], actions[e], s->step[j], s->pmax[j]);
-        else
-            targets[e] = hs_env_margin_target(s->fneed1[j * s->n + v->t[e]], actions[e], s->pmax[j]);
+        targets[e] = hs_env_target_at(&a, e, actions[e]);
     }
 }
 
 void hs_envs_step(hs_envs *v, const int32_t *targets)
 {
-    const hs_env_series *s = v->s;
+    hs_env_arrays a = hs_envs_arrays(v);
     int64_t E = v->E;
     /* the transitions, in parallel for many environments (each touches only its own state) */
 #pragma omp parallel for schedule(static) if (E >= 256)
-    for (int64_t e = 0; e < E; e++) {
-        v->done[e] = 0;
-        if (v->replay && v->t[e] >= v->t_end) {
-            v->reward[e] = 0.0f;
-            continue;
-        }
-        int64_t j = v->series[e];
-        int32_t target = hs_env_clamp(targets[e], s->pmax[j]);
-        int32_t n = s->need[j * s->n + v->t[e] + 1];
-        hs_env_weights w = v->cfg.w;
-        w.w_idle = v->w_idle[e];
-        hs_env_out o = hs_env_transition(&v->p[e], target, n, s->S[j], w);
-        v->t[e]++;
-        v->steps[e]++;
-        v->cold[e] = o.cold;
-        v->idle[e] = o.idle;
-        v->reward[e] = o.reward;
-        hs_env_metrics *m = &v->sums[e];
-        m->steps++;
-        m->cold += o.cold;
-        m->idle += o.idle;
-        m->change += o.change;
-        m->need += n;
-        m->reward += o.reward;
-        if (v->replay ? v->t[e] >= v->t_end : v->steps[e] >= v->L)
-            v->done[e] = 1;
-        if (v->replay || !v->done[e])
-            hs_envs_observe_one(v, e);
-    }
+    for (int64_t e = 0; e < E; e++)
+        hs_env_step_at(&a, e, targets[e]);
     /* ended episodes, in environment order: their sums, then the auto-reset */
     if (v->replay)
         return;
@@ -189,7 +178,7 @@ void hs_envs_step(hs_envs *v, const int32_t *targets)
         if (v->done[e]) {
             hs_env_metrics_add(&v->finished, &v->sums[e]);
             v->finished_count++;
-            hs_envs_reset_one(v, e);
+            hs_env_reset_at(&a, e);
         }
 }
 
@@ -203,20 +192,12 @@ int hs_envs_replay_done(const hs_envs *v)
 
 void hs_envs_reset(hs_envs *v)
 {
-    if (!v->replay) {
-        for (int64_t e = 0; e < v->E; e++)
-            hs_envs_reset_one(v, e);
-        return;
-    }
-    const hs_env_series *s = v->s;
-    int64_t t_start = v->t_end - v->L;
+    hs_env_arrays a = hs_envs_arrays(v);
     for (int64_t e = 0; e < v->E; e++) {
-        v->t[e] = (int32_t)t_start;
-        v->p[e] = s->need[v->series[e] * s->n + t_start];
-        v->steps[e] = 0;
-        v->cold[e] = v->idle[e] = 0;
-        memset(&v->sums[e], 0, sizeof v->sums[e]);
-        hs_envs_observe_one(v, e);
+        if (v->replay)
+            hs_env_replay_reset_at(&a, e);
+        else
+            hs_env_reset_at(&a, e);
     }
 }
 

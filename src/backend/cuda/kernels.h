@@ -82,6 +82,17 @@ int hs_kernel_lstm_recursive_plan(const hs_lstm_rec_shape *sh, hs_lstm_rec_plan 
 int hs_kernel_lstm_recursive(const float *params, const float *win, float *out, float *scratch,
                              const hs_lstm_rec_shape *sh, const hs_lstm_rec_plan *plan, void *stream);
 
+/* ---- the environments (kernels/env_step.cu) -------------------------------------------------
+ * a: math/env_state.h's arrays, every pointer a device array; E environments, one thread each. */
+#include "hyscale/math/env_state.h"
+
+/* Every environment anew (training: its next episode; replay: back to its start). */
+int hs_kernel_env_reset(const hs_env_arrays *a, int64_t E, void *stream);
+/* One step of every environment with in (E): targets, or actions of the mode (actions 1; each in
+ * range); an ended training episode adds its sums to fin[e] and 1 to fin_n[e], then resets. */
+int hs_kernel_env_step(const hs_env_arrays *a, int64_t E, const int32_t *in, int actions, hs_env_metrics *fin,
+                       int64_t *fin_n, void *stream);
+
 #ifdef __cplusplus
 }
 #endif
