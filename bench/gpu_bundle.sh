@@ -29,7 +29,7 @@ JOBS=${BUNDLE_JOBS:-$(getconf _NPROCESSORS_ONLN)}
 MAX_MB=${BUNDLE_MAX_MB:-40}
 BUILD="$REPO/build-gpu-bundle"
 DEST="$REPO/bench/.gpu"
-BINS=(test_env_cuda test_lstm_cuda test_lstm_recursive_cuda test_kernels bench_lstm_gpu bench_lstm)
+BINS=(test_env_cuda test_mlp_row test_lstm_cuda test_lstm_recursive_cuda test_kernels bench_lstm_gpu bench_lstm)
 WORK=$(mktemp -d /tmp/hyscale-gpubundle.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 

@@ -16,7 +16,7 @@
 #
 # In order, each step printed with the seconds since the start:
 #   1. nvidia-smi -L and the card's name, driver and memory.
-#   2. the GPU tests test_env_cuda, test_lstm_cuda, test_lstm_recursive_cuda, test_kernels, each `--jobs 1`
+#   2. the GPU tests test_env_cuda, test_mlp_row, test_lstm_cuda, test_lstm_recursive_cuda, test_kernels, each `--jobs 1`
 #      under `timeout 120` (and all within the first GPU_CHECK_TESTS_S seconds); pass/fail counts;
 #      then compute-sanitizer's memcheck, racecheck and initcheck over the two CUDA tests
 #      (GPU_CHECK_SANITIZE_S, default 150 s; sanitize.txt).
@@ -383,7 +383,7 @@ if [[ -z $BIN ]]; then
   say "building in $BUILD (cmake, HS_CUDA=ON, sm_90, Release; at most $bt s)"
   if timeout "$bt" cmake -S "$REPO" -B "$BUILD" -DHS_CUDA=ON -DHS_CUDA_ARCHITECTURES=90 -DCMAKE_BUILD_TYPE=Release \
       >"$RES/logs/cmake.log" 2>&1; then
-    for t in bench_lstm_gpu bench_lstm test_env_cuda test_lstm_cuda test_lstm_recursive_cuda test_kernels; do
+    for t in bench_lstm_gpu bench_lstm test_env_cuda test_mlp_row test_lstm_cuda test_lstm_recursive_cuda test_kernels; do
       bt=$(min 300 $(($(left) - 120)))
       ((bt > 10)) || break
       timeout "$bt" cmake --build "$BUILD" -j"$NPROC" --target "$t" >>"$RES/logs/build.log" 2>&1 \
@@ -408,7 +408,7 @@ say "binaries: $BIN ($(cd "$BIN" 2>/dev/null && ls bench_lstm_gpu bench_lstm tes
 
 # --- 3. the GPU tests -------------------------------------------------------------------------
 : >"$RES/tests.txt"
-for t in test_env_cuda test_lstm_cuda test_lstm_recursive_cuda test_kernels; do
+for t in test_env_cuda test_mlp_row test_lstm_cuda test_lstm_recursive_cuda test_kernels; do
   if [[ ! -x $BIN/$t ]]; then
     say "$t: MISSING (not built)"
     echo "$t missing" >>"$RES/tests.txt"
@@ -445,7 +445,7 @@ if [[ -z $SAN || ${GPU_CHECK_SANITIZE_S:-150} -eq 0 ]]; then
   echo "compute-sanitizer skipped" >>"$RES/sanitize.txt"
 else
   for tool in memcheck racecheck initcheck; do
-    for t in test_env_cuda test_lstm_recursive_cuda test_lstm_cuda; do
+    for t in test_env_cuda test_mlp_row test_lstm_recursive_cuda test_lstm_cuda; do
       [[ -x $BIN/$t ]] || continue
       to=$(min 90 $((T_SAN_END - $(date +%s))))
       if ((to < 10)); then

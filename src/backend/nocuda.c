@@ -6,6 +6,7 @@
 
 #include "backend/env_seam.h"
 #include "backend/lstm_seam.h"
+#include "backend/ppo_act.h"
 #include "hyscale/backend.h"
 #include "hyscale/lstm.h"
 
@@ -25,6 +26,22 @@ hs_status hs_lstm_backend_cuda_impl(hs_lstm_impl impl, const hs_lstm_backend **o
 int hs_lstm_cuda_persist_max_hidden(void) { return 0; }
 
 const hs_env_ops *hs_env_cuda_ops(void) { return NULL; }
+
+hs_status hs_ppo_act_cuda(const hs_mlp_layout *l, const float *params, const float *obs, int64_t E, int greedy,
+                          uint64_t seed, uint64_t counter, int32_t *actions, float *logp, float *values)
+{
+    (void)l;
+    (void)params;
+    (void)obs;
+    (void)E;
+    (void)greedy;
+    (void)seed;
+    (void)counter;
+    (void)actions;
+    (void)logp;
+    (void)values;
+    return hs_error_set(HS_ERR_DEVICE, "ppo act (cuda): " HS_NO_CUDA);
+}
 
 hs_status hs_lstm_predict_cuda(hs_lstm *m, const hs_lstm_data *d, int64_t end, int steps, float pad, float *out,
                                double *seconds)

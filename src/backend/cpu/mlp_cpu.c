@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/ppo_act.h"
 #include "cpu_clones.h"
 #include "gemm_cpu.h"
 #include "hyscale/ppo.h"
@@ -154,28 +155,11 @@ static void hs_dense(const float *x, int64_t B, int64_t k, const float *W, const
     hs_bias_act(y, B, n, b, act);
 }
 
-/* The offsets of one MLP's tensors. */
-typedef struct hs_net {
-    int64_t n_out, w1, b1, w2, b2, w3, b3;
-} hs_net;
-
-static hs_net hs_net_of(const hs_mlp_layout *l, int critic)
-{
-    hs_net n = {critic ? 1 : l->actions,
-                critic ? l->c_w1 : l->a_w1,
-                critic ? l->c_b1 : l->a_b1,
-                critic ? l->c_w2 : l->a_w2,
-                critic ? l->c_b2 : l->a_b2,
-                critic ? l->c_w3 : l->a_w3,
-                critic ? l->c_b3 : l->a_b3};
-    return n;
-}
-
 /* Rows [r0, r1) of one MLP's forward: activations into h1, h2 and the head's outputs into out. */
 static void hs_net_forward(const hs_mlp_layout *l, const float *params, int critic, const float *obs, int64_t r0,
                            int64_t r1, float *h1, float *h2, float *out, float *pack, float *head)
 {
-    hs_net n = hs_net_of(l, critic);
+    hs_mlp_row_net n = hs_mlp_row_net_of(l, critic); /* one MLP's offsets (backend/ppo_act.h) */
     int64_t O = l->obs, H = l->hidden, B = r1 - r0;
     hs_dense(obs + r0 * O, B, O, params + n.w1, params + n.b1, H, h1 + r0 * H, 1, pack, head + r0 * HS_GEMM_NR);
     hs_dense(h1 + r0 * H, B, H, params + n.w2, params + n.b2, H, h2 + r0 * H, 1, pack, head + r0 * HS_GEMM_NR);
@@ -197,7 +181,7 @@ static void hs_net_backward(const hs_mlp_layout *l, const float *params, int cri
                             int64_t r1, const float *h1, const float *h2, const float *dout, float *dh, float *dh2,
                             hs_mlp_part *pt)
 {
-    hs_net n = hs_net_of(l, critic);
+    hs_mlp_row_net n = hs_mlp_row_net_of(l, critic); /* one MLP's offsets (backend/ppo_act.h) */
     int O = (int)l->obs, H = (int)l->hidden, no = (int)n.n_out, b = (int)(r1 - r0);
     float *g = pt->grad;
     obs += r0 * O, h1 += r0 * H, h2 += r0 * H, dout += r0 * no, dh += r0 * H, dh2 += r0 * H;

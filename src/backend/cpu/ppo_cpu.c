@@ -11,6 +11,7 @@
 #include "backend/ppo_seam.h"
 #include "hyscale/math/adam.h"
 #include "hyscale/math/clip.h"
+#include "hyscale/math/mlp_row.h"
 #include "hyscale/math/rng.h"
 
 typedef struct hs_ppo_cpu {
@@ -128,22 +129,8 @@ static hs_status hs_ppo_cpu_act(void *ctx, const float *obs, int64_t E, int gree
         for (int64_t i = 0; i < n; i++) {
             int64_t e = e0 + i;
             hs_log_softmax(c->logits + i * A, A, lp);
-            int a = 0;
-            if (greedy) {
-                for (int j = 1; j < A; j++)
-                    if (lp[j] > lp[a])
-                        a = j;
-            } else {
-                double u = hs_rng_uniform(c->cfg.seed, (1ull << 32) | (uint64_t)e, counter, 0), cum = 0.0;
-                a = A - 1;
-                for (int j = 0; j < A; j++) {
-                    cum += exp(lp[j]);
-                    if (u < cum) {
-                        a = j;
-                        break;
-                    }
-                }
-            }
+            double u = greedy ? 0.0 : (double)hs_rng_uniform(c->cfg.seed, (1ull << 32) | (uint64_t)e, counter, 0);
+            int a = hs_ppo_choose(lp, A, greedy, u); /* math/mlp_row.h: the device's rule too */
             actions[e] = a;
             if (logp)
                 logp[e] = lp[a];

@@ -93,6 +93,18 @@ int hs_kernel_env_reset(const hs_env_arrays *a, int64_t E, void *stream);
 int hs_kernel_env_step(const hs_env_arrays *a, int64_t E, const int32_t *in, int actions, hs_env_metrics *fin,
                        int64_t *fin_n, void *stream);
 
+/* ---- PPO's act (kernels/ppo_act.cu) -----------------------------------------------------------
+ * actor and critic: math/mlp_row.h's offsets into params (device, hs_mlp_layout's total); obs
+ * (E, actor->obs), actions (E), logp and values (E, either may be NULL): device arrays. The hidden
+ * size at most HS_ACT_MAX_HIDDEN and the actions at most HS_ACT_MAX_ACTIONS (cudaErrorInvalidValue
+ * otherwise). */
+#include "hyscale/math/mlp_row.h"
+#define HS_ACT_MAX_HIDDEN 256
+#define HS_ACT_MAX_ACTIONS 16
+int hs_kernel_ppo_act(const hs_mlp_row_net *actor, const hs_mlp_row_net *critic, const float *params,
+                      const float *obs, int64_t E, int greedy, uint64_t seed, uint64_t counter, int32_t *actions,
+                      float *logp, float *values, void *stream);
+
 #ifdef __cplusplus
 }
 #endif
