@@ -49,7 +49,7 @@ static cJSON *hs_train_config_json(const hs_train_ppo_config *c, int64_t L)
     return j;
 }
 
-static hs_status hs_write_curve(hs_outset *os, const hs_ppo_history *h)
+static hs_status hs_write_curve(hs_outset *os, const hs_ppo_history *h, int env_version)
 {
     FILE *f;
     const char *tmp;
@@ -70,7 +70,7 @@ static hs_status hs_write_curve(hs_outset *os, const hs_ppo_history *h)
             fprintf(f, "%.6g,%.6g,%.6g,", h->episode_reward[u], h->cold_rate[u], h->idle_ratio[u]);
         else
             fputs(",,,", f);
-        fprintf(f, "%.6g,%.6g,%.6g,%d\n", h->loss[u], h->entropy[u], h->approx_kl[u], HS_ENV_VERSION);
+        fprintf(f, "%.6g,%.6g,%.6g,%d\n", h->loss[u], h->entropy[u], h->approx_kl[u], env_version);
     }
     return ferror(f) ? hs_error_set(HS_ERR_IO, "%s: write failed", tmp) : HS_OK;
 }
@@ -283,7 +283,7 @@ static hs_status hs_train_write(const hs_train_ppo_config *c, const hs_train_job
     if (st == HS_OK)
         st = hs_train_write_policy(os, c, j);
     if (st == HS_OK)
-        st = hs_write_curve(os, &j->hist);
+        st = hs_write_curve(os, &j->hist, c->env.version);
     if (st == HS_OK && c->plot)
         st = hs_plot_curve(os, &j->hist, j->s.forecaster);
     if (st == HS_OK) {
