@@ -13,6 +13,7 @@
 #include <cblas.h>
 #include <stdio.h>
 #include "hs_test.h"
+#include "hyscale/math/moments.h"
 #include "hyscale/math/rng.h"
 #include "hyscale/policy.h"
 #include "hyscale/ppo.h"
@@ -593,6 +594,122 @@ Test(ppo, seam_rollout_equals_stepping_by_hand)
     cr_assert_eq(ops->env()->take_finished(envs, &ms, &ns), HS_OK);
     cr_expect_eq(nh, ns);
     cr_expect(!memcmp(&mh, &ms, sizeof mh), "finished episodes' metrics differ");
+    cr_assert_eq(ops->unbind(ctx), HS_OK);
+    cr_assert_eq(ops->env()->release(envs, &seam), HS_OK);
+    hs_ppo_free(agent);
+    hs_envs_free(&hand);
+    hs_envs_free(&seam);
+    hs_env_series_free(&s);
+    free(d);
+}
+
+/* ---- reward scaling (math/moments.h) --------------------------------------------------------- */
+
+/* Merging batches of uneven sizes, from nothing, gives the two-pass mean and population variance
+ * of all their values together (to 1e-12 relative: a few roundings of sums of 1,000 doubles). */
+Test(ppo, moments_merge_equals_two_pass)
+{
+    enum { N = 1000 };
+    static double x[N];
+    hs_rng g = hs_rng_make(11, 0);
+    for (int i = 0; i < N; i++) /* a mean far from 0 and a spread of several scales */
+        x[i] = 50.0 + (i % 3 + 1) * 10.0 * (hs_rng_next_double(&g) - 0.5);
+    hs_moments m = {0.0, 0.0, 0.0};
+    const int sizes[] = {1, 7, 64, 300, 128, 500};
+    int at = 0;
+    for (int k = 0; k < 6; k++) {
+        hs_moments_merge(&m, hs_moments_of(x + at, sizes[k]));
+        at += sizes[k];
+    }
+    cr_assert_eq(at, N);
+    hs_moments all = hs_moments_of(x, N);
+    double mean = 0, var = 0;
+    for (int i = 0; i < N; i++)
+        mean += x[i];
+    mean /= N;
+    for (int i = 0; i < N; i++)
+        var += (x[i] - mean) * (x[i] - mean);
+    var /= N;
+    cr_expect(fabs(all.mean - mean) <= 1e-12 * fabs(mean) && fabs(all.var - var) <= 1e-12 * var);
+    cr_expect(fabs(m.count - N) == 0.0, "count %g", m.count);
+    cr_expect(fabs(m.mean - mean) <= 1e-12 * fabs(mean), "mean %.17g vs %.17g", m.mean, mean);
+    cr_expect(fabs(m.var - var) <= 1e-12 * var, "variance %.17g vs %.17g", m.var, var);
+    /* the prior of HS_MOMENTS_INIT (weight 1e-4) moves the result by about 1e-4 relative only */
+    hs_moments p = HS_MOMENTS_INIT;
+    hs_moments_merge(&p, all);
+    cr_expect(fabs(p.var - var) <= 2e-4 * var, "with the prior: variance %.17g vs %.17g", p.var, var);
+    cr_expect_float_eq(hs_reward_scale(-3.0f, 4.0, 0.0), -1.5f, 1e-7);
+}
+
+/* With norm_reward, the seam's rollout records each reward divided by the standard deviation of
+ * every discounted return seen so far, computed here from raw sums over a plain history of
+ * G = gamma G + r (restarted after each episode's last step) from stepping the same environments
+ * by hand, with HS_MOMENTS_INIT's prior as a weight of 1e-4 at mean 0 and variance 1:
+ * var = (w (1 + 0^2) + sum G^2) / (w + n) - (sum G / (w + n))^2. Tolerance 1e-5 relative: float
+ * rewards (1e-7) through a variance that is a difference of sums. */
+Test(ppo, norm_reward_divides_by_the_returns_std)
+{
+    enum { N = 1440, E = 8, T = 40, O = HS_ENV_OBS };
+    float *d = malloc(N * sizeof *d);
+    for (int t = 0; t < N; t++)
+        d[t] = (float)(130 + 80 * sin(6.283185307 * t / 240.0) + 30 * sin(t * 0.7));
+    hs_env_series s;
+    cr_assert_eq(hs_env_series_init(&s, d, NULL, 1, N, 240, "none"), HS_OK);
+    hs_env_config ec = HS_ENV_CONFIG_DEFAULTS;
+    ec.episode = 7;
+    ec.seed = 5;
+    hs_ppo_config pc = HS_PPO_CONFIG_DEFAULTS;
+    pc.envs = E;
+    pc.steps = T;
+    pc.minibatches = 2;
+    pc.seed = 5;
+    pc.norm_reward = 1;
+    hs_envs hand, seam;
+    cr_assert_eq(hs_envs_init(&hand, &s, E, &ec), HS_OK);
+    cr_assert_eq(hs_envs_init(&seam, &s, E, &ec), HS_OK);
+    hs_ppo *agent;
+    cr_assert_eq(hs_ppo_create(&agent, &pc, HS_DEVICE_CPU), HS_OK);
+    static double G[E], hist[T * E];
+    static float raw[T * E], got[T * E];
+    static int32_t act[E];
+    for (int t = 0; t < T; t++) {
+        cr_assert_eq(hs_ppo_act(agent, hand.obs, E, 0, (uint64_t)(100 + t), act, NULL, NULL), HS_OK);
+        hs_envs_targets_from_actions(&hand, act, hand.target);
+        hs_envs_step(&hand, hand.target);
+        for (int e = 0; e < E; e++) {
+            raw[t * E + e] = hand.reward[e];
+            G[e] = pc.gamma * G[e] + hand.reward[e];
+            hist[t * E + e] = G[e];
+            if (hand.done[e])
+                G[e] = 0;
+        }
+    }
+    void *ctx, *envs;
+    const hs_ppo_ops *ops = hs_ppo_backend(agent, &ctx);
+    cr_assert_eq(ops->env()->adopt(&envs, &seam), HS_OK);
+    cr_assert_eq(ops->bind(ctx, envs, T), HS_OK);
+    cr_assert_eq(ops->rollout(ctx, 100), HS_OK);
+    hs_ppo_rollout r = {.reward = got};
+    cr_assert_eq(ops->read_rollout(ctx, &r), HS_OK);
+    double worst = 0;
+    int wi = 0, nonzero = 0;
+    for (int t = 0; t < T; t++) {
+        double w = 1e-4, s1 = 0, s2 = w;
+        for (int i = 0; i < (t + 1) * E; i++)
+            s1 += hist[i], s2 += hist[i] * hist[i];
+        double n = w + (t + 1) * E, var = s2 / n - (s1 / n) * (s1 / n);
+        for (int e = 0; e < E; e++) {
+            int i = t * E + e;
+            double want = raw[i] / sqrt(var + HS_REWARD_SCALE_EPS);
+            double err = fabs(got[i] - want) / fmax(fabs(want), 1e-6);
+            nonzero += raw[i] != 0.0f;
+            if (err > worst)
+                worst = err, wi = i;
+        }
+    }
+    cr_expect(nonzero > T * E / 2, "too few nonzero rewards (%d)", nonzero);
+    cr_expect(worst <= 1e-5, "worst relative error %.3g at step %d env %d (got %g, raw %g)", worst, wi / E, wi % E,
+              (double)got[wi], (double)raw[wi]);
     cr_assert_eq(ops->unbind(ctx), HS_OK);
     cr_assert_eq(ops->env()->release(envs, &seam), HS_OK);
     hs_ppo_free(agent);

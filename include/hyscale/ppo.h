@@ -48,11 +48,13 @@ typedef struct hs_ppo_config {
     int actions;             /* A: 9 (margin mode) or 5 (delta mode) */
     float beta1, beta2;      /* Adam's betas: torch's 0.9 and 0.999 */
     int obs;                 /* O: the observation size of the ENV version (23; 33 for version 2) */
+    int norm_reward;         /* 1: the learner sees rewards divided by the running standard deviation of
+                              * each environment's discounted return (math/moments.h); 0: as stepped */
 } hs_ppo_config;
 
 #define HS_PPO_CONFIG_DEFAULTS                                                                                         \
     {64, 64, 128, 5000000, 4, 8, 0.99f, 0.95f, {0.2f, 0.5f, 0.01f}, 3e-4f, 1e-5f, 0.5f, 0, 1, 0, HS_ENV_ACTIONS,        \
-     HS_ADAM_BETA1, HS_ADAM_BETA2, HS_ENV_OBS}
+     HS_ADAM_BETA1, HS_ADAM_BETA2, HS_ENV_OBS, 0}
 
 /* Offsets (in floats) of each tensor in the flat buffer; weights are (out, in) row-major like
  * torch.nn.Linear. Actor first, then critic. */

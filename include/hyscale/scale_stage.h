@@ -50,6 +50,11 @@ hs_status hs_train_ppo_run(const hs_train_ppo_config *c, cJSON *manifest, hs_tra
  * HS_ERR_USAGE naming the option. hs_train_ppo_run assumes it. */
 hs_status hs_train_ppo_check(const hs_train_ppo_config *c);
 
+/* Whether training scales rewards (hs_ppo_config.norm_reward): c->ppo.norm_reward when 0 or 1;
+ * -1 takes the ENV version's default, 1 for version 2 (docs/ENV-v2.md, "Training") and 0 for
+ * version 1, whose agents train as they always have. */
+int hs_train_ppo_norm_reward(const hs_train_ppo_config *c);
+
 /* 1 when a series of n minutes with this holdout leaves the environment room for episodes (the
  * rule hs_env_series_init and hs_envs_init apply, env_rules.h), else 0; *episode (when not NULL)
  * gets the episode length the environment would use. Pure: reads no file. */

@@ -63,7 +63,10 @@ typedef struct hs_ppo_ops {
      * buffers of T steps in the backend's memory (allocated here, once) */
     hs_status (*bind)(void *ctx, void *envs, int64_t T);
     /* T steps: each observes, acts (sampled at draws counter + t), steps the environments and
-     * records obs, action, logp, value, reward and done; then the values after the last step */
+     * records obs, action, logp, value, reward and done; then the values after the last step.
+     * With cfg.norm_reward the recorded reward is the scaled one (math/moments.h): each
+     * environment's discounted return, kept across rollouts and restarted at each bind, joins
+     * the running moments after every step */
     hs_status (*rollout)(void *ctx, uint64_t counter);
     /* advantages and returns of the rollout (hs_ppo_gae) */
     hs_status (*gae)(void *ctx, float gamma, float lambda);

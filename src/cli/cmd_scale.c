@@ -48,6 +48,7 @@ int hs_cmd_train_ppo(int argc, char **argv)
     int64_t envs = c.ppo.envs, steps = c.ppo.steps, total = c.ppo.total_steps, episode = 0;
     double lr = c.ppo.lr, wc = c.env.w.w_cold, wi = c.env.w.w_idle, wch = c.env.w.w_change;
     double wlo = c.env.w_idle_lo, whi = c.env.w_idle_hi;
+    c.ppo.norm_reward = -1; /* the ENV version's default (hs_train_ppo_norm_reward) */
     int no_plot = 0;
     hs_opt opts[] = {
         {"series", HS_OPT_STR, &c.series_dir, "DIR", "a preprocess output folder (series.csv) (required)"},
@@ -63,6 +64,8 @@ int hs_cmd_train_ppo(int argc, char **argv)
         {"episode", HS_OPT_I64, &episode, "L", "episode length (1440, or a quarter of a span under 4 days)"},
         {"lr", HS_OPT_DOUBLE, &lr, "LR", "Adam learning rate (3e-4)"},
         {"anneal", HS_OPT_FLAG, &c.ppo.anneal, NULL, "anneal the learning rate linearly to 0"},
+        {"norm-reward", HS_OPT_INT, &c.ppo.norm_reward, "0|1",
+         "divide rewards by the running std of the discounted return (1 with --env-version 2, else 0)"},
         {"w-cold", HS_OPT_DOUBLE, &wc, "W", "reward weight of a cold start (1.0)"},
         {"w-idle", HS_OPT_DOUBLE, &wi, "W", "reward weight of an idle instance-minute (0.1)"},
         {"w-change", HS_OPT_DOUBLE, &wch, "W", "reward weight of a scaling change (0.01)"},

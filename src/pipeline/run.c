@@ -37,6 +37,7 @@ static hs_train_ppo_config hs_run_ppo_config(const hs_pipeline_config *c, int64_
     tc.holdout = holdout;
     tc.ppo.total_steps = c->ppo_steps;
     tc.ppo.envs = c->ppo_envs;
+    tc.ppo.norm_reward = -1; /* the ENV version's default: reward scaling for version 2 */
     tc.ppo.seed = c->synth.seed;
     tc.ppo.quiet = tc.quiet = c->quiet;
     return tc;

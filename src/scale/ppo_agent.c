@@ -117,6 +117,8 @@ hs_status hs_ppo_create(hs_ppo **out, const hs_ppo_config *cfg, hs_device dev)
                             HS_ENV_OBS_V2);
     if (cfg->actions < 2 || cfg->actions > HS_ENV_ACTIONS)
         return hs_error_set(HS_ERR_USAGE, "ppo: %d actions (2 to %d)", cfg->actions, HS_ENV_ACTIONS);
+    if (cfg->norm_reward != 0 && cfg->norm_reward != 1)
+        return hs_error_set(HS_ERR_USAGE, "ppo: norm_reward %d (0 or 1)", cfg->norm_reward);
     if (dev != HS_DEVICE_CPU)
         return hs_error_set(HS_ERR_DEVICE, "ppo: the CUDA backend of PPO is not built yet; use --device cpu");
     hs_ppo *p = calloc(1, sizeof *p);

@@ -14,6 +14,11 @@
 #include "hyscale/progress.h"
 #include "hyscale/scale_stage.h"
 
+int hs_train_ppo_norm_reward(const hs_train_ppo_config *c)
+{
+    return c->ppo.norm_reward >= 0 ? c->ppo.norm_reward : c->env.version == HS_ENV_V2;
+}
+
 static cJSON *hs_train_config_json(const hs_train_ppo_config *c, int64_t L)
 {
     cJSON *j = cJSON_CreateObject();
@@ -45,6 +50,7 @@ static cJSON *hs_train_config_json(const hs_train_ppo_config *c, int64_t L)
     cJSON_AddNumberToObject(j, "adam_eps", c->ppo.adam_eps);
     cJSON_AddNumberToObject(j, "max_grad_norm", c->ppo.max_grad_norm);
     cJSON_AddBoolToObject(j, "anneal_lr", c->ppo.anneal);
+    cJSON_AddBoolToObject(j, "norm_reward", hs_train_ppo_norm_reward(c));
     cJSON_AddNumberToObject(j, "seed", (double)c->ppo.seed);
     return j;
 }
@@ -127,6 +133,8 @@ hs_status hs_train_ppo_check(const hs_train_ppo_config *c)
         return hs_error_set(HS_ERR_USAGE, "--holdout %lld: out of range (at least 0)", (long long)c->holdout);
     if (c->env.episode < 0)
         return hs_error_set(HS_ERR_USAGE, "--episode %lld: out of range (at least 0)", (long long)c->env.episode);
+    if (c->ppo.norm_reward < -1 || c->ppo.norm_reward > 1)
+        return hs_error_set(HS_ERR_USAGE, "--norm-reward %d: expected 0 or 1", c->ppo.norm_reward);
     if (!(c->ppo.lr > 0))
         return hs_error_set(HS_ERR_USAGE, "--lr %g: out of range (positive)", (double)c->ppo.lr);
     if (!(c->env.w.w_cold >= 0) || !(c->env.w.w_idle >= 0) || !(c->env.w.w_change >= 0))
@@ -223,6 +231,7 @@ static hs_status hs_train_compute(const hs_train_ppo_config *c, hs_train_job *j,
     hs_ppo_config pc = c->ppo;
     pc.actions = hs_env_action_count(c->env.mode);
     pc.obs = hs_env_obs_size(c->env.version);
+    pc.norm_reward = hs_train_ppo_norm_reward(c);
     HS_TRY(hs_ppo_create(&j->agent, &pc, HS_DEVICE_CPU));
     HS_TRY(hs_ppo_train(j->agent, &j->v, &j->hist));
     j->params = malloc((size_t)hs_ppo_layout(j->agent)->total * sizeof *j->params);

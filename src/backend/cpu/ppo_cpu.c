@@ -12,6 +12,7 @@
 #include "hyscale/math/adam.h"
 #include "hyscale/math/clip.h"
 #include "hyscale/math/mlp_row.h"
+#include "hyscale/math/moments.h"
 #include "hyscale/math/rng.h"
 
 typedef struct hs_ppo_cpu {
@@ -38,6 +39,8 @@ typedef struct hs_ppo_cpu {
     uint8_t *r_done;              /* (T, E) */
     float *r_last;                /* (E) */
     int32_t *r_last_act;          /* (E) */
+    double *r_G;                  /* (E) each environment's discounted return (norm_reward) */
+    hs_moments ret_moments;       /* of those returns, over every step so far (norm_reward) */
 } hs_ppo_cpu;
 
 static void hs_ppo_cpu_destroy(void *ctx)
@@ -75,6 +78,7 @@ static hs_status hs_ppo_cpu_create(void **ctx, const hs_mlp_layout *l, const hs_
     c->l = *l;
     c->cfg = *cfg;
     c->max_b = max_b;
+    c->ret_moments = (hs_moments)HS_MOMENTS_INIT;
     c->params = buf;
     c->grad = buf + l->total;
     c->m = buf + 2 * l->total;
@@ -247,10 +251,10 @@ static hs_status hs_ppo_cpu_bind(void *ctx, void *envs, int64_t T)
                             (long long)T, (long long)c->cfg.steps);
     int64_t n = T * E;
     if (n > c->cap) {
-        /* floats: obs (n O), logp, value, reward, adv, ret (n each), last (E); ints: action (n),
-         * last action (E); bytes: done (n) */
-        size_t bytes = (size_t)(n * c->l.obs + 5 * n + E) * sizeof(float) + (size_t)(n + E) * sizeof(int32_t) +
-                       (size_t)n;
+        /* doubles: returns (E); floats: obs (n O), logp, value, reward, adv, ret (n each), last (E);
+         * ints: action (n), last action (E); bytes: done (n) */
+        size_t bytes = (size_t)E * sizeof(double) + (size_t)(n * c->l.obs + 5 * n + E) * sizeof(float) +
+                       (size_t)(n + E) * sizeof(int32_t) + (size_t)n;
         void *buf = malloc(bytes);
         if (!buf)
             return hs_error_set(HS_ERR_NOMEM, "ppo: out of memory for a rollout of %lld samples", (long long)n);
@@ -258,7 +262,9 @@ static hs_status hs_ppo_cpu_bind(void *ctx, void *envs, int64_t T)
         c->roll = buf;
         c->cap = n;
     }
-    float *f = c->roll;
+    c->r_G = c->roll;
+    memset(c->r_G, 0, (size_t)E * sizeof *c->r_G); /* a bind starts every return afresh */
+    float *f = (float *)(c->r_G + E);
     c->r_obs = f, f += n * c->l.obs;
     c->r_logp = f, f += n;
     c->r_val = f, f += n;
@@ -275,6 +281,21 @@ static hs_status hs_ppo_cpu_bind(void *ctx, void *envs, int64_t T)
     return HS_OK;
 }
 
+/* Reward scaling (math/moments.h): each environment's return moves on by its reward, the moments
+ * take the E returns, and the step's rewards (E) are divided by the returns' standard deviation;
+ * a return restarts after the step that ended its episode. */
+static void hs_ppo_cpu_scale_rewards(hs_ppo_cpu *c, float *rew, const uint8_t *done, int64_t E)
+{
+    for (int64_t e = 0; e < E; e++)
+        c->r_G[e] = hs_return_step(c->r_G[e], rew[e], c->cfg.gamma);
+    hs_moments_merge(&c->ret_moments, hs_moments_of(c->r_G, E));
+    for (int64_t e = 0; e < E; e++) {
+        rew[e] = hs_reward_scale(rew[e], c->ret_moments.var, HS_REWARD_SCALE_EPS);
+        if (done[e])
+            c->r_G[e] = 0.0;
+    }
+}
+
 static hs_status hs_ppo_cpu_rollout(void *ctx, uint64_t counter)
 {
     hs_ppo_cpu *c = ctx;
@@ -289,6 +310,8 @@ static hs_status hs_ppo_cpu_rollout(void *ctx, uint64_t counter)
         hs_envs_step(v, v->target);
         memcpy(c->r_rew + t * E, v->reward, (size_t)E * sizeof *c->r_rew);
         memcpy(c->r_done + t * E, v->done, (size_t)E);
+        if (c->cfg.norm_reward)
+            hs_ppo_cpu_scale_rewards(c, c->r_rew + t * E, v->done, E);
     }
     return hs_ppo_cpu_act(c, v->obs, E, 1, 0, c->r_last_act, NULL, c->r_last);
 }
