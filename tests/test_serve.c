@@ -516,7 +516,7 @@ Test(serve_model, observation_and_action_equal_the_environments, .timeout = 180)
         cr_assert_eq(hs_ppo_act(a->agent, obs, 1, 1, 0, &act_srv, NULL, NULL), HS_OK);
         cr_assert_eq(act_env, act_srv);
         if (t % 16 == 0) { /* the forecast: the LSTM's eight minutes as the environment reads them */
-            cr_assert_eq(hs_serve_forecast(m, hist, 64, in.ds[t], 8, l, pr), HS_OK);
+            cr_assert_eq(hs_serve_forecast(m, hist, 64, in.ds[t], 8, l, pr, NULL), HS_OK);
             char msg[256];
             cr_assert(hs_test_close_d(l, f8.v + t * 8, 8, 1e-6, 2e-6, msg, sizeof msg), "minute %lld: %s",
                       (long long)t, msg);

@@ -1,5 +1,7 @@
-/* hybrid_lead.c: the per-lead Hybrid (hybrid.h): Prophet's weight at each lead of lead.h chosen
- * on validation, and its interpolation between the leads (the service and the stage share it). */
+/* hybrid_lead.c: the per-lead Hybrid (hybrid.h): Prophet's weight and the correction's share of
+ * Prophet's last error in each lead bucket of lead.h, chosen on validation, their interpolation
+ * between the buckets and the forecast they make (the stage, the report and the service share
+ * it), and hybrid_metrics.json's per_lead written and read. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,11 +139,13 @@ hs_status hs_hybrid_lead_choose(const char *dir, int64_t step_seconds, hs_hybrid
     hs_status st = hs_bt_table_read(lp, &lv);
     if (st == HS_OK)
         st = hs_hl_rows_gather(&pv, &lv, step_seconds, &r);
-    for (int64_t k = 0; st == HS_OK && k < r.n; k++)
+    if (st != HS_OK)
+        goto done;
+    for (int64_t k = 0; k < r.n; k++)
         fit->rows[r.bucket[k]]++;
     /* Prophet's weight per bucket, then (with w(L) known across buckets) the correction: half the
      * least-squares coefficient of what the blend misses on Prophet's error at the cutoff */
-    for (int i = 0; st == HS_OK && i < HS_LEADS; i++) {
+    for (int i = 0; i < HS_LEADS; i++) {
         if (fit->rows[i] < HS_HYBRID_LEAD_MIN_ROWS)
             continue;
         double best = INFINITY;
@@ -157,21 +161,21 @@ hs_status hs_hybrid_lead_choose(const char *dir, int64_t step_seconds, hs_hybrid
         fit->mae_lstm[i] = hs_hl_mae(&r, i, 0.0);
     }
     double se[HS_LEADS] = {0}, see[HS_LEADS] = {0}, ae[HS_LEADS] = {0};
-    for (int64_t k = 0; st == HS_OK && k < r.n; k++) {
-        double wl = hs_hybrid_lead_weight(fit->w, r.lead[k]), miss = r.y[k] - (wl * r.p[k] + (1 - wl) * r.l[k]);
+    for (int64_t k = 0; k < r.n; k++) {
+        double miss = r.y[k] - hs_hybrid_lead_forecast(fit->w, NULL, r.lead[k], r.p[k], r.l[k], 0.0);
         se[r.bucket[k]] += miss * r.e[k];
         see[r.bucket[k]] += r.e[k] * r.e[k];
     }
-    for (int i = 0; st == HS_OK && i < HS_LEADS; i++)
+    for (int i = 0; i < HS_LEADS; i++)
         if (fit->rows[i] >= HS_HYBRID_LEAD_MIN_ROWS)
             fit->a[i] = see[i] > 0 ? fmax(-1.0, fmin(1.0, 0.5 * se[i] / see[i])) : 0.0;
-    for (int64_t k = 0; st == HS_OK && k < r.n; k++)
+    for (int64_t k = 0; k < r.n; k++)
         ae[r.bucket[k]] += fabs(r.y[k] - hs_hybrid_lead_forecast(fit->w, fit->a, r.lead[k], r.p[k], r.l[k], r.e[k]));
-    for (int i = 0; st == HS_OK && i < HS_LEADS; i++)
+    for (int i = 0; i < HS_LEADS; i++)
         if (fit->rows[i] >= HS_HYBRID_LEAD_MIN_ROWS)
             fit->mae_hybrid[i] = ae[i] / (double)fit->rows[i];
-    if (st == HS_OK)
-        fit->found = 1;
+    fit->found = 1;
+done:
     hs_hl_rows_free(&r);
     hs_fc_table_free(&pv);
     hs_bt_table_free(&lv);

@@ -22,11 +22,11 @@ static double hs_now_seconds(void)
 }
 
 hs_status hs_serve_forecast(hs_serve_model *m, const double *v, int64_t n, int64_t last, int steps, double *lstm,
-                            double *prophet)
+                            double *prophet, double *prophet_now)
 {
     int W = m->lcfg.window;
     int64_t k = n < W ? n : W; /* the window is all the LSTM reads; before it, the pad (zero invocations) */
-    double *y = malloc((size_t)(k > 0 ? k : 1) * sizeof *y + (size_t)steps * sizeof(int64_t));
+    double *y = malloc((size_t)(k > 0 ? k : 1) * sizeof *y + (size_t)(steps + 1) * sizeof(int64_t));
     float *x = malloc(((size_t)(k > 0 ? k : 1) + (size_t)steps) * sizeof *x);
     if (!y || !x) {
         free(y);
@@ -50,12 +50,15 @@ hs_status hs_serve_forecast(hs_serve_model *m, const double *v, int64_t n, int64
     int64_t *ds = (int64_t *)(y + (k > 0 ? k : 1));
     for (int i = 0; i < steps; i++)
         ds[i] = last + 60 * (int64_t)(i + 1);
+    ds[steps] = last; /* and the last minute itself, after the forecast ones */
     hs_prophet_forecast fc;
     memset(&fc, 0, sizeof fc);
     if (st == HS_OK)
-        st = hs_prophet_predict(&m->pm, &m->pcfg, ds, steps, &fc);
+        st = hs_prophet_predict(&m->pm, &m->pcfg, ds, steps + 1, &fc);
     for (int i = 0; st == HS_OK && i < steps; i++)
         prophet[i] = m->p_log ? expm1(fc.yhat[i]) : fc.yhat[i];
+    if (st == HS_OK && prophet_now)
+        *prophet_now = m->p_log ? expm1(fc.yhat[steps]) : fc.yhat[steps];
     hs_prophet_forecast_free(&fc);
     free(y);
     free(x);
@@ -169,7 +172,7 @@ static hs_status hs_history(hs_serve_model *m, const hs_serve_request *rq, const
 
 /* The forecasts of steps minutes after the history: from the cache when it holds them. */
 static hs_status hs_forecasts(hs_serve_model *m, const hs_hist *h, int steps, double *lstm, double *prophet,
-                              hs_serve_error *e)
+                              double *prophet_now, hs_serve_error *e)
 {
     if (h->key) {
         pthread_mutex_lock(&m->cache_mu);
@@ -178,6 +181,7 @@ static hs_status hs_forecasts(hs_serve_model *m, const hs_hist *h, int steps, do
             if (c->key == h->key && c->steps >= steps) {
                 memcpy(lstm, c->lstm, (size_t)steps * sizeof *lstm);
                 memcpy(prophet, c->prophet, (size_t)steps * sizeof *prophet);
+                *prophet_now = c->prophet_now;
                 c->used = ++m->clock;
                 pthread_mutex_unlock(&m->cache_mu);
                 return HS_OK;
@@ -190,7 +194,7 @@ static hs_status hs_forecasts(hs_serve_model *m, const hs_hist *h, int steps, do
     if (!l)
         return hs_serve_fail(e, 500, "", "out of memory");
     double *p = l + want;
-    if (hs_serve_forecast(m, h->v, h->n, h->last, want, l, p) != HS_OK) {
+    if (hs_serve_forecast(m, h->v, h->n, h->last, want, l, p, prophet_now) != HS_OK) {
         free(l);
         return hs_serve_fail(e, 500, "", "forecast failed: %s", hs_error_message());
     }
@@ -215,6 +219,7 @@ static hs_status hs_forecasts(hs_serve_model *m, const hs_hist *h, int steps, do
         free(slot->lstm); /* one buffer holds both */
         slot->lstm = l;
         slot->prophet = p;
+        slot->prophet_now = *prophet_now;
         slot->steps = want;
         slot->key = h->key;
         l = NULL;
@@ -260,20 +265,6 @@ static hs_status hs_decide(hs_serve_model *m, hs_serve_forecaster f, const hs_hi
     int32_t f1 = none ? need_t : fneed[0];
     out->target = a->mode == HS_ENV_DELTA ? hs_env_delta_target((int32_t)p, act, m->step, m->pmax)
                                           : hs_env_margin_target(f1, act, m->pmax);
-    return HS_OK;
-}
-
-/* Prophet's error at the history's last minute, y - Prophet there: the per-lead Hybrid's
- * correction carries a share of it forward (hybrid.h). */
-static hs_status hs_prophet_error(hs_serve_model *m, const hs_hist *h, double *e)
-{
-    hs_prophet_forecast fc;
-    memset(&fc, 0, sizeof fc);
-    int64_t at = h->last;
-    HS_TRY(hs_prophet_predict(&m->pm, &m->pcfg, &at, 1, &fc));
-    double p = m->p_log ? expm1(fc.yhat[0]) : fc.yhat[0];
-    hs_prophet_forecast_free(&fc);
-    *e = h->n > 0 && isfinite(p) ? h->v[h->n - 1] - p : 0.0;
     return HS_OK;
 }
 
@@ -460,11 +451,9 @@ static hs_status hs_compute(hs_serve_model *m, const hs_serve_request *rq, const
     double *buf = malloc((size_t)steps * 2 * sizeof *buf);
     if (!buf)
         return hs_serve_fail(e, 500, "", "out of memory");
-    hs_status st = hs_forecasts(m, h, steps, buf, buf + steps, e);
-    double pe = 0;
-    if (st == HS_OK && rq->forecaster == HS_SERVE_HYBRID && m->hybrid_corrected &&
-        hs_prophet_error(m, h, &pe) != HS_OK)
-        st = hs_serve_fail(e, 500, "", "forecast failed: %s", hs_error_message());
+    double now = NAN; /* Prophet at the history's last minute: its error there is the correction's input */
+    hs_status st = hs_forecasts(m, h, steps, buf, buf + steps, &now, e);
+    double pe = h->n > 0 && isfinite(now) ? h->v[h->n - 1] - now : 0.0;
     if (st == HS_OK) {
         hs_combine(m, rq->forecaster, buf, buf + steps, steps, pe, F);
         /* an agent sees its own forecaster's minutes: the request's, or none (ppo_none) */

@@ -153,11 +153,9 @@ static hs_status hs_load_hybrid(hs_serve_model *m, uint64_t *h)
     for (int i = 0; found && i < HS_LEADS; i++)
         m->hybrid_per_lead |= !isnan(w[i]);
     const double step_minutes = 1.0; /* the series' step, 60 s (hs_load_series) */
-    m->hybrid_corrected = 0;
     for (int i = 0; i < HS_SERVE_MAX_PERIODS; i++) {
         m->hybrid_w[i] = hs_hybrid_lead_weight(w, (double)(i + 1) * step_minutes);
         m->hybrid_a[i] = found ? hs_hybrid_lead_correction(a, (double)(i + 1) * step_minutes) : 0.0;
-        m->hybrid_corrected |= m->hybrid_a[i] != 0.0;
     }
     return HS_OK;
 }

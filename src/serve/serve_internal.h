@@ -31,6 +31,7 @@ typedef struct hs_serve_cached {
     int steps;
     double *lstm;     /* (steps) invocations */
     double *prophet;  /* (steps) invocations */
+    double prophet_now; /* Prophet's yhat at `last` itself (the per-lead Hybrid's correction) */
     uint64_t used;    /* for replacement */
 } hs_serve_cached;
 
@@ -64,7 +65,6 @@ struct hs_serve_model {
     int hybrid_per_lead;
     double hybrid_w[HS_SERVE_MAX_PERIODS]; /* (HS_SERVE_MAX_PERIODS) */
     double hybrid_a[HS_SERVE_MAX_PERIODS]; /* the correction's share of Prophet's error; 0: none */
-    int hybrid_corrected;                  /* any hybrid_a nonzero */
     /* agents */
     hs_serve_agent agents[HS_SERVE_MAX_AGENTS];
     int nagents;
@@ -79,9 +79,11 @@ hs_status hs_serve_lstm_take(hs_serve_model *m, hs_lstm **out);
 void hs_serve_lstm_give(hs_serve_model *m, hs_lstm *l);
 
 /* The forecasts of the minutes after a history (values v (n), the last one minute `last`):
- * the LSTM's recursive forecast (lstm, steps) and Prophet's yhat (prophet, steps), invocations. */
+ * the LSTM's recursive forecast (lstm, steps) and Prophet's yhat (prophet, steps), invocations;
+ * Prophet's yhat at `last` itself into *prophet_now when not NULL (the per-lead Hybrid's
+ * correction reads Prophet's error there). */
 hs_status hs_serve_forecast(hs_serve_model *m, const double *v, int64_t n, int64_t last, int steps, double *lstm,
-                            double *prophet);
+                            double *prophet, double *prophet_now);
 
 /* ENV.md's observation (23 floats) for p instances at the end of the history's last minute,
  * with fneed the forecaster's first 8 minutes (NULL for none). */
