@@ -142,10 +142,25 @@ static void parity_training(const hs_env_series *s, int64_t E, hs_env_config cfg
 
 Test(env_cuda, the_backend_exists_where_cuda_is_built)
 {
-    if (hs_cuda_built())
-        cr_expect(hs_env_cuda_ops() != NULL && strcmp(hs_env_cuda_ops()->name, "cuda") == 0);
-    else
+    if (!hs_cuda_built()) {
         cr_expect(hs_env_cuda_ops() == NULL, "a build without CUDA has no CUDA environment");
+        return;
+    }
+    const hs_env_ops *g = hs_env_cuda_ops();
+    cr_assert(g != NULL && strcmp(g->name, "cuda") == 0);
+    if (hs_cuda_device_count() > 0)
+        return;
+    /* built but no device answers: a device error naming CUDA, and no context */
+    hs_env_series s;
+    make_series(&s, 1, 4320, 1);
+    hs_env_config cfg = HS_ENV_CONFIG_DEFAULTS;
+    void *gc = (void *)&s;
+    cr_expect_eq(g->create(&gc, &s, 4, &cfg), HS_ERR_DEVICE);
+    cr_expect(strstr(hs_error_message(), "CUDA"), "%s", hs_error_message());
+    cr_expect_null(gc);
+    cr_expect_eq(g->create_replay(&gc, &s, &cfg, 3600, 4319), HS_ERR_DEVICE);
+    cr_expect_null(gc);
+    hs_env_series_free(&s);
 }
 
 /* 3 series replayed by 1,000 environments for 1,600 steps of 300-minute episodes: five resets

@@ -340,6 +340,24 @@ Test(hybrid, lead_correction_reaches_the_outputs)
     assert_file_has(dir, "hybrid_forecast8.csv", "\n0,10.3");
 }
 
+/* The next day's correction reads Prophet at the last point from prophet_model.json: one that
+ * does not load is an error naming it, and the stage writes nothing. */
+Test(hybrid, an_unreadable_prophet_model_is_an_error)
+{
+    char *dir = hs_test_scratch("hybbadmodel");
+    write_inputs(dir, 200, 20);
+    write_validation_with_errors(dir);
+    char p[700];
+    snprintf(p, sizeof p, "%s/prophet_model.json", dir);
+    hs_test_write_file(p, "{\"format\": ");
+    char *err;
+    cr_expect_neq(hs_test_run(&err, "forecast", "hybrid", "--out", dir, "--quiet", NULL), 0);
+    cr_expect(strstr(err, "prophet_model.json"), "%s", err);
+    free(err);
+    cr_expect(!hs_test_nonempty(dir, "hybrid_metrics.json"));
+    cr_expect(!hs_test_nonempty(dir, "hybrid_lead_next.csv"));
+}
+
 Test(hybrid, malformed_lead_weights_are_refused)
 {
     char *dir = hs_test_scratch("hybplbad");

@@ -155,11 +155,23 @@ Test(mlp_row, the_act_kernel_equals_the_cpu, .timeout = 120)
     check_against_cpu(1, 1);
 }
 
-Test(mlp_row, the_act_kernel_without_cuda_says_so)
+/* Without a device (a CPU-only build, or no GPU answering) the act is a device error naming why;
+ * a layout the kernel cannot hold is a usage error in any build with CUDA. */
+Test(mlp_row, the_act_kernel_without_a_device_says_so)
 {
-    if (hs_cuda_built())
-        return;
-    hs_mlp_layout l = hs_mlp_layout_make(O, 64, A);
-    int32_t a;
-    cr_expect_eq(hs_ppo_act_cuda(&l, NULL, NULL, 1, 0, 1, 0, &a, NULL, NULL), HS_ERR_DEVICE);
+    hs_mlp_layout l;
+    float *params, *obs;
+    make_inputs(&l, &params, &obs);
+    int32_t a[E];
+    if (hs_cuda_device_count() == 0) {
+        cr_expect_eq(hs_ppo_act_cuda(&l, params, obs, E, 0, 1, 0, a, NULL, NULL), HS_ERR_DEVICE);
+        cr_expect(strstr(hs_error_message(), "CUDA"), "%s", hs_error_message());
+    }
+    if (hs_cuda_built()) {
+        hs_mlp_layout big = hs_mlp_layout_make(O, 512, A);
+        cr_expect_eq(hs_ppo_act_cuda(&big, params, obs, E, 0, 1, 0, a, NULL, NULL), HS_ERR_USAGE);
+        cr_expect(strstr(hs_error_message(), "hidden 512"), "%s", hs_error_message());
+    }
+    free(params);
+    free(obs);
 }
