@@ -87,55 +87,6 @@ Test(design, auto_seasonalities)
 
 /* ---- data and fixtures -------------------------------------------------------------------- */
 
-typedef struct fixture_rows {
-    int n, ncol;
-    char names[16][32];
-    int64_t *ds;
-    double *v; /* (n, ncol), NAN for empty */
-} fixture_rows;
-
-static int fixture_read(const char *path, fixture_rows *fr)
-{
-    memset(fr, 0, sizeof *fr);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    static char line[8192];
-    if (!fgets(line, sizeof line, f)) {
-        fclose(f);
-        return -1;
-    }
-    line[strcspn(line, "\r\n")] = 0;
-    for (char *p = line, *tok; (tok = strsep(&p, ",")) && fr->ncol < 16;)
-        snprintf(fr->names[fr->ncol++], 32, "%s", tok);
-    int cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (fr->n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            fr->ds = realloc(fr->ds, (size_t)cap * sizeof *fr->ds);
-            fr->v = realloc(fr->v, (size_t)cap * fr->ncol * sizeof *fr->v);
-        }
-        int c = 0;
-        for (char *p = line, *tok; (tok = strsep(&p, ",")) && c < fr->ncol; c++) {
-            if (!strcmp(fr->names[c], "ds"))
-                hs_parse_time(tok, &fr->ds[fr->n]);
-            fr->v[(int64_t)fr->n * fr->ncol + c] = *tok ? strtod(tok, NULL) : NAN;
-        }
-        fr->n++;
-    }
-    fclose(f);
-    return 0;
-}
-
-static int fixture_col(const fixture_rows *fr, const char *name)
-{
-    for (int c = 0; c < fr->ncol; c++)
-        if (!strcmp(fr->names[c], name))
-            return c;
-    return -1;
-}
-
 static double jnum(const cJSON *j, const char *k)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, k);
@@ -157,8 +108,8 @@ static void check_case(const char *case_name, const char *rel_data, int default_
     cJSON *fj;
     cr_assert_eq(hs_json_read(p, &fj), HS_OK, "%s", hs_error_message());
     snprintf(p, sizeof p, "%s/%s.csv", FIXTURES, case_name);
-    fixture_rows fr;
-    cr_assert_eq(fixture_read(p, &fr), 0, "cannot read %s", p);
+    hs_test_rows fr;
+    cr_assert_eq(hs_test_rows_read(p, &fr), 0, "cannot read %s", p);
 
     hs_forecast_input in;
     cr_assert_eq(hs_forecast_input_read(data, &in), HS_OK, "%s", hs_error_message());
@@ -202,9 +153,9 @@ static void check_case(const char *case_name, const char *rel_data, int default_
     hs_prophet_forecast fc;
     cr_assert_eq(hs_prophet_predict(&m, &cfg, fr.ds, fr.n, &fc), HS_OK, "%s", hs_error_message());
     double range = jnum(fj, "y_max") - jnum(fj, "y_min");
-    int cy = fixture_col(&fr, "y"), cyh = fixture_col(&fr, "yhat"), clo = fixture_col(&fr, "yhat_lower"),
-        chi = fixture_col(&fr, "yhat_upper"), cyn = fixture_col(&fr, "yhat_newton"),
-        ctn = fixture_col(&fr, "trend_newton");
+    int cy = hs_test_rows_col(&fr, "y"), cyh = hs_test_rows_col(&fr, "yhat"), clo = hs_test_rows_col(&fr, "yhat_lower"),
+        chi = hs_test_rows_col(&fr, "yhat_upper"), cyn = hs_test_rows_col(&fr, "yhat_newton"),
+        ctn = hs_test_rows_col(&fr, "trend_newton");
     cr_assert(cyn >= 0 && ctn >= 0, "%s: the fixture lacks the Newton columns (rerun tests/gen/prophet_fixtures.py)",
               case_name);
     double worst_n = 0, worst_d = 0;
@@ -226,7 +177,7 @@ static void check_case(const char *case_name, const char *rel_data, int default_
         for (int s = 0; s < m.ns; s++) {
             char nn[48];
             snprintf(nn, sizeof nn, "%s_newton", m.seas[s].name);
-            int csn = fixture_col(&fr, nn);
+            int csn = hs_test_rows_col(&fr, nn);
             cr_assert(csn >= 0, "fixture lacks component %s", nn);
             cr_assert(fabs(fc.comp[(int64_t)s * fr.n + i] - row[csn]) <= 0.01 * range, "%s row %d: %s %g vs %g",
                       case_name, i, m.seas[s].name, fc.comp[(int64_t)s * fr.n + i], row[csn]);
@@ -265,8 +216,7 @@ static void check_case(const char *case_name, const char *rel_data, int default_
     hs_forecast_input_free(&in);
     free(x);
     free(g);
-    free(fr.ds);
-    free(fr.v);
+    hs_test_rows_free(&fr);
     cJSON_Delete(fj);
 }
 

@@ -143,50 +143,18 @@ Test(calendar, free_directions_held_at_the_start)
 
 /* ---- the real Prophet's fixtures ---------------------------------------------------------- */
 
-typedef struct gap_rows {
-    int n, ncol;
-    char names[16][32];
-    int64_t *ds;
-    double *v; /* (n, ncol), NAN for empty */
-} gap_rows;
-
-static void rows_read(const char *path, gap_rows *fr)
+/* A fixture table, read or the test fails. */
+static void rows_read(const char *path, hs_test_rows *fr)
 {
-    memset(fr, 0, sizeof *fr);
-    FILE *f = fopen(path, "r");
-    cr_assert(f, "cannot read %s", path);
-    static char line[4096];
-    cr_assert(fgets(line, sizeof line, f), "%s: empty", path);
-    line[strcspn(line, "\r\n")] = 0;
-    for (char *p = line, *tok; (tok = strsep(&p, ",")) && fr->ncol < 16;)
-        snprintf(fr->names[fr->ncol++], 32, "%s", tok);
-    int cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        if (fr->n == cap) {
-            cap = cap ? 2 * cap : 512;
-            fr->ds = realloc(fr->ds, (size_t)cap * sizeof *fr->ds);
-            fr->v = realloc(fr->v, (size_t)cap * fr->ncol * sizeof *fr->v);
-            cr_assert(fr->ds && fr->v);
-        }
-        int c = 0;
-        for (char *p = line, *tok; (tok = strsep(&p, ",")) && c < fr->ncol; c++) {
-            if (!strcmp(fr->names[c], "ds"))
-                cr_assert_eq(hs_parse_time(tok, &fr->ds[fr->n]), 0, "%s: bad ds '%s'", path, tok);
-            fr->v[(int64_t)fr->n * fr->ncol + c] = *tok ? strtod(tok, NULL) : NAN;
-        }
-        fr->n++;
-    }
-    fclose(f);
+    cr_assert_eq(hs_test_rows_read(path, fr), 0, "cannot read %s (missing, empty or a bad ds)", path);
 }
 
-static int rows_col(const gap_rows *fr, const char *name)
+/* A column of the fixture, or the test fails. */
+static int rows_col(const hs_test_rows *fr, const char *name)
 {
-    for (int c = 0; c < fr->ncol; c++)
-        if (!strcmp(fr->names[c], name))
-            return c;
-    cr_assert_fail("fixture lacks column %s", name);
-    return -1;
+    int c = hs_test_rows_col(fr, name);
+    cr_assert_geq(c, 0, "fixture lacks column %s", name);
+    return c;
 }
 
 static double jnum(const cJSON *j, const char *k)
@@ -258,7 +226,7 @@ static int gap_input(const cJSON *fj, hs_forecast_input *in)
 
 typedef struct gap_case {
     cJSON *fj;
-    gap_rows fr;
+    hs_test_rows fr;
     hs_forecast_input in;
     double range;
 } gap_case;
@@ -282,8 +250,7 @@ static int gap_case_open(const char *name, gap_case *g)
 static void gap_case_close(gap_case *g)
 {
     hs_forecast_input_free(&g->in);
-    free(g->fr.ds);
-    free(g->fr.v);
+    hs_test_rows_free(&g->fr);
     cJSON_Delete(g->fj);
 }
 

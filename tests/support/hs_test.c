@@ -1,5 +1,6 @@
 /* hs_test.c: helpers shared by the Criterion tests (hs_test.h). */
 #include "hs_test.h"
+#include "hyscale/series.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -246,4 +247,57 @@ char *hs_test_make_series(const char *dir, int days, int functions, int function
     char *series = malloc(strlen(pre) + 12);
     sprintf(series, "%s/series.csv", pre);
     return series;
+}
+
+int hs_test_rows_read(const char *path, hs_test_rows *fr)
+{
+    memset(fr, 0, sizeof *fr);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    static char line[8192];
+    int bad = !fgets(line, sizeof line, f), cap = 0;
+    line[strcspn(line, "\r\n")] = 0;
+    for (char *p = line, *tok; !bad && (tok = strsep(&p, ",")) && fr->ncol < 16;)
+        snprintf(fr->names[fr->ncol++], 32, "%s", tok);
+    while (!bad && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (fr->n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            int64_t *ds = realloc(fr->ds, (size_t)cap * sizeof *ds);
+            double *v = ds ? realloc(fr->v, (size_t)cap * (size_t)fr->ncol * sizeof *v) : NULL;
+            fr->ds = ds ? ds : fr->ds;
+            fr->v = v ? v : fr->v;
+            if (!ds || !v) {
+                bad = 1;
+                break;
+            }
+        }
+        int c = 0;
+        for (char *p = line, *tok; (tok = strsep(&p, ",")) && c < fr->ncol; c++) {
+            if (!strcmp(fr->names[c], "ds") && hs_parse_time(tok, &fr->ds[fr->n]) != 0)
+                bad = 1;
+            fr->v[(int64_t)fr->n * fr->ncol + c] = *tok ? strtod(tok, NULL) : NAN;
+        }
+        fr->n++;
+    }
+    fclose(f);
+    if (bad)
+        hs_test_rows_free(fr);
+    return bad ? -1 : 0;
+}
+
+int hs_test_rows_col(const hs_test_rows *fr, const char *name)
+{
+    for (int c = 0; c < fr->ncol; c++)
+        if (!strcmp(fr->names[c], name))
+            return c;
+    return -1;
+}
+
+void hs_test_rows_free(hs_test_rows *fr)
+{
+    free(fr->ds);
+    free(fr->v);
+    memset(fr, 0, sizeof *fr);
 }

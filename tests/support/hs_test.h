@@ -62,4 +62,18 @@ int hs_test_count_lines(const char *path);
 /* Number of entries in a folder, not counting . and .. (-1 when it does not exist). */
 int hs_test_count_entries(const char *dir);
 
+/* A fixture table written by tests/gen (a header of up to 16 names, then numbers; a `ds` column
+ * also parsed as a time into ds): v (n, ncol), NAN for an empty field. */
+typedef struct hs_test_rows {
+    int n, ncol;
+    char names[16][32];
+    int64_t *ds;
+    double *v;
+} hs_test_rows;
+/* 0, or -1 when the file cannot be read, is empty or has a `ds` that is no time. */
+int hs_test_rows_read(const char *path, hs_test_rows *fr);
+/* The index of column name, or -1. */
+int hs_test_rows_col(const hs_test_rows *fr, const char *name);
+void hs_test_rows_free(hs_test_rows *fr);
+
 #endif
