@@ -153,9 +153,9 @@ static void check_case(const char *case_name, const char *rel_data, int default_
     hs_prophet_forecast fc;
     cr_assert_eq(hs_prophet_predict(&m, &cfg, fr.ds, fr.n, &fc), HS_OK, "%s", hs_error_message());
     double range = jnum(fj, "y_max") - jnum(fj, "y_min");
-    int cy = hs_test_rows_col(&fr, "y"), cyh = hs_test_rows_col(&fr, "yhat"), clo = hs_test_rows_col(&fr, "yhat_lower"),
-        chi = hs_test_rows_col(&fr, "yhat_upper"), cyn = hs_test_rows_col(&fr, "yhat_newton"),
-        ctn = hs_test_rows_col(&fr, "trend_newton");
+    int cy = hs_test_rows_col(&fr, "y"), cyh = hs_test_rows_col(&fr, "yhat"),
+        clo = hs_test_rows_col(&fr, "yhat_lower"), chi = hs_test_rows_col(&fr, "yhat_upper"),
+        cyn = hs_test_rows_col(&fr, "yhat_newton"), ctn = hs_test_rows_col(&fr, "trend_newton");
     cr_assert(cyn >= 0 && ctn >= 0, "%s: the fixture lacks the Newton columns (rerun tests/gen/prophet_fixtures.py)",
               case_name);
     double worst_n = 0, worst_d = 0;

@@ -14,7 +14,10 @@
 #include "hyscale/lead.h"
 #include "hyscale/manifest.h"
 
-double hs_hybrid_lead_weight(const double w[6], double lead_minutes) { return hs_hybrid_lead_interp(w, lead_minutes, 0.5); }
+double hs_hybrid_lead_weight(const double w[6], double lead_minutes)
+{
+    return hs_hybrid_lead_interp(w, lead_minutes, 0.5);
+}
 
 double hs_hybrid_lead_correction(const double a[6], double lead_minutes)
 {
